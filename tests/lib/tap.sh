@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Minimal TAP producer for the shell test suites (sourced, POSIX sh).
+#
+#   check "description" command [arg...]   pass when the command succeeds
+#   check_fails "description" command ...  pass when the command fails
+#   ok "description" / not_ok "description"
+#   done_testing                           prints the plan; non-zero status
+#                                          when a test failed or none ran
+
+t_count=0
+t_failed=0
+
+ok() {
+	t_count=$((t_count + 1))
+	echo "ok $t_count - $*"
+}
+
+not_ok() {
+	t_count=$((t_count + 1))
+	t_failed=$((t_failed + 1))
+	echo "not ok $t_count - $*"
+}
+
+# Run a command, keep its output, show the output only on failure.
+t_run() {
+	t_out=$("$@" 2>&1)
+}
+
+t_show() {
+	printf '%s\n' "$t_out" | sed 's/^/#   /'
+}
+
+check() {
+	t_desc=$1
+	shift
+	if t_run "$@"; then
+		ok "$t_desc"
+	else
+		not_ok "$t_desc"
+		t_show
+	fi
+}
+
+check_fails() {
+	t_desc=$1
+	shift
+	if t_run "$@"; then
+		not_ok "$t_desc (command succeeded)"
+		t_show
+	else
+		ok "$t_desc"
+	fi
+}
+
+done_testing() {
+	echo "1..$t_count"
+	if [ "$t_count" -eq 0 ]; then
+		echo "# no test ran"
+		return 1
+	fi
+	[ "$t_failed" -eq 0 ]
+}
