@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vbus: the one entry point.  `make help` lists the targets.
+#
+# Kernel modules build through Kbuild against a distribution kernel's
+# build tree (detected under /lib/modules; override with KDIR=), user
+# space through CMake in $(BUILD)/cmake.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD ?= $(TOP)/build
+CMAKE_BUILD ?= $(BUILD)/cmake
+CMAKE_BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# Evaluated when used, so a `make check` on a fresh machine finds the
+# kernel that `make deps` just installed.
+KDIR ?= $(shell $(TOP)/scripts/find-kdir 2>/dev/null)
+
+.PHONY: all help deps modules tools check lint unit vm-check demo install clean
+
+all: modules tools
+
+help:
+	@echo "make [all]     build kernel modules and user-space tools"
+	@echo "make deps      install the Debian packages the project needs"
+	@echo "make modules   kernel modules (KDIR=$(KDIR))"
+	@echo "make tools     user-space tools and tests (CMake, $(CMAKE_BUILD))"
+	@echo "make check     deps, build, lint, unit tests, VM suites; ends in 'N passed, N failed'"
+	@echo "make lint      checkpatch --strict, sparse, W=1, clang-format, clang-tidy"
+	@echo "make unit      unit tests only (CTest)"
+	@echo "make vm-check  VM suites only"
+	@echo "make demo      boot a VM and show vbus at work"
+	@echo "make install   install modules and tools (DESTDIR=, PREFIX=$(PREFIX))"
+	@echo "make clean     remove every build product"
+
+deps:
+	@$(TOP)/scripts/deps.sh
+
+define need_kdir
+	@if [ -z "$(KDIR)" ] || [ ! -f "$(KDIR)/Makefile" ]; then \
+		echo "no kernel build tree found under /lib/modules: run 'make deps' or set KDIR=" >&2; \
+		exit 1; \
+	fi
+endef
+
+# The project's modules, then the modules that only the VM tests load.
+modules:
+	$(need_kdir)
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+	$(MAKE) -C $(KDIR) M=$(TOP)/tests/vm/modules modules
+
+$(CMAKE_BUILD)/CMakeCache.txt:
+	cmake -S $(TOP) -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+
+tools: $(CMAKE_BUILD)/CMakeCache.txt
+	cmake --build $(CMAKE_BUILD) -j $(JOBS)
+
+unit: tools
+	cd $(CMAKE_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+lint: tools
+	$(need_kdir)
+	$(TOP)/scripts/lint/checkpatch
+	$(TOP)/scripts/lint/kernel-warnings $(KDIR)
+	$(TOP)/scripts/lint/cxx format
+	$(TOP)/scripts/lint/cxx tidy $(CMAKE_BUILD)
+
+vm-check: modules
+	@KDIR=$(KDIR) $(TOP)/tests/check --only vm
+
+check:
+	@$(TOP)/scripts/deps.sh
+	@$(MAKE) --no-print-directory check-after-deps
+
+.PHONY: check-after-deps
+check-after-deps:
+	@KDIR=$(KDIR) $(TOP)/tests/check
+
+demo:
+	@$(TOP)/scripts/deps.sh
+	@$(MAKE) --no-print-directory modules
+	@KDIR=$(KDIR) $(TOP)/scripts/demo
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra/vbus modules_install
+	cmake --install $(CMAKE_BUILD) --prefix $(DESTDIR)$(PREFIX)
+
+clean:
+	@if [ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ]; then \
+		$(MAKE) -C $(KDIR) M=$(TOP) clean; \
+		$(MAKE) -C $(KDIR) M=$(TOP)/tests/vm/modules clean; \
+	fi
+	rm -rf $(BUILD)
