@@ -4,6 +4,9 @@
 #
 #   check "description" command [arg...]   pass when the command succeeds
 #   check_fails "description" command ...  pass when the command fails
+#   check_fails_with "description" ERE command ...
+#                                          pass when it fails and its output
+#                                          matches the extended regex ERE
 #   ok "description" / not_ok "description"
 #   done_testing                           prints the plan; non-zero status
 #                                          when a test failed or none ran
@@ -47,6 +50,21 @@ check_fails() {
 	shift
 	if t_run "$@"; then
 		not_ok "$t_desc (command succeeded)"
+		t_show
+	else
+		ok "$t_desc"
+	fi
+}
+
+check_fails_with() {
+	t_desc=$1
+	t_pattern=$2
+	shift 2
+	if t_run "$@"; then
+		not_ok "$t_desc (command succeeded)"
+		t_show
+	elif ! printf '%s\n' "$t_out" | grep -Eq -- "$t_pattern"; then
+		not_ok "$t_desc (failed, but output lacks /$t_pattern/)"
 		t_show
 	else
 		ok "$t_desc"
