@@ -11,7 +11,7 @@
 #include <linux/configfs.h>
 #include <linux/module.h>
 
-#include <vbus/abi_check.h>
+#include <vbus_abi_check.h>
 
 static const struct config_item_type vbus_root_type = {
 	.ct_owner = THIS_MODULE,

@@ -3,8 +3,8 @@
 // The shm-signal protocol, exactly as compiled into the kernel.
 
 extern "C" {
-#include <vbus/abi_check.h>
-#include <vbus/shm_signal.h>
+#include <vbus_abi_check.h>
+#include <vbus_shm_signal.h>
 }
 
 #include <gtest/gtest.h>

@@ -6,7 +6,7 @@
  * through shared memory with notification suppression: the sender only
  * raises an interrupt or doorbell when the receiver asked for one and no
  * earlier notification is still outstanding.  The protocol is described
- * in Documentation/vbus/abi.rst and implemented in <vbus/shm_signal.h>.
+ * in Documentation/vbus/abi.rst and implemented in lib/vbus_shm_signal.h.
  *
  * All fields are little-endian.  The flag words only ever hold zero or
  * non-zero, so their meaning does not depend on byte order.

@@ -4,8 +4,8 @@
  * mapped onto the kernel's or the compiler's.  Code built on these runs
  * unchanged in the kernel and in the user-space unit tests.
  */
-#ifndef _VBUS_ATOMIC_H
-#define _VBUS_ATOMIC_H
+#ifndef _VBUS_LIB_ATOMIC_H
+#define _VBUS_LIB_ATOMIC_H
 
 #ifdef __KERNEL__
 
@@ -48,4 +48,4 @@
 
 #endif /* __KERNEL__ */
 
-#endif /* _VBUS_ATOMIC_H */
+#endif /* _VBUS_LIB_ATOMIC_H */

@@ -21,11 +21,11 @@
  * only read and write the words and never trust them for anything but
  * the peer's own notifications.
  */
-#ifndef _VBUS_SHM_SIGNAL_H
-#define _VBUS_SHM_SIGNAL_H
+#ifndef _VBUS_LIB_SHM_SIGNAL_H
+#define _VBUS_LIB_SHM_SIGNAL_H
 
-#include <uapi/vbus/shm_signal.h>
-#include <vbus/atomic.h>
+#include <vbus/shm_signal.h>
+#include <vbus_atomic.h>
 
 static inline void vbus_shm_signal_init(struct vbus_shm_signal *s)
 {
@@ -82,4 +82,4 @@ static inline bool vbus_shm_signal_enable(struct vbus_shm_signal *s)
 	return vbus_load(&s->pending) != 0;
 }
 
-#endif /* _VBUS_SHM_SIGNAL_H */
+#endif /* _VBUS_LIB_SHM_SIGNAL_H */

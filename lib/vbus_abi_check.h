@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Compile-time checks of every ABI layout in include/uapi/vbus/: sizes,
+ * offsets and the absence of implicit padding.  Included by the kernel
+ * core and by the unit tests, so both sides agree on every byte.
+ */
+#ifndef _VBUS_LIB_ABI_CHECK_H
+#define _VBUS_LIB_ABI_CHECK_H
+
+#ifdef __KERNEL__
+#include <linux/build_bug.h>
+#include <linux/stddef.h>
+#else
+#include <assert.h>
+#include <stddef.h>
+#endif
+
+#include <vbus/ioq.h>
+#include <vbus/shm_signal.h>
+
+#define VBUS_ABI_SIZE(type, size) \
+	static_assert(sizeof(type) == (size), #type " size")
+#define VBUS_ABI_OFFSET(type, member, off) \
+	static_assert(offsetof(type, member) == (off), #type "." #member " offset")
+
+VBUS_ABI_SIZE(struct vbus_shm_signal, 16);
+VBUS_ABI_OFFSET(struct vbus_shm_signal, magic, 0);
+VBUS_ABI_OFFSET(struct vbus_shm_signal, version, 4);
+VBUS_ABI_OFFSET(struct vbus_shm_signal, enabled, 8);
+VBUS_ABI_OFFSET(struct vbus_shm_signal, pending, 12);
+
+VBUS_ABI_SIZE(struct vbus_ioq_desc, 32);
+VBUS_ABI_OFFSET(struct vbus_ioq_desc, cookie, 0);
+VBUS_ABI_OFFSET(struct vbus_ioq_desc, addr, 8);
+VBUS_ABI_OFFSET(struct vbus_ioq_desc, len, 16);
+VBUS_ABI_OFFSET(struct vbus_ioq_desc, flags, 20);
+VBUS_ABI_OFFSET(struct vbus_ioq_desc, reserved, 24);
+
+VBUS_ABI_SIZE(struct vbus_ioq_head, 256);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, magic, 0);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, version, 4);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, count, 8);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, flags, 12);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, avail_idx, 64);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, used_idx, 128);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, dev_signal, 192);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, drv_signal, 208);
+VBUS_ABI_OFFSET(struct vbus_ioq_head, ring, 256);
+
+#endif /* _VBUS_LIB_ABI_CHECK_H */

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * IOQ ring logic, shared by the kernel and the unit tests.
+ *
+ * struct vbus_ioq_driver is the driver's view (it owns the memory, posts
+ * buffers and reclaims them); struct vbus_ioq_device is the device's.
+ * Each side keeps its own indices in private memory and only publishes
+ * them, so nothing the peer writes into the shared header can move them.
+ * The device copies every descriptor out of shared memory, reading each
+ * field once, and checks the peer's index before trusting it: a hostile
+ * driver gets -EPROTO, never an access outside the ring.
+ *
+ * Neither side is reentrant: callers serialise the operations of one
+ * side, and the two sides may run concurrently.
+ */
+#ifndef _VBUS_LIB_IOQ_H
+#define _VBUS_LIB_IOQ_H
+
+#include <vbus/ioq.h>
+#include <vbus_atomic.h>
+#include <vbus_shm_signal.h>
+
+#ifdef __KERNEL__
+#include <linux/errno.h>
+#include <linux/string.h>
+#else
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#endif
+
+/* A descriptor in CPU byte order, as the API passes it. */
+struct vbus_ioq_buf {
+	__u64 cookie;
+	__u64 addr;
+	__u32 len;
+	__u32 flags;
+};
+
+struct vbus_ioq_driver {
+	struct vbus_ioq_head *head;
+	__u32 mask;
+	__u32 avail;		/* next descriptor to fill */
+	__u32 reclaimed;	/* next descriptor to reclaim */
+};
+
+struct vbus_ioq_device {
+	struct vbus_ioq_head *head;
+	__u32 mask;
+	__u32 next;		/* next descriptor to consume */
+	__u32 used;		/* next descriptor to complete */
+};
+
+static inline bool vbus_ioq_count_valid(__u32 count)
+{
+	return count && !(count & (count - 1));
+}
+
+/**
+ * vbus_ioq_drv_init() - lay out a ring in memory the driver owns
+ * @q:		driver state to initialise
+ * @mem:	the shared memory
+ * @len:	its size in bytes
+ * @count:	number of descriptors, a power of two
+ * @start:	initial value of both indices (a restored ring resumes there)
+ *
+ * Return: 0, or -EINVAL if @count is not a power of two or the ring does
+ * not fit in @len bytes.
+ */
+static inline int vbus_ioq_drv_init(struct vbus_ioq_driver *q, void *mem,
+				    size_t len, __u32 count, __u32 start)
+{
+	struct vbus_ioq_head *h = (struct vbus_ioq_head *)mem;
+
+	if (!vbus_ioq_count_valid(count) || len < sizeof(*h) ||
+	    count > (len - sizeof(*h)) / sizeof(struct vbus_ioq_desc))
+		return -EINVAL;
+
+	memset(h, 0, VBUS_IOQ_SIZE(count));
+	h->magic = cpu_to_le32(VBUS_IOQ_MAGIC);
+	h->version = cpu_to_le32(VBUS_IOQ_VERSION);
+	h->count = cpu_to_le32(count);
+	h->avail_idx = cpu_to_le32(start);
+	h->used_idx = cpu_to_le32(start);
+	vbus_shm_signal_init(&h->dev_signal);
+	vbus_shm_signal_init(&h->drv_signal);
+
+	q->head = h;
+	q->mask = count - 1;
+	q->avail = start;
+	q->reclaimed = start;
+	return 0;
+}
+
+/* Descriptors the driver can still post. */
+static inline __u32 vbus_ioq_drv_free(const struct vbus_ioq_driver *q)
+{
+	return q->mask + 1 - (q->avail - q->reclaimed);
+}
+
+/**
+ * vbus_ioq_drv_post() - fill the next descriptor (not yet visible)
+ * @q:		the driver's ring
+ * @buf:	what to post
+ *
+ * Return: 0, or -ENOSPC when the ring is full.
+ */
+static inline int vbus_ioq_drv_post(struct vbus_ioq_driver *q,
+				    const struct vbus_ioq_buf *buf)
+{
+	struct vbus_ioq_desc *d;
+
+	if (!vbus_ioq_drv_free(q))
+		return -ENOSPC;
+	d = &q->head->ring[q->avail & q->mask];
+	vbus_store(&d->cookie, cpu_to_le64(buf->cookie));
+	vbus_store(&d->addr, cpu_to_le64(buf->addr));
+	vbus_store(&d->len, cpu_to_le32(buf->len));
+	vbus_store(&d->flags, cpu_to_le32(buf->flags));
+	vbus_store(&d->reserved, 0);
+	q->avail++;
+	return 0;
+}
+
+/*
+ * Make everything posted so far visible to the device.  Returns true
+ * when the caller must ring the device's doorbell.
+ */
+static inline bool vbus_ioq_drv_publish(struct vbus_ioq_driver *q)
+{
+	vbus_store_release(&q->head->avail_idx, cpu_to_le32(q->avail));
+	return vbus_shm_signal_raise(&q->head->dev_signal);
+}
+
+/**
+ * vbus_ioq_drv_reclaim() - take back the oldest completed descriptor
+ * @q:		the driver's ring
+ * @buf:	receives the descriptor; @len is what the device reported and
+ *		must be checked against the buffer by the caller
+ *
+ * Return: 0, -EAGAIN when nothing is completed, or -EPROTO when the device
+ * claims to have completed descriptors that were never posted.
+ */
+static inline int vbus_ioq_drv_reclaim(struct vbus_ioq_driver *q,
+				       struct vbus_ioq_buf *buf)
+{
+	__u32 used = le32_to_cpu(vbus_load_acquire(&q->head->used_idx));
+	const struct vbus_ioq_desc *d;
+
+	if (used == q->reclaimed)
+		return -EAGAIN;
+	if (used - q->reclaimed > q->avail - q->reclaimed)
+		return -EPROTO;
+	d = &q->head->ring[q->reclaimed & q->mask];
+	buf->cookie = le64_to_cpu(vbus_load(&d->cookie));
+	buf->addr = le64_to_cpu(vbus_load(&d->addr));
+	buf->len = le32_to_cpu(vbus_load(&d->len));
+	buf->flags = le32_to_cpu(vbus_load(&d->flags));
+	q->reclaimed++;
+	return 0;
+}
+
+/**
+ * vbus_ioq_dev_attach() - validate a ring laid out by the driver
+ * @q:		device state to initialise
+ * @mem:	the shared memory, as mapped by the device
+ * @len:	its size in bytes
+ *
+ * The device resumes at the ring's published used index.
+ *
+ * Return: 0, or -EINVAL if the memory does not hold a valid ring.
+ */
+static inline int vbus_ioq_dev_attach(struct vbus_ioq_device *q, void *mem,
+				      size_t len)
+{
+	struct vbus_ioq_head *h = (struct vbus_ioq_head *)mem;
+	__u32 count;
+
+	if (len < sizeof(*h) ||
+	    le32_to_cpu(vbus_load(&h->magic)) != VBUS_IOQ_MAGIC ||
+	    le32_to_cpu(vbus_load(&h->version)) != VBUS_IOQ_VERSION)
+		return -EINVAL;
+	count = le32_to_cpu(vbus_load(&h->count));
+	if (!vbus_ioq_count_valid(count) ||
+	    count > (len - sizeof(*h)) / sizeof(struct vbus_ioq_desc))
+		return -EINVAL;
+	if (!vbus_shm_signal_valid(&h->dev_signal) ||
+	    !vbus_shm_signal_valid(&h->drv_signal))
+		return -EINVAL;
+
+	q->head = h;
+	q->mask = count - 1;
+	q->used = le32_to_cpu(vbus_load(&h->used_idx));
+	q->next = q->used;
+	return 0;
+}
+
+/**
+ * vbus_ioq_dev_pop() - consume the next available descriptor
+ * @q:		the device's ring
+ * @buf:	receives a private copy of the descriptor
+ *
+ * Return: 0, -EAGAIN when nothing is available, or -EPROTO when the
+ * driver's index claims more descriptors than the ring holds.
+ */
+static inline int vbus_ioq_dev_pop(struct vbus_ioq_device *q,
+				   struct vbus_ioq_buf *buf)
+{
+	__u32 avail = le32_to_cpu(vbus_load_acquire(&q->head->avail_idx));
+	const struct vbus_ioq_desc *d;
+
+	if (avail == q->next)
+		return -EAGAIN;
+	if (avail - q->used > q->mask + 1 || avail - q->next > avail - q->used)
+		return -EPROTO;
+	d = &q->head->ring[q->next & q->mask];
+	buf->cookie = le64_to_cpu(vbus_load(&d->cookie));
+	buf->addr = le64_to_cpu(vbus_load(&d->addr));
+	buf->len = le32_to_cpu(vbus_load(&d->len));
+	buf->flags = le32_to_cpu(vbus_load(&d->flags));
+	q->next++;
+	return 0;
+}
+
+/* Descriptors consumed but not yet completed. */
+static inline __u32 vbus_ioq_dev_inflight(const struct vbus_ioq_device *q)
+{
+	return q->next - q->used;
+}
+
+/**
+ * vbus_ioq_dev_complete() - complete the oldest consumed descriptor
+ * @q:		the device's ring
+ * @len:	bytes the device used (written into the buffer for receive
+ *		rings, consumed from it for transmit rings)
+ * @flags:	device-protocol flags reported back to the driver
+ *
+ * Not visible to the driver until vbus_ioq_dev_publish().
+ *
+ * Return: 0, or -EINVAL when no consumed descriptor is outstanding.
+ */
+static inline int vbus_ioq_dev_complete(struct vbus_ioq_device *q, __u32 len,
+					__u32 flags)
+{
+	struct vbus_ioq_desc *d;
+
+	if (!vbus_ioq_dev_inflight(q))
+		return -EINVAL;
+	d = &q->head->ring[q->used & q->mask];
+	vbus_store(&d->len, cpu_to_le32(len));
+	vbus_store(&d->flags, cpu_to_le32(flags));
+	q->used++;
+	return 0;
+}
+
+/*
+ * Make completions visible to the driver.  Returns true when the caller
+ * must notify (interrupt) the driver.
+ */
+static inline bool vbus_ioq_dev_publish(struct vbus_ioq_device *q)
+{
+	vbus_store_release(&q->head->used_idx, cpu_to_le32(q->used));
+	return vbus_shm_signal_raise(&q->head->drv_signal);
+}
+
+#endif /* _VBUS_LIB_IOQ_H */
