@@ -50,7 +50,7 @@ endef
 modules:
 	$(need_kdir)
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
-	$(MAKE) -C $(KDIR) M=$(TOP)/tests/vm/modules modules
+	$(MAKE) -C $(KDIR) M=$(TOP)/tests/vm/modules KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers modules
 
 $(CMAKE_BUILD)/CMakeCache.txt:
 	cmake -S $(TOP) -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)

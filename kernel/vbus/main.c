@@ -2,44 +2,34 @@
 /*
  * vbus: an in-kernel virtual bus for paravirtual I/O.
  *
- * This file holds module initialisation and the root of the configfs
- * administration tree, /sys/kernel/config/vbus.
+ * Module initialisation.  The administration tree appears last and goes
+ * first, so no configfs operation can reach a half-initialised core.
+ * The module cannot be unloaded while any container or device exists
+ * (configfs holds a reference for each) or while a device class or
+ * connector module is loaded (they use its symbols).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/configfs.h>
 #include <linux/module.h>
 
 #include <vbus_abi_check.h>
 
-static const struct config_item_type vbus_root_type = {
-	.ct_owner = THIS_MODULE,
-};
-
-/*
- * The configfs subsystem.  configfs serialises all tree operations on
- * su_mutex; the subsystem object lives as long as the module.
- */
-static struct configfs_subsystem vbus_subsys = {
-	.su_group = {
-		.cg_item = {
-			.ci_namebuf = "vbus",
-			.ci_type = &vbus_root_type,
-		},
-	},
-};
+#include "core.h"
 
 static int __init vbus_init(void)
 {
 	int ret;
 
-	config_group_init(&vbus_subsys.su_group);
-	mutex_init(&vbus_subsys.su_mutex);
-
-	ret = configfs_register_subsystem(&vbus_subsys);
+	ret = vbus_netlink_init();
+	if (ret) {
+		pr_err("cannot register the netlink family: %d\n", ret);
+		return ret;
+	}
+	ret = vbus_configfs_init();
 	if (ret) {
 		pr_err("cannot register the configfs subsystem: %d\n", ret);
+		vbus_netlink_exit();
 		return ret;
 	}
 	return 0;
@@ -47,7 +37,8 @@ static int __init vbus_init(void)
 
 static void __exit vbus_exit(void)
 {
-	configfs_unregister_subsystem(&vbus_subsys);
+	vbus_configfs_exit();
+	vbus_netlink_exit();
 }
 
 module_init(vbus_init);

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The echo device class: a test device for the vbus core and its
+ * connectors.  See include/uapi/vbus/echo.h for the protocol.
+ *
+ * Attributes: max_len, the longest buffer the device accepts (1 to
+ * 65536, default 4096).
+ *
+ * Ring processing runs in a work item: the client's doorbell arrives in
+ * atomic context and the client's memory may only be reachable from a
+ * sleepable one.  A ring that breaks the protocol is abandoned until the
+ * client registers a new one.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include <vbus/echo.h>
+#include <vbus_device.h>
+#include <vbus_ioq.h>
+
+#define ECHO_MAX_LEN_LIMIT	65536
+
+struct echo_device {
+	struct vbus_device dev;
+	u32 max_len;		/* under the core's config section */
+};
+
+struct echo_conn {
+	struct echo_device *echo;
+	u32 max_len;		/* fixed at open */
+	struct vbus_connection *conn;
+	struct work_struct work;
+	/* The ring, once registered; only the work item uses it. */
+	struct vbus_ioq_device ring;
+	struct vbus_signal *signal;
+	bool ring_ok;
+	u8 *call_buf;		/* max_len bytes, for calls */
+	u8 *ring_buf;		/* max_len bytes, for the work item */
+};
+
+static struct echo_device *to_echo(struct vbus_device *dev)
+{
+	return container_of(dev, struct echo_device, dev);
+}
+
+static void echo_reverse(u8 *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len / 2; i++)
+		swap(p[i], p[len - 1 - i]);
+}
+
+static long echo_call(struct vbus_connection *conn, u32 func, u64 addr,
+		      u32 len, u32 flags)
+{
+	struct echo_conn *ec = conn->priv;
+	int ret;
+
+	if (func != VBUS_ECHO_CALL_REVERSE)
+		return -EINVAL;
+	if (len > ec->max_len)
+		return -EMSGSIZE;
+	ret = vbus_memctx_copy_from(conn->ctx, ec->call_buf, addr, len);
+	if (ret)
+		return ret;
+	echo_reverse(ec->call_buf, len);
+	ret = vbus_memctx_copy_to(conn->ctx, addr, ec->call_buf, len);
+	return ret ? ret : len;
+}
+
+static void echo_ring_work(struct work_struct *work)
+{
+	struct echo_conn *ec = container_of(work, struct echo_conn, work);
+	struct vbus_ioq_device *q = &ec->ring;
+	struct vbus_memctx *ctx = ec->conn->ctx;
+	struct vbus_ioq_buf buf;
+	bool notify = false;
+	int ret;
+
+	if (!ec->ring_ok)
+		return;
+	do {
+		vbus_shm_signal_ack(&q->head->dev_signal);
+		while ((ret = vbus_ioq_dev_pop(q, &buf)) == 0) {
+			u32 len = min(buf.len, ec->max_len);
+
+			ret = vbus_memctx_copy_from(ctx, ec->ring_buf, buf.addr,
+						    len);
+			if (!ret) {
+				echo_reverse(ec->ring_buf, len);
+				ret = vbus_memctx_copy_to(ctx, buf.addr,
+							  ec->ring_buf, len);
+			}
+			if (ret)
+				len = 0;	/* the buffer was not the client's */
+			vbus_ioq_dev_complete(q, len, 0);
+			if (vbus_ioq_dev_publish(q))
+				notify = true;
+			cond_resched();
+		}
+		if (ret != -EAGAIN) {
+			pr_notice_ratelimited("%s: client broke the ring protocol (%d); ring abandoned\n",
+					      config_item_name(&ec->echo->dev.group.cg_item),
+					      ret);
+			ec->ring_ok = false;
+			break;
+		}
+	} while (vbus_shm_signal_enable(&q->head->dev_signal));
+
+	if (notify)
+		vbus_signal_notify(ec->signal);
+}
+
+static void echo_doorbell(struct vbus_signal *signal)
+{
+	struct echo_conn *ec = signal->priv;
+
+	queue_work(system_wq, &ec->work);
+}
+
+static int echo_shm(struct vbus_connection *conn, u32 id,
+		    struct vbus_memmap *shm, struct vbus_signal *signal)
+{
+	struct echo_conn *ec = conn->priv;
+	int ret;
+
+	if (id != VBUS_ECHO_SHM_RING)
+		return -EINVAL;
+	/* A new ring replaces the old one; stop the old one first. */
+	ec->ring_ok = false;
+	cancel_work_sync(&ec->work);
+
+	ret = vbus_ioq_dev_attach(&ec->ring, shm->ptr, shm->len);
+	if (ret)
+		return ret;
+	ec->signal = signal;
+	ec->ring_ok = true;
+	signal->priv = ec;
+	WRITE_ONCE(signal->handler, echo_doorbell);
+	/* Listen for doorbells, and serve what was posted already. */
+	vbus_shm_signal_enable(&ec->ring.head->dev_signal);
+	queue_work(system_wq, &ec->work);
+	return 0;
+}
+
+static void echo_close(struct vbus_connection *conn)
+{
+	struct echo_conn *ec = conn->priv;
+
+	/* Signals are already unreachable: no new work can be queued. */
+	ec->ring_ok = false;
+	cancel_work_sync(&ec->work);
+}
+
+static void echo_release(struct vbus_connection *conn)
+{
+	struct echo_conn *ec = conn->priv;
+
+	kvfree(ec->call_buf);
+	kvfree(ec->ring_buf);
+	kfree(ec);
+}
+
+static const struct vbus_connection_ops echo_conn_ops = {
+	.call = echo_call,
+	.shm = echo_shm,
+	.close = echo_close,
+	.release = echo_release,
+};
+
+static int echo_open(struct vbus_device *dev, u32 *version,
+		     struct vbus_connection *conn)
+{
+	struct echo_device *echo = to_echo(dev);
+	struct echo_conn *ec;
+
+	if (*version < VBUS_ECHO_VERSION)
+		return -EPROTONOSUPPORT;
+	*version = VBUS_ECHO_VERSION;
+
+	ec = kzalloc(sizeof(*ec), GFP_KERNEL);
+	if (!ec)
+		return -ENOMEM;
+	conn->priv = ec;
+	ec->max_len = echo->max_len;
+	ec->call_buf = kvmalloc(ec->max_len, GFP_KERNEL);
+	ec->ring_buf = kvmalloc(ec->max_len, GFP_KERNEL);
+	if (!ec->call_buf || !ec->ring_buf) {
+		echo_release(conn);
+		return -ENOMEM;
+	}
+	ec->echo = echo;
+	ec->conn = conn;
+	INIT_WORK(&ec->work, echo_ring_work);
+	conn->ops = &echo_conn_ops;
+	return 0;
+}
+
+static void echo_dev_release(struct vbus_device *dev)
+{
+	kfree(to_echo(dev));
+}
+
+static const struct vbus_device_ops echo_dev_ops = {
+	.open = echo_open,
+	.release = echo_dev_release,
+};
+
+static ssize_t echo_max_len_show(struct config_item *item, char *page)
+{
+	return sprintf(page, "%u\n",
+		       to_echo(vbus_device_from_item(item))->max_len);
+}
+
+static ssize_t echo_max_len_store(struct config_item *item, const char *page,
+				  size_t count)
+{
+	struct vbus_device *dev = vbus_device_from_item(item);
+	u32 val;
+	int ret;
+
+	if (kstrtou32(page, 0, &val) || !val || val > ECHO_MAX_LEN_LIMIT)
+		return -EINVAL;
+	ret = vbus_device_config_begin(dev);
+	if (ret)
+		return ret;
+	to_echo(dev)->max_len = val;
+	vbus_device_config_end(dev);
+	return count;
+}
+
+CONFIGFS_ATTR(echo_, max_len);
+
+static struct configfs_attribute *echo_attrs[] = {
+	&echo_attr_max_len,
+	NULL,
+};
+
+static struct vbus_devclass echo_class;
+
+static struct vbus_device *echo_create(struct vbus_devclass *dc,
+				       const char *name)
+{
+	struct echo_device *echo = kzalloc(sizeof(*echo), GFP_KERNEL);
+
+	if (!echo)
+		return ERR_PTR(-ENOMEM);
+	vbus_device_init(&echo->dev, dc, VBUS_ECHO_TYPE, &echo_dev_ops);
+	echo->max_len = 4096;
+	return &echo->dev;
+}
+
+static const struct vbus_devclass_ops echo_class_ops = {
+	.create = echo_create,
+};
+
+static struct vbus_devclass echo_class = {
+	.name = "echo",
+	.owner = THIS_MODULE,
+	.ops = &echo_class_ops,
+	.attrs = echo_attrs,
+};
+
+static int __init echo_init(void)
+{
+	return vbus_devclass_register(&echo_class);
+}
+
+static void __exit echo_exit(void)
+{
+	vbus_devclass_unregister(&echo_class);
+}
+
+module_init(echo_init);
+module_exit(echo_exit);
+
+MODULE_DESCRIPTION("vbus echo device class (for tests)");
+MODULE_LICENSE("GPL");

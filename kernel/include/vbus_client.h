@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The connector API: how a client (a guest, or an in-kernel peer) is
+ * attached to a container and reaches the devices in it.
+ *
+ * A client names devices only by the u32 ids of its own container and
+ * its open devices and signals only by the u32 handles the core gave it;
+ * every id and handle is looked up and checked, so a hostile client can
+ * only get errors.  Connectors stay thin: they carry DEVOPEN, DEVCALL,
+ * DEVSHM, SHMSIGNAL and DEVCLOSE here and deliver the events below.
+ */
+#ifndef _VBUS_CLIENT_H
+#define _VBUS_CLIENT_H
+
+#include <linux/types.h>
+
+#include <vbus_memctx.h>
+
+struct vbus_client;
+
+/**
+ * struct vbus_client_ops - events the core delivers to a client
+ * @devadd:	device @id of type @type became visible in the container
+ * @devdrop:	device @id left; its connections are already closed
+ * @signal:	a device notified the signal registered with @cookie; may
+ *		be called in atomic context
+ *
+ * @devadd and @devdrop are called with the core lock held, in process
+ * context: they must only queue the event, never call into the core.
+ */
+struct vbus_client_ops {
+	void (*devadd)(struct vbus_client *client, u32 id, const char *type);
+	void (*devdrop)(struct vbus_client *client, u32 id);
+	void (*signal)(struct vbus_client *client, u64 cookie);
+};
+
+struct vbus_client *vbus_client_attach(const char *container,
+				       const struct vbus_client_ops *ops,
+				       struct vbus_memctx *ctx, void *priv);
+void vbus_client_detach(struct vbus_client *client);
+void *vbus_client_priv(struct vbus_client *client);
+u32 vbus_client_id(struct vbus_client *client);
+
+int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
+			u32 *handle);
+int vbus_client_devclose(struct vbus_client *client, u32 handle);
+long vbus_client_devcall(struct vbus_client *client, u32 handle, u32 func,
+			 u64 addr, u32 len, u32 flags);
+int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
+		       u64 addr, u64 len, u64 cookie, u32 *signal);
+int vbus_client_shmsignal(struct vbus_client *client, u32 signal);
+
+#endif /* _VBUS_CLIENT_H */

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The interface between the vbus core and device models.
+ *
+ * A device class (struct vbus_devclass) is registered by a module and
+ * appears as /sys/kernel/config/vbus/devices/<class>/; mkdir there
+ * creates a device through the class's create().  The core owns the
+ * device's lifetime through its configfs item: the last reference
+ * (configfs, an open connection) calls the device's release().
+ *
+ * A client that opens a device gets a connection (struct
+ * vbus_connection) from the device's open().  Calls, shared-memory
+ * registration and signals go through the connection's ops until the
+ * core closes it: because the client closed it, the client went away,
+ * or the device left its container.  After close() returns the device
+ * must not touch the connection's shared memory or signals again.
+ */
+#ifndef _VBUS_DEVICE_H
+#define _VBUS_DEVICE_H
+
+#include <linux/configfs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/types.h>
+
+#include <vbus_memctx.h>
+
+struct vbus_devclass;
+struct vbus_device;
+struct vbus_connection;
+struct vbus_signal;
+struct vbus_container;
+struct vbus_client;
+
+/**
+ * struct vbus_devclass_ops - what a device class provides
+ * @create:	allocate a device named @name (disabled, not placed) and
+ *		initialise it with vbus_device_init(); ERR_PTR on failure
+ */
+struct vbus_devclass_ops {
+	struct vbus_device *(*create)(struct vbus_devclass *dc,
+				      const char *name);
+};
+
+/**
+ * struct vbus_devclass - a factory of devices
+ * @name:	the configfs directory name under devices/
+ * @owner:	the module that implements the class
+ * @ops:	the class's operations
+ * @attrs:	the class's configfs attributes, NULL-terminated (may be
+ *		NULL); their show/store receive the device's item
+ *
+ * The remaining fields belong to the core.
+ */
+struct vbus_devclass {
+	const char *name;
+	struct module *owner;
+	const struct vbus_devclass_ops *ops;
+	struct configfs_attribute **attrs;
+
+	struct config_group group;
+	struct config_item_type group_type;
+	struct config_item_type dev_type;
+	struct configfs_attribute **all_attrs;
+	struct list_head node;
+};
+
+/**
+ * struct vbus_device_ops - what a device provides
+ * @enable:	commit the configuration (may refuse it with -EINVAL);
+ *		called with the core lock held, device disabled
+ * @disable:	undo @enable; no connection is open
+ * @open:	a client opens the device.  @version holds the highest
+ *		protocol version the client speaks; the device lowers it to
+ *		the one it will use, or fails with -EPROTONOSUPPORT.  The
+ *		device returns a connection whose ops and priv it set.
+ * @release:	free the device (its last reference is gone)
+ */
+struct vbus_device_ops {
+	int (*enable)(struct vbus_device *dev);
+	void (*disable)(struct vbus_device *dev);
+	int (*open)(struct vbus_device *dev, u32 *version,
+		    struct vbus_connection *conn);
+	void (*release)(struct vbus_device *dev);
+};
+
+/**
+ * struct vbus_device_stats - per-CPU counters of a device
+ * @opens:	successful opens
+ * @calls:	DEVCALLs dispatched
+ * @signals_in:	SHMSIGNALs (client to device) dispatched
+ * @signals_out: notifications sent to clients
+ */
+struct vbus_device_stats {
+	u64 opens;
+	u64 calls;
+	u64 signals_in;
+	u64 signals_out;
+};
+
+/**
+ * struct vbus_device - one device
+ * @type:	interface type string that guest drivers match on
+ * @ops:	the device's operations
+ *
+ * The remaining fields belong to the core and are protected by its
+ * lock (vbus_lock) unless noted.
+ * @group:	the configfs item; its refcount is the device's
+ * @class:	the class that created it
+ * @container:	where it is placed, or NULL
+ * @id:		its id in @container, valid while placed
+ * @enabled:	configuration committed
+ * @visible:	placed and enabled: clients can see and open it
+ * @conns:	open connections (struct vbus_connection.dev_node)
+ * @nconns:	number of entries in @conns
+ * @stats:	counters, updated locklessly per CPU
+ * @node:	in the core's list of all devices
+ */
+struct vbus_device {
+	const char *type;
+	const struct vbus_device_ops *ops;
+
+	struct config_group group;
+	struct vbus_devclass *class;
+	struct vbus_container *container;
+	u32 id;
+	bool enabled;
+	bool visible;
+	struct list_head conns;
+	unsigned int nconns;
+	struct vbus_device_stats __percpu *stats;
+	struct list_head node;
+};
+
+/**
+ * struct vbus_connection_ops - what an open device provides
+ * @call:	a synchronous call: @func with @len bytes of arguments at
+ *		client address @addr (reach them through conn->ctx).
+ *		Returns a non-negative result or a negative errno.
+ * @shm:	the client registered a shared-memory region: @id is the
+ *		device-defined purpose, @shm->ptr/@shm->len the mapping and
+ *		@signal the region's signal (set its handler to receive the
+ *		client's doorbells).  Return 0 to accept it.
+ * @close:	stop using everything the connection holds; sleepable
+ * @release:	free the connection's private state
+ *
+ * @call and @shm of one connection never run concurrently with each
+ * other or with @close; after @close they are not called again.
+ */
+struct vbus_connection_ops {
+	long (*call)(struct vbus_connection *conn, u32 func, u64 addr,
+		     u32 len, u32 flags);
+	int (*shm)(struct vbus_connection *conn, u32 id,
+		   struct vbus_memmap *shm, struct vbus_signal *signal);
+	void (*close)(struct vbus_connection *conn);
+	void (*release)(struct vbus_connection *conn);
+};
+
+/**
+ * struct vbus_connection - a device opened by a client
+ * @ops:	set by the device's open()
+ * @priv:	the device's per-connection state
+ * @dev:	the device (a reference is held)
+ * @ctx:	the client's memory
+ *
+ * The rest belongs to the core.
+ */
+struct vbus_connection {
+	const struct vbus_connection_ops *ops;
+	void *priv;
+	struct vbus_device *dev;
+	struct vbus_memctx *ctx;
+
+	struct kref kref;
+	struct mutex lock;	/* serialises call/shm/close */
+	bool closed;		/* under @lock */
+	struct vbus_client *client;
+	u32 handle;
+	struct list_head dev_node;	/* in dev->conns, under vbus_lock */
+	struct list_head regions;	/* struct vbus_region, under @lock */
+};
+
+typedef void (*vbus_signal_handler_t)(struct vbus_signal *signal);
+
+/**
+ * struct vbus_signal - the doorbell pair of one shared-memory region
+ * @handler:	called for each SHMSIGNAL from the client, in atomic
+ *		context (for example from a KVM ioeventfd wake-up); set
+ *		by the device in its shm() before returning
+ * @priv:	the device's data for @handler
+ *
+ * The rest belongs to the core.
+ */
+struct vbus_signal {
+	vbus_signal_handler_t handler;
+	void *priv;
+
+	struct vbus_connection *conn;
+	u64 cookie;
+	u32 handle;
+	struct rcu_head rcu;
+};
+
+int vbus_devclass_register(struct vbus_devclass *dc);
+void vbus_devclass_unregister(struct vbus_devclass *dc);
+
+void vbus_device_init(struct vbus_device *dev, struct vbus_devclass *dc,
+		      const char *type, const struct vbus_device_ops *ops);
+struct vbus_device *vbus_device_from_item(struct config_item *item);
+int vbus_device_config_begin(struct vbus_device *dev);
+void vbus_device_config_end(struct vbus_device *dev);
+
+void vbus_signal_notify(struct vbus_signal *signal);
+
+#endif /* _VBUS_DEVICE_H */

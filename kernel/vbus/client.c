@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Clients and connections: the generic half of every connector.
+ *
+ * A client names its devices by u32 ids of its own container, its open
+ * devices by connection handles and its shared-memory signals by signal
+ * handles; handles are small integers from per-client tables, never
+ * kernel addresses.  Every lookup can fail, and a failure is an error
+ * for the client, nothing more.
+ *
+ * Lifetimes: a connection is referenced by its client's table, by calls
+ * in progress, and holds a reference on its device's configfs item.  It
+ * is closed (stops reaching the device) when the client closes it, when
+ * the client detaches or when the device stops being visible, and freed
+ * when the last reference goes.  A signal is reachable from the client's
+ * table until its connection closes and is freed after an RCU grace
+ * period, so the SHMSIGNAL fast path needs no lock.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "core.h"
+
+/* Bounds on what one client may hold; implementation limits, not ABI. */
+#define VBUS_CLIENT_MAX_CONNS	1024
+#define VBUS_CONN_MAX_REGIONS	64
+
+/* A shared-memory region registered on a connection. */
+struct vbus_region {
+	struct list_head node;		/* in conn->regions */
+	struct vbus_memmap map;
+	struct vbus_signal *signal;
+};
+
+static atomic_t vbus_next_client_id = ATOMIC_INIT(0);
+
+static void vbus_connection_free(struct kref *kref)
+{
+	struct vbus_connection *conn =
+		container_of(kref, struct vbus_connection, kref);
+	struct vbus_device *dev = conn->dev;
+
+	if (conn->ops && conn->ops->release)
+		conn->ops->release(conn);
+	vbus_memctx_put(conn->ctx);
+	kfree(conn);
+	config_item_put(&dev->group.cg_item);
+}
+
+static void vbus_connection_put(struct vbus_connection *conn)
+{
+	kref_put(&conn->kref, vbus_connection_free);
+}
+
+/*
+ * Close a connection: the device stops using it, its regions are
+ * unmapped and its signals leave the client's table.  Idempotent.
+ * Called with vbus_lock held.
+ */
+void vbus_connection_close(struct vbus_connection *conn)
+{
+	struct vbus_client *client = conn->client;
+	struct vbus_region *r, *tmp;
+
+	lockdep_assert_held(&vbus_lock);
+	mutex_lock(&conn->lock);
+	if (conn->closed) {
+		mutex_unlock(&conn->lock);
+		return;
+	}
+	conn->closed = true;
+
+	list_for_each_entry(r, &conn->regions, node)
+		xa_erase(&client->signals, r->signal->handle);
+	/* No SHMSIGNAL dispatch can still see this connection's signals. */
+	synchronize_rcu();
+
+	conn->ops->close(conn);
+
+	list_for_each_entry_safe(r, tmp, &conn->regions, node) {
+		list_del(&r->node);
+		if (conn->ctx->ops->unmap)
+			conn->ctx->ops->unmap(conn->ctx, &r->map);
+		kfree(r->signal);
+		kfree(r);
+	}
+	mutex_unlock(&conn->lock);
+
+	list_del_init(&conn->dev_node);
+	conn->dev->nconns--;
+}
+
+static bool vbus_may_attach(struct vbus_container *c)
+{
+	if (capable(CAP_NET_ADMIN))
+		return true;
+	if (uid_valid(c->owner_uid) && uid_eq(current_fsuid(), c->owner_uid))
+		return true;
+	return gid_valid(c->owner_gid) && in_group_p(c->owner_gid);
+}
+
+/**
+ * vbus_client_attach() - attach a client to a container
+ * @name:	the container's name
+ * @ops:	how the client receives events
+ * @ctx:	the client's memory; the client takes a reference
+ * @priv:	the connector's data, see vbus_client_priv()
+ *
+ * The caller must have CAP_NET_ADMIN or match the container's owner uid
+ * or gid.  While attached, the container cannot be removed.  The client
+ * receives DEVADD for every device already visible.
+ *
+ * Return: the client, or ERR_PTR(-ENOENT) for no such container,
+ * ERR_PTR(-EACCES) when not permitted, ERR_PTR(-ENOMEM).
+ */
+struct vbus_client *vbus_client_attach(const char *name,
+				       const struct vbus_client_ops *ops,
+				       struct vbus_memctx *ctx, void *priv)
+{
+	struct vbus_container *c, *found = NULL;
+	struct vbus_client *client;
+	struct vbus_device *dev;
+	unsigned long id;
+	int ret;
+
+	client = kzalloc(sizeof(*client), GFP_KERNEL);
+	if (!client)
+		return ERR_PTR(-ENOMEM);
+
+	mutex_lock(&vbus_lock);
+	list_for_each_entry(c, &vbus_containers, node) {
+		if (!strcmp(vbus_container_name(c), name)) {
+			found = c;
+			break;
+		}
+	}
+	ret = !found ? -ENOENT : !vbus_may_attach(found) ? -EACCES : 0;
+	if (!ret)
+		config_item_get(&found->group.cg_item);
+	mutex_unlock(&vbus_lock);
+	if (ret)
+		goto err_free;
+
+	/* Pins the container: rmdir fails with EBUSY while attached. */
+	ret = configfs_depend_item(&vbus_subsys, &found->group.cg_item);
+	if (ret)
+		goto err_put;
+
+	client->container = found;
+	client->ops = ops;
+	client->ctx = ctx;
+	client->priv = priv;
+	client->id = atomic_inc_return(&vbus_next_client_id);
+	xa_init_flags(&client->conns, XA_FLAGS_ALLOC1);
+	xa_init_flags(&client->signals, XA_FLAGS_ALLOC1);
+	vbus_memctx_get(ctx);
+
+	mutex_lock(&vbus_lock);
+	list_add_tail(&client->node, &found->clients);
+	found->nclients++;
+	vbus_notify_client(VBUS_CMD_CLIENT_NEW, client);
+	xa_for_each(&found->devices, id, dev)
+		if (dev->visible)
+			ops->devadd(client, dev->id, dev->type);
+	mutex_unlock(&vbus_lock);
+	return client;
+
+err_put:
+	config_item_put(&found->group.cg_item);
+err_free:
+	kfree(client);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(vbus_client_attach);
+
+/**
+ * vbus_client_detach() - detach a client, releasing all it holds
+ * @client: an attached client
+ *
+ * Closes every connection; no event is delivered afterwards.
+ */
+void vbus_client_detach(struct vbus_client *client)
+{
+	struct vbus_container *c = client->container;
+	struct vbus_connection *conn;
+	unsigned long handle;
+
+	mutex_lock(&vbus_lock);
+	xa_for_each(&client->conns, handle, conn) {
+		xa_erase(&client->conns, handle);
+		vbus_connection_close(conn);
+		vbus_connection_put(conn);
+	}
+	list_del(&client->node);
+	c->nclients--;
+	vbus_notify_client(VBUS_CMD_CLIENT_DEL, client);
+	mutex_unlock(&vbus_lock);
+
+	configfs_undepend_item(&c->group.cg_item);
+	config_item_put(&c->group.cg_item);
+	xa_destroy(&client->conns);
+	xa_destroy(&client->signals);
+	vbus_memctx_put(client->ctx);
+	kfree(client);
+}
+EXPORT_SYMBOL_GPL(vbus_client_detach);
+
+/**
+ * vbus_client_priv() - the connector data given to vbus_client_attach()
+ * @client: an attached client
+ *
+ * Return: the data.
+ */
+void *vbus_client_priv(struct vbus_client *client)
+{
+	return client->priv;
+}
+EXPORT_SYMBOL_GPL(vbus_client_priv);
+
+/**
+ * vbus_client_id() - the client's id, as netlink events report it
+ * @client: an attached client
+ *
+ * Return: the id.
+ */
+u32 vbus_client_id(struct vbus_client *client)
+{
+	return client->id;
+}
+EXPORT_SYMBOL_GPL(vbus_client_id);
+
+/**
+ * vbus_client_devopen() - DEVOPEN: open a device of the container
+ * @client:	the client
+ * @devid:	the device's id in the client's container
+ * @version:	in: the highest protocol version the client speaks;
+ *		out: the version the device will use
+ * @handle:	out: the connection handle for the other calls
+ *
+ * Return: 0, -ENODEV for an id that names no visible device,
+ * -EPROTONOSUPPORT when no common version exists, -ENOSPC when the
+ * client holds too many connections, or the device's error.
+ */
+int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
+			u32 *handle)
+{
+	struct vbus_connection *conn;
+	struct vbus_device *dev;
+	int ret;
+
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn)
+		return -ENOMEM;
+	kref_init(&conn->kref);
+	mutex_init(&conn->lock);
+	INIT_LIST_HEAD(&conn->regions);
+	INIT_LIST_HEAD(&conn->dev_node);
+	conn->client = client;
+	conn->ctx = client->ctx;
+
+	mutex_lock(&vbus_lock);
+	dev = xa_load(&client->container->devices, devid);
+	if (!dev || !dev->visible) {
+		ret = -ENODEV;
+		goto err_unlock;
+	}
+	if (client->nconns >= VBUS_CLIENT_MAX_CONNS) {
+		ret = -ENOSPC;
+		goto err_unlock;
+	}
+	conn->dev = dev;
+	ret = dev->ops->open(dev, version, conn);
+	if (ret)
+		goto err_unlock;
+	if (WARN_ON_ONCE(!conn->ops || !conn->ops->close)) {
+		ret = -EINVAL;
+		goto err_unlock;
+	}
+	ret = xa_alloc(&client->conns, handle, conn, xa_limit_32b, GFP_KERNEL);
+	if (ret) {
+		conn->ops->close(conn);
+		if (conn->ops->release)
+			conn->ops->release(conn);
+		goto err_unlock;
+	}
+	conn->handle = *handle;
+	config_item_get(&dev->group.cg_item);
+	vbus_memctx_get(conn->ctx);
+	list_add_tail(&conn->dev_node, &dev->conns);
+	dev->nconns++;
+	client->nconns++;
+	this_cpu_inc(dev->stats->opens);
+	mutex_unlock(&vbus_lock);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&vbus_lock);
+	kfree(conn);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vbus_client_devopen);
+
+/**
+ * vbus_client_devclose() - DEVCLOSE: close a connection handle
+ * @client:	the client
+ * @handle:	from vbus_client_devopen()
+ *
+ * Also releases handles whose device already went away.
+ *
+ * Return: 0, or -EBADF for an unknown handle.
+ */
+int vbus_client_devclose(struct vbus_client *client, u32 handle)
+{
+	struct vbus_connection *conn;
+
+	mutex_lock(&vbus_lock);
+	conn = xa_erase(&client->conns, handle);
+	if (conn) {
+		vbus_connection_close(conn);
+		client->nconns--;
+	}
+	mutex_unlock(&vbus_lock);
+	if (!conn)
+		return -EBADF;
+	vbus_connection_put(conn);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vbus_client_devclose);
+
+/* Look up a handle and lock its open connection, or fail. */
+static struct vbus_connection *vbus_conn_get_locked(struct vbus_client *client,
+						    u32 handle, int *err)
+{
+	struct vbus_connection *conn;
+
+	rcu_read_lock();
+	conn = xa_load(&client->conns, handle);
+	if (conn && !kref_get_unless_zero(&conn->kref))
+		conn = NULL;
+	rcu_read_unlock();
+	if (!conn) {
+		*err = -EBADF;
+		return NULL;
+	}
+	mutex_lock(&conn->lock);
+	if (conn->closed) {
+		mutex_unlock(&conn->lock);
+		vbus_connection_put(conn);
+		*err = -ENODEV;	/* the device went away */
+		return NULL;
+	}
+	return conn;
+}
+
+static void vbus_conn_put_locked(struct vbus_connection *conn)
+{
+	mutex_unlock(&conn->lock);
+	vbus_connection_put(conn);
+}
+
+/**
+ * vbus_client_devcall() - DEVCALL: a synchronous call into a device
+ * @client:	the client
+ * @handle:	an open connection
+ * @func:	the device-defined function
+ * @addr:	client address of the arguments
+ * @len:	their length
+ * @flags:	device-defined
+ *
+ * Return: the device's result, or -EBADF for an unknown handle, -ENODEV
+ * when the device went away, -EINVAL for a function the device lacks.
+ */
+long vbus_client_devcall(struct vbus_client *client, u32 handle, u32 func,
+			 u64 addr, u32 len, u32 flags)
+{
+	struct vbus_connection *conn;
+	long ret;
+	int err;
+
+	conn = vbus_conn_get_locked(client, handle, &err);
+	if (!conn)
+		return err;
+	this_cpu_inc(conn->dev->stats->calls);
+	ret = conn->ops->call ? conn->ops->call(conn, func, addr, len, flags)
+			      : -EINVAL;
+	vbus_conn_put_locked(conn);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vbus_client_devcall);
+
+/**
+ * vbus_client_devshm() - DEVSHM: register a shared-memory region
+ * @client:	the client
+ * @handle:	an open connection
+ * @id:		the device-defined purpose of the region
+ * @addr:	client address of the region
+ * @len:	its length
+ * @cookie:	opaque value the client gets back with each notification
+ * @signal:	out: the handle for SHMSIGNAL on this region
+ *
+ * Return: 0, -EBADF, -ENODEV, -EINVAL for an empty region or one the
+ * device refuses, -EFAULT when the memory is not the client's, -ENOSPC
+ * when the connection holds too many regions.
+ */
+int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
+		       u64 addr, u64 len, u64 cookie, u32 *signal)
+{
+	struct vbus_connection *conn;
+	struct vbus_region *r;
+	size_t nregions = 0;
+	int ret;
+
+	if (!len || len > SIZE_MAX || !client->ctx->ops->map)
+		return -EINVAL;
+	conn = vbus_conn_get_locked(client, handle, &ret);
+	if (!conn)
+		return ret;
+	list_for_each_entry(r, &conn->regions, node)
+		nregions++;
+	if (nregions >= VBUS_CONN_MAX_REGIONS) {
+		ret = -ENOSPC;
+		goto out;
+	}
+
+	ret = -ENOMEM;
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		goto out;
+	r->signal = kzalloc(sizeof(*r->signal), GFP_KERNEL);
+	if (!r->signal)
+		goto err_region;
+	r->signal->conn = conn;
+	r->signal->cookie = cookie;
+
+	ret = conn->ctx->ops->map(conn->ctx, addr, len, &r->map);
+	if (ret)
+		goto err_signal;
+	/* Published before the device accepts it: dispatch ignores it
+	 * until the device has set a handler.
+	 */
+	ret = xa_alloc(&client->signals, &r->signal->handle, r->signal,
+		       xa_limit_32b, GFP_KERNEL);
+	if (ret)
+		goto err_unmap;
+	ret = conn->ops->shm ? conn->ops->shm(conn, id, &r->map, r->signal)
+			     : -EINVAL;
+	if (ret)
+		goto err_erase;
+	list_add_tail(&r->node, &conn->regions);
+	*signal = r->signal->handle;
+	goto out;
+
+err_erase:
+	xa_erase(&client->signals, r->signal->handle);
+	synchronize_rcu();
+err_unmap:
+	if (conn->ctx->ops->unmap)
+		conn->ctx->ops->unmap(conn->ctx, &r->map);
+err_signal:
+	kfree(r->signal);
+err_region:
+	kfree(r);
+out:
+	vbus_conn_put_locked(conn);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vbus_client_devshm);
+
+/**
+ * vbus_client_shmsignal() - SHMSIGNAL: a client's doorbell
+ * @client:	the client
+ * @signal:	a handle from vbus_client_devshm()
+ *
+ * Runs the device's handler in the caller's context, which may be
+ * atomic (a KVM ioeventfd wake-up with interrupts off).
+ *
+ * Return: 0, or -EBADF for an unknown or closed signal.
+ */
+int vbus_client_shmsignal(struct vbus_client *client, u32 signal)
+{
+	vbus_signal_handler_t handler;
+	struct vbus_signal *sig;
+	int ret = -EBADF;
+
+	rcu_read_lock();
+	sig = xa_load(&client->signals, signal);
+	if (sig) {
+		handler = READ_ONCE(sig->handler);
+		if (handler) {
+			this_cpu_inc(sig->conn->dev->stats->signals_in);
+			handler(sig);
+		}
+		ret = 0;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vbus_client_shmsignal);
+
+/**
+ * vbus_signal_notify() - a device notifies the client of a region
+ * @signal: the signal given to the device's shm()
+ *
+ * Any context.  Must not be called after the connection's close().
+ */
+void vbus_signal_notify(struct vbus_signal *signal)
+{
+	struct vbus_connection *conn = signal->conn;
+
+	this_cpu_inc(conn->dev->stats->signals_out);
+	conn->client->ops->signal(conn->client, signal->cookie);
+}
+EXPORT_SYMBOL_GPL(vbus_signal_notify);

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vbus core: private declarations shared by the core's files.
+ *
+ * Locking: vbus_lock (a mutex) protects every control-plane structure:
+ * the lists of classes, containers and devices, placement, enabling,
+ * the client lists and each device's connection list.  Lookups on the
+ * data path do not take it: a container's id table and a client's
+ * handle tables are xarrays read under RCU.  Order: configfs' own locks,
+ * then vbus_lock, then a connection's lock.  Nothing calls into configfs
+ * with vbus_lock held.
+ */
+#ifndef _VBUS_CORE_H
+#define _VBUS_CORE_H
+
+#include <linux/configfs.h>
+#include <linux/cred.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/xarray.h>
+
+#include <vbus_client.h>
+#include <vbus_device.h>
+#include <vbus/netlink.h>
+
+extern struct mutex vbus_lock;
+extern struct configfs_subsystem vbus_subsys;
+extern struct list_head vbus_containers;	/* under vbus_lock */
+extern struct list_head vbus_devices;		/* under vbus_lock */
+
+/**
+ * struct vbus_container - a bus instance, an isolated namespace of ids
+ * @group:	configfs directory containers/<name>; its refcount is the
+ *		container's
+ * @devices_group: the default group devices/ that holds the links
+ * @devices:	id -> struct vbus_device, placed devices (RCU lookups)
+ * @next_id:	next id to hand out; ids cycle through all of u32 before
+ *		one is used again
+ * @ndevices:	placed devices
+ * @owner_uid:	besides CAP_NET_ADMIN, who may attach (INVALID_UID: none)
+ * @owner_gid:	likewise by group
+ * @clients:	attached clients (struct vbus_client.node)
+ * @nclients:	entries in @clients
+ * @node:	in vbus_containers
+ */
+struct vbus_container {
+	struct config_group group;
+	struct config_group devices_group;
+	struct xarray devices;
+	u32 next_id;
+	unsigned int ndevices;
+	kuid_t owner_uid;
+	kgid_t owner_gid;
+	struct list_head clients;
+	unsigned int nclients;
+	struct list_head node;
+};
+
+static inline const char *vbus_container_name(struct vbus_container *c)
+{
+	return config_item_name(&c->group.cg_item);
+}
+
+static inline const char *vbus_device_name(struct vbus_device *dev)
+{
+	return config_item_name(&dev->group.cg_item);
+}
+
+/* Per-client state; lives from attach to detach. */
+struct vbus_client {
+	struct vbus_container *container;
+	const struct vbus_client_ops *ops;
+	struct vbus_memctx *ctx;
+	void *priv;
+	u32 id;
+	struct xarray conns;	/* handle -> struct vbus_connection */
+	struct xarray signals;	/* handle -> struct vbus_signal, RCU */
+	unsigned int nconns;	/* under vbus_lock */
+	struct list_head node;	/* in container->clients, under vbus_lock */
+};
+
+/* objects.c: placement, enabling and the events they cause */
+int vbus_container_place(struct vbus_container *c, struct vbus_device *dev);
+void vbus_container_unplace(struct vbus_container *c,
+			    struct vbus_device *dev);
+int vbus_device_set_enabled(struct vbus_device *dev, bool enable);
+void vbus_device_destroy(struct vbus_device *dev);
+void vbus_device_stats_sum(struct vbus_device *dev,
+			   struct vbus_device_stats *sum);
+
+/* client.c */
+void vbus_connection_close(struct vbus_connection *conn);
+
+/* configfs.c */
+int vbus_configfs_init(void);
+void vbus_configfs_exit(void);
+extern struct config_group vbus_devices_group;
+
+/* netlink.c */
+int vbus_netlink_init(void);
+void vbus_netlink_exit(void);
+void vbus_notify_container(u8 cmd, struct vbus_container *c);
+void vbus_notify_device(u8 cmd, struct vbus_device *dev);
+void vbus_notify_client(u8 cmd, struct vbus_client *client);
+
+#endif /* _VBUS_CORE_H */

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Devices and containers: placement, enabling and the events they cause.
+ *
+ * A device is visible to the clients of its container while it is both
+ * placed there and enabled.  Becoming visible sends DEVADD to every
+ * attached client; ceasing to be visible closes the device's open
+ * connections and sends DEVDROP.  Everything here runs under vbus_lock.
+ */
+
+#include <linux/percpu.h>
+#include <linux/xarray.h>
+
+#include "core.h"
+
+/* The control-plane lock; see core.h for what it protects. */
+DEFINE_MUTEX(vbus_lock);
+LIST_HEAD(vbus_containers);
+LIST_HEAD(vbus_devices);
+
+/**
+ * vbus_device_init() - initialise a device in a class's create()
+ * @dev:	the device, embedded in the class's own structure
+ * @dc:		the class creating it
+ * @type:	interface type the guest drivers match on (static string)
+ * @ops:	the device's operations
+ */
+void vbus_device_init(struct vbus_device *dev, struct vbus_devclass *dc,
+		      const char *type, const struct vbus_device_ops *ops)
+{
+	memset(dev, 0, sizeof(*dev));
+	dev->class = dc;
+	dev->type = type;
+	dev->ops = ops;
+	INIT_LIST_HEAD(&dev->conns);
+	INIT_LIST_HEAD(&dev->node);
+}
+EXPORT_SYMBOL_GPL(vbus_device_init);
+
+/**
+ * vbus_device_config_begin() - start changing a device's configuration
+ * @dev: the device whose attribute is written
+ *
+ * Configuration may only change while the device is disabled.  On
+ * success the caller holds the core lock until vbus_device_config_end().
+ *
+ * Return: 0, or -EBUSY if the device is enabled.
+ */
+int vbus_device_config_begin(struct vbus_device *dev)
+{
+	mutex_lock(&vbus_lock);
+	if (dev->enabled) {
+		mutex_unlock(&vbus_lock);
+		return -EBUSY;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vbus_device_config_begin);
+
+/**
+ * vbus_device_config_end() - end a vbus_device_config_begin() section
+ * @dev: the device
+ */
+void vbus_device_config_end(struct vbus_device *dev)
+{
+	mutex_unlock(&vbus_lock);
+}
+EXPORT_SYMBOL_GPL(vbus_device_config_end);
+
+static void vbus_device_show(struct vbus_device *dev)
+{
+	struct vbus_client *client;
+
+	lockdep_assert_held(&vbus_lock);
+	dev->visible = true;
+	list_for_each_entry(client, &dev->container->clients, node)
+		client->ops->devadd(client, dev->id, dev->type);
+}
+
+static void vbus_device_hide(struct vbus_device *dev)
+{
+	struct vbus_connection *conn, *tmp;
+	struct vbus_client *client;
+
+	lockdep_assert_held(&vbus_lock);
+	dev->visible = false;
+	list_for_each_entry_safe(conn, tmp, &dev->conns, dev_node)
+		vbus_connection_close(conn);
+	list_for_each_entry(client, &dev->container->clients, node)
+		client->ops->devdrop(client, dev->id);
+}
+
+int vbus_container_place(struct vbus_container *c, struct vbus_device *dev)
+{
+	int ret;
+
+	mutex_lock(&vbus_lock);
+	if (dev->container) {
+		ret = -EBUSY;	/* a device lives in one container */
+		goto out;
+	}
+	ret = xa_alloc_cyclic(&c->devices, &dev->id, dev, xa_limit_32b,
+			      &c->next_id, GFP_KERNEL);
+	if (ret < 0)
+		goto out;
+	ret = 0;
+	dev->container = c;
+	c->ndevices++;
+	config_item_get(&dev->group.cg_item);
+	vbus_notify_device(VBUS_CMD_DEVICE_PLACE, dev);
+	if (dev->enabled)
+		vbus_device_show(dev);
+out:
+	mutex_unlock(&vbus_lock);
+	return ret;
+}
+
+void vbus_container_unplace(struct vbus_container *c, struct vbus_device *dev)
+{
+	mutex_lock(&vbus_lock);
+	if (dev->container != c) {
+		mutex_unlock(&vbus_lock);
+		return;
+	}
+	if (dev->visible)
+		vbus_device_hide(dev);
+	xa_erase(&c->devices, dev->id);
+	c->ndevices--;
+	vbus_notify_device(VBUS_CMD_DEVICE_UNPLACE, dev);
+	dev->container = NULL;
+	mutex_unlock(&vbus_lock);
+	/* Lookups in progress may still hold the pointer: wait for them. */
+	synchronize_rcu();
+	config_item_put(&dev->group.cg_item);
+}
+
+int vbus_device_set_enabled(struct vbus_device *dev, bool enable)
+{
+	int ret = 0;
+
+	mutex_lock(&vbus_lock);
+	if (enable == dev->enabled)
+		goto out;
+	if (enable) {
+		ret = dev->ops->enable ? dev->ops->enable(dev) : 0;
+		if (ret)
+			goto out;
+		dev->enabled = true;
+		vbus_notify_device(VBUS_CMD_DEVICE_ENABLE, dev);
+		if (dev->container)
+			vbus_device_show(dev);
+	} else {
+		if (dev->nconns) {
+			ret = -EBUSY;	/* a client has it open */
+			goto out;
+		}
+		if (dev->visible)
+			vbus_device_hide(dev);
+		if (dev->ops->disable)
+			dev->ops->disable(dev);
+		dev->enabled = false;
+		vbus_notify_device(VBUS_CMD_DEVICE_DISABLE, dev);
+	}
+out:
+	mutex_unlock(&vbus_lock);
+	return ret;
+}
+
+/* rmdir: configfs refuses it while the device is linked into a container. */
+void vbus_device_destroy(struct vbus_device *dev)
+{
+	mutex_lock(&vbus_lock);
+	WARN_ON_ONCE(dev->container || dev->nconns);
+	if (dev->enabled) {
+		if (dev->ops->disable)
+			dev->ops->disable(dev);
+		dev->enabled = false;
+	}
+	list_del_init(&dev->node);
+	vbus_notify_device(VBUS_CMD_DEVICE_DEL, dev);
+	mutex_unlock(&vbus_lock);
+}
+
+void vbus_device_stats_sum(struct vbus_device *dev,
+			   struct vbus_device_stats *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct vbus_device_stats *s = per_cpu_ptr(dev->stats, cpu);
+
+		sum->opens += READ_ONCE(s->opens);
+		sum->calls += READ_ONCE(s->calls);
+		sum->signals_in += READ_ONCE(s->signals_in);
+		sum->signals_out += READ_ONCE(s->signals_out);
+	}
+}
