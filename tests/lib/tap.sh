@@ -8,6 +8,8 @@
 #                                          pass when it fails and its output
 #                                          matches the extended regex ERE
 #   ok "description" / not_ok "description"
+#   tap_include command [arg...]           run a TAP producer, counting its
+#                                          tests as this suite's own
 #   done_testing                           prints the plan; non-zero status
 #                                          when a test failed or none ran
 
@@ -68,6 +70,25 @@ check_fails_with() {
 		t_show
 	else
 		ok "$t_desc"
+	fi
+}
+
+tap_include() {
+	t_file=$(mktemp)
+	"$@" >"$t_file" 2>&1
+	t_rc=$?
+	t_before=$t_failed
+	while IFS= read -r t_line; do
+		case $t_line in
+		"not ok "*) not_ok "$(echo "$t_line" | sed 's/^not ok [0-9]* *-* *//')" ;;
+		"ok "*) ok "$(echo "$t_line" | sed 's/^ok [0-9]* *-* *//')" ;;
+		1..*) ;;
+		*) echo "$t_line" ;;
+		esac
+	done <"$t_file"
+	rm -f "$t_file"
+	if [ "$t_rc" -ne 0 ] && [ "$t_failed" -eq "$t_before" ]; then
+		not_ok "$* exited with status $t_rc"
 	fi
 }
 

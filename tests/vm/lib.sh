@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the VM suites (sourced from bash, run from the project top).
+
+. tests/lib/tap.sh
+
+CFS=/sys/kernel/config/vbus
+NLMON=build/cmake/tests/tools/nlmon
+
+# Install the project's modules into the VM's (throw-away) root, the way
+# `make install` does, so modprobe finds them.
+install_modules() {
+	local dir=/lib/modules/$(uname -r)/extra/vbus
+	mkdir -p "$dir"
+	cp kernel/vbus/vbus.ko devices/*/*.ko "$dir/"
+	depmod -a
+}
+
+# Total slab memory in kB, after dropping what can be dropped.
+slab_kb() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	awk '/^Slab:/ { print $2 }' /proc/meminfo
+}
+
+# Run a command and require it to fail with the given error text.
+fails_with() {
+	local text=$1 err
+	shift
+	if err=$("$@" 2>&1); then
+		echo "succeeded unexpectedly"
+		return 1
+	fi
+	case $err in
+	*"$text"*) return 0 ;;
+	*) echo "error was: $err"; return 1 ;;
+	esac
+}
+
+# Write a value into a configfs attribute (one write, as configfs wants).
+put() {
+	printf '%s\n' "$2" >"$1"
+}

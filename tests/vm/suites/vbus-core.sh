@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The vbus core: the documented configfs session step by step with its
+# netlink events, the echo device through an in-kernel client, hotplug
+# events, refusal to unload while in use, and no leak afterwards.
+. tests/vm/lib.sh
+
+install_modules
+# Warm up once, so one-time allocations (module loading, first configfs
+# and netlink use) are part of the baseline.
+modprobe vbus_echo && mkdir $CFS/containers/w $CFS/devices/echo/w &&
+	rmdir $CFS/containers/w $CFS/devices/echo/w && $NLMON dump devices &&
+	modprobe -r vbus_echo vbus
+slab0=$(slab_kb)
+
+# ---- the documented session, watched by a netlink listener
+modprobe vbus
+rm -f /tmp/nl.ready
+$NLMON monitor --ready /tmp/nl.ready >/tmp/events 2>/tmp/nlmon.err &
+nlmon=$!
+while [ ! -e /tmp/nl.ready ] && kill -0 $nlmon 2>/dev/null; do sleep 0.1; done
+check "netlink listener subscribed to the events group" test -e /tmp/nl.ready
+
+tap_include tests/vm/docsession Documentation/vbus/admin.rst
+
+# Events are queued on the listener's socket before each write returns;
+# give it a moment to print the last one, then stop it.
+for i in $(seq 50); do
+	grep -q "^container_del container=guest2" /tmp/events && break
+	sleep 0.2
+done
+kill $nlmon
+wait $nlmon 2>/dev/null
+sed 's/^/# nlmon: /' /tmp/nlmon.err
+expected="container_new container=guest1
+device_new device=echo0 class=echo
+device_enable device=echo0
+device_place container=guest1 device=echo0 class=echo type=echo id=0
+container_new container=guest2
+device_unplace container=guest1 device=echo0
+device_disable device=echo0
+device_del device=echo0
+container_del container=guest1
+container_del container=guest2"
+events_in_order() {
+	local line n=1
+	while IFS= read -r want; do
+		# Every word of the expected line appears in the next matching event.
+		line=$(tail -n +$n /tmp/events | grep -n -m1 -- "^${want%% *} " | cut -d: -f1)
+		[ -n "$line" ] || { echo "missing: $want"; cat /tmp/events; return 1; }
+		n=$((n + line - 1))
+		for word in $want; do
+			sed -n "${n}p" /tmp/events | grep -qw -- "$word" ||
+				{ echo "event $n lacks $word: $(sed -n "${n}p" /tmp/events)"; return 1; }
+		done
+		n=$((n + 1))
+	done <<<"$expected"
+}
+check "netlink events arrive for every step, in order" events_in_order
+check "no event for a refused change" test "$(grep -c . /tmp/events)" -eq 10
+
+# ---- the echo device through an in-kernel client
+modprobe vbus_echo
+mkdir $CFS/containers/c1 $CFS/devices/echo/e1
+put $CFS/devices/echo/e1/enabled 1
+ln -s $CFS/devices/echo/e1 $CFS/containers/c1/devices/e1
+check "echo device round-trips calls and 20000 ring buffers" \
+	insmod tests/vm/modules/vbus_testclient.ko container=c1
+check "the client checked every reply" grep -q "PASS: echo device 0" /dev/kmsg </dev/null
+dmesg | grep vbus_testclient | sed 's/^/# /'
+rmmod vbus_testclient
+stats=$($NLMON dump stats)
+echo "# $stats"
+stat_of() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$stats"; }
+check "statistics count the open" test "$(stat_of opens)" -eq 1
+check "statistics count the calls on the open handle" test "$(stat_of calls)" -eq 4
+check "statistics count doorbells in and signals out" \
+	test "$(stat_of signals_in)" -gt 0 -a "$(stat_of signals_out)" -gt 0
+check "device dump shows the placement" \
+	sh -c "$NLMON dump devices | grep -q 'container=c1 device=e1 class=echo type=echo id=0 enabled=1 connections=0'"
+check "container dump shows it" \
+	sh -c "$NLMON dump containers | grep -q 'container=c1 devices=1 clients=0'"
+
+# ---- hotplug: a client that stays attached sees devices come and go
+insmod tests/vm/modules/vbus_testclient.ko container=c1 run=0 hold=1
+param() { cat /sys/module/vbus_testclient/parameters/$1; }
+check "attach replays DEVADD for a visible device" test "$(param devadds)" -eq 1
+check "the container counts its client" test "$(cat $CFS/containers/c1/clients)" -eq 1
+rm $CFS/containers/c1/devices/e1
+check "unplacing sends DEVDROP" test "$(param devdrops)" -eq 1
+ln -s $CFS/devices/echo/e1 $CFS/containers/c1/devices/e1
+check "placing again sends DEVADD" test "$(param devadds)" -eq 2
+check "a new id is handed out, never the old one" test "$(cat $CFS/devices/echo/e1/id)" -eq 1
+put $CFS/devices/echo/e1/enabled 0
+check "disabling sends DEVDROP" test "$(param devdrops)" -eq 2
+put $CFS/devices/echo/e1/enabled 1
+check "enabling sends DEVADD" test "$(param devadds)" -eq 3
+mkdir $CFS/devices/echo/e2
+put $CFS/devices/echo/e2/enabled 1
+ln -s $CFS/devices/echo/e2 $CFS/containers/c1/devices/e2
+check "a second device is hot-plugged" test "$(param devadds)" -eq 4
+check_fails_with "a container with a client cannot be removed" "busy" \
+	sh -c "rm $CFS/containers/c1/devices/*; rmdir $CFS/containers/c1"
+check_fails_with "vbus cannot be unloaded while in use" "in use" rmmod vbus
+check_fails_with "vbus_echo cannot be unloaded while it has devices" "in use" rmmod vbus_echo
+check "the refused rmdir left the container" test -d $CFS/containers/c1
+rmmod vbus_testclient
+check "detaching the client frees the container" rmdir $CFS/containers/c1
+check_fails_with "vbus_echo still has devices" "in use" rmmod vbus_echo
+rmdir $CFS/devices/echo/e1 $CFS/devices/echo/e2
+check "all modules unload once the tree is empty" modprobe -r vbus_echo vbus
+check "nothing of vbus is left" test ! -e $CFS
+
+slab1=$(slab_kb)
+echo "# slab before: $slab0 kB, after: $slab1 kB"
+check "slab usage is back to its baseline (within 512 kB)" test $((slab1 - slab0)) -lt 512
+
+done_testing
