@@ -23,6 +23,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #include <vbus_memctx.h>
 
@@ -116,6 +117,9 @@ struct vbus_device_stats {
  * @nconns:	number of entries in @conns
  * @stats:	counters, updated locklessly per CPU
  * @node:	in the core's list of all devices
+ * @name_node:	in the core's hash of device names
+ * @free_work:	frees the device an RCU grace period after its last
+ *		reference, so lockless id lookups never see freed memory
  */
 struct vbus_device {
 	const char *type;
@@ -131,6 +135,8 @@ struct vbus_device {
 	unsigned int nconns;
 	struct vbus_device_stats __percpu *stats;
 	struct list_head node;
+	struct hlist_node name_node;
+	struct rcu_work free_work;
 };
 
 /**

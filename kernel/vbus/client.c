@@ -21,6 +21,7 @@
 
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -45,12 +46,15 @@ static void vbus_connection_free(struct kref *kref)
 	struct vbus_connection *conn =
 		container_of(kref, struct vbus_connection, kref);
 	struct vbus_device *dev = conn->dev;
+	struct module *owner = dev->class->owner;
 
 	if (conn->ops && conn->ops->release)
 		conn->ops->release(conn);
 	vbus_memctx_put(conn->ctx);
 	kfree(conn);
 	config_item_put(&dev->group.cg_item);
+	/* The class's code ran last above; it may go now. */
+	module_put(owner);
 }
 
 static void vbus_connection_put(struct vbus_connection *conn)
@@ -123,7 +127,7 @@ struct vbus_client *vbus_client_attach(const char *name,
 				       const struct vbus_client_ops *ops,
 				       struct vbus_memctx *ctx, void *priv)
 {
-	struct vbus_container *c, *found = NULL;
+	struct vbus_container *found;
 	struct vbus_client *client;
 	struct vbus_device *dev;
 	unsigned long id;
@@ -134,12 +138,7 @@ struct vbus_client *vbus_client_attach(const char *name,
 		return ERR_PTR(-ENOMEM);
 
 	mutex_lock(&vbus_lock);
-	list_for_each_entry(c, &vbus_containers, node) {
-		if (!strcmp(vbus_container_name(c), name)) {
-			found = c;
-			break;
-		}
-	}
+	found = vbus_container_find(name);
 	ret = !found ? -ENOENT : !vbus_may_attach(found) ? -EACCES : 0;
 	if (!ret)
 		config_item_get(&found->group.cg_item);
@@ -264,9 +263,24 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	conn->client = client;
 	conn->ctx = client->ctx;
 
-	mutex_lock(&vbus_lock);
+	/* The id table is read locklessly; devices are freed after RCU. */
+	rcu_read_lock();
 	dev = xa_load(&client->container->devices, devid);
-	if (!dev || !dev->visible) {
+	if (dev && !config_item_get_unless_zero(&dev->group.cg_item))
+		dev = NULL;
+	rcu_read_unlock();
+	if (!dev) {
+		kfree(conn);
+		return -ENODEV;
+	}
+
+	mutex_lock(&vbus_lock);
+	if (!dev->visible || dev->container != client->container) {
+		ret = -ENODEV;
+		goto err_unlock;
+	}
+	/* A connection outlives the device's directory: pin the class. */
+	if (!try_module_get(dev->class->owner)) {
 		ret = -ENODEV;
 		goto err_unlock;
 	}
@@ -277,20 +291,19 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	conn->dev = dev;
 	ret = dev->ops->open(dev, version, conn);
 	if (ret)
-		goto err_unlock;
+		goto err_module;
 	if (WARN_ON_ONCE(!conn->ops || !conn->ops->close)) {
 		ret = -EINVAL;
-		goto err_unlock;
+		goto err_module;
 	}
 	ret = xa_alloc(&client->conns, handle, conn, xa_limit_32b, GFP_KERNEL);
 	if (ret) {
 		conn->ops->close(conn);
 		if (conn->ops->release)
 			conn->ops->release(conn);
-		goto err_unlock;
+		goto err_module;
 	}
 	conn->handle = *handle;
-	config_item_get(&dev->group.cg_item);
 	vbus_memctx_get(conn->ctx);
 	list_add_tail(&conn->dev_node, &dev->conns);
 	dev->nconns++;
@@ -299,8 +312,11 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	mutex_unlock(&vbus_lock);
 	return 0;
 
+err_module:
+	module_put(dev->class->owner);
 err_unlock:
 	mutex_unlock(&vbus_lock);
+	config_item_put(&dev->group.cg_item);
 	kfree(conn);
 	return ret;
 }

@@ -242,8 +242,7 @@ static struct config_group *containers_make_group(struct config_group *group,
 	configfs_add_default_group(&c->devices_group, &c->group);
 
 	mutex_lock(&vbus_lock);
-	list_add_tail(&c->node, &vbus_containers);
-	vbus_notify_container(VBUS_CMD_CONTAINER_NEW, c);
+	vbus_container_add(c);
 	mutex_unlock(&vbus_lock);
 	return &c->group;
 }
@@ -259,8 +258,7 @@ static void containers_drop_item(struct config_group *group,
 	 */
 	mutex_lock(&vbus_lock);
 	WARN_ON_ONCE(c->nclients || c->ndevices);
-	list_del(&c->node);
-	vbus_notify_container(VBUS_CMD_CONTAINER_DEL, c);
+	vbus_container_del(c);
 	mutex_unlock(&vbus_lock);
 	config_item_put(item);
 }
@@ -371,12 +369,21 @@ static struct configfs_attribute *device_core_attrs[] = {
 	&device_attr_connections,
 };
 
+static void device_free(struct work_struct *work)
+{
+	struct vbus_device *dev = container_of(to_rcu_work(work),
+					       struct vbus_device, free_work);
+
+	free_percpu(dev->stats);
+	dev->ops->release(dev);
+}
+
 static void device_release(struct config_item *item)
 {
 	struct vbus_device *dev = vbus_device_from_item(item);
 
-	free_percpu(dev->stats);
-	dev->ops->release(dev);
+	INIT_RCU_WORK(&dev->free_work, device_free);
+	queue_rcu_work(vbus_wq, &dev->free_work);
 }
 
 static struct configfs_item_operations device_item_ops = {
@@ -393,20 +400,17 @@ static struct config_group *class_make_group(struct config_group *group,
 {
 	struct vbus_devclass *dc = to_devclass(group);
 	struct vbus_device *dev;
-	struct vbus_device *other;
-	int ret = 0;
+	bool taken;
 
 	if (!vbus_name_valid(name))
 		return ERR_PTR(-EINVAL);
 
 	/* Device names are unique across classes. */
 	mutex_lock(&vbus_lock);
-	list_for_each_entry(other, &vbus_devices, node)
-		if (!strcmp(vbus_device_name(other), name))
-			ret = -EEXIST;
+	taken = vbus_device_find(name);
 	mutex_unlock(&vbus_lock);
-	if (ret)
-		return ERR_PTR(ret);
+	if (taken)
+		return ERR_PTR(-EEXIST);
 
 	dev = dc->ops->create(dc, name);
 	if (IS_ERR(dev))
@@ -416,23 +420,21 @@ static struct config_group *class_make_group(struct config_group *group,
 
 	dev->stats = alloc_percpu(struct vbus_device_stats);
 	if (!dev->stats) {
+		/* Never published: free at once. */
 		dev->ops->release(dev);
 		return ERR_PTR(-ENOMEM);
 	}
 	config_group_init_type_name(&dev->group, name, &dc->dev_type);
 
+	/* Check again: a mkdir in another class may have taken the name. */
 	mutex_lock(&vbus_lock);
-	list_for_each_entry(other, &vbus_devices, node)
-		if (!strcmp(vbus_device_name(other), name))
-			ret = -EEXIST;
-	if (!ret) {
-		list_add_tail(&dev->node, &vbus_devices);
-		vbus_notify_device(VBUS_CMD_DEVICE_NEW, dev);
-	}
+	taken = vbus_device_find(name);
+	if (!taken)
+		vbus_device_add(dev);
 	mutex_unlock(&vbus_lock);
-	if (ret) {
+	if (taken) {
 		config_item_put(&dev->group.cg_item);
-		return ERR_PTR(ret);
+		return ERR_PTR(-EEXIST);
 	}
 	return &dev->group;
 }
@@ -508,6 +510,9 @@ EXPORT_SYMBOL_GPL(vbus_devclass_register);
 void vbus_devclass_unregister(struct vbus_devclass *dc)
 {
 	configfs_unregister_group(&dc->group);
+	/* Let devices freed after a grace period reach the class's code. */
+	rcu_barrier();
+	flush_workqueue(vbus_wq);
 	kfree(dc->all_attrs);
 }
 EXPORT_SYMBOL_GPL(vbus_devclass_unregister);

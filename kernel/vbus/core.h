@@ -24,6 +24,7 @@
 #include <vbus/netlink.h>
 
 extern struct mutex vbus_lock;
+extern struct workqueue_struct *vbus_wq;
 extern struct configfs_subsystem vbus_subsys;
 extern struct list_head vbus_containers;	/* under vbus_lock */
 extern struct list_head vbus_devices;		/* under vbus_lock */
@@ -42,6 +43,7 @@ extern struct list_head vbus_devices;		/* under vbus_lock */
  * @clients:	attached clients (struct vbus_client.node)
  * @nclients:	entries in @clients
  * @node:	in vbus_containers
+ * @name_node:	in the hash of container names
  */
 struct vbus_container {
 	struct config_group group;
@@ -54,6 +56,7 @@ struct vbus_container {
 	struct list_head clients;
 	unsigned int nclients;
 	struct list_head node;
+	struct hlist_node name_node;
 };
 
 static inline const char *vbus_container_name(struct vbus_container *c)
@@ -79,7 +82,12 @@ struct vbus_client {
 	struct list_head node;	/* in container->clients, under vbus_lock */
 };
 
-/* objects.c: placement, enabling and the events they cause */
+/* objects.c: registries, placement, enabling and the events they cause */
+struct vbus_container *vbus_container_find(const char *name);
+void vbus_container_add(struct vbus_container *c);
+void vbus_container_del(struct vbus_container *c);
+struct vbus_device *vbus_device_find(const char *name);
+void vbus_device_add(struct vbus_device *dev);
 int vbus_container_place(struct vbus_container *c, struct vbus_device *dev);
 void vbus_container_unplace(struct vbus_container *c,
 			    struct vbus_device *dev);

@@ -17,28 +17,41 @@
 
 #include "core.h"
 
+/* Deferred frees of the core's objects. */
+struct workqueue_struct *vbus_wq;
+
 static int __init vbus_init(void)
 {
 	int ret;
 
+	vbus_wq = alloc_workqueue("vbus", 0, 0);
+	if (!vbus_wq)
+		return -ENOMEM;
 	ret = vbus_netlink_init();
 	if (ret) {
 		pr_err("cannot register the netlink family: %d\n", ret);
-		return ret;
+		goto err_wq;
 	}
 	ret = vbus_configfs_init();
 	if (ret) {
 		pr_err("cannot register the configfs subsystem: %d\n", ret);
-		vbus_netlink_exit();
-		return ret;
+		goto err_netlink;
 	}
 	return 0;
+
+err_netlink:
+	vbus_netlink_exit();
+err_wq:
+	destroy_workqueue(vbus_wq);
+	return ret;
 }
 
 static void __exit vbus_exit(void)
 {
 	vbus_configfs_exit();
 	vbus_netlink_exit();
+	rcu_barrier();
+	destroy_workqueue(vbus_wq);
 }
 
 module_init(vbus_init);

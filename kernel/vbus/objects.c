@@ -8,7 +8,9 @@
  * connections and sends DEVDROP.  Everything here runs under vbus_lock.
  */
 
+#include <linux/hashtable.h>
 #include <linux/percpu.h>
+#include <linux/stringhash.h>
 #include <linux/xarray.h>
 
 #include "core.h"
@@ -17,6 +19,65 @@
 DEFINE_MUTEX(vbus_lock);
 LIST_HEAD(vbus_containers);
 LIST_HEAD(vbus_devices);
+
+/* Names to objects, so creation and attach stay O(1); under vbus_lock. */
+static DEFINE_HASHTABLE(vbus_container_names, 10);
+static DEFINE_HASHTABLE(vbus_device_names, 12);
+
+static u32 vbus_name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
+struct vbus_container *vbus_container_find(const char *name)
+{
+	struct vbus_container *c;
+
+	lockdep_assert_held(&vbus_lock);
+	hash_for_each_possible(vbus_container_names, c, name_node,
+			       vbus_name_hash(name))
+		if (!strcmp(vbus_container_name(c), name))
+			return c;
+	return NULL;
+}
+
+void vbus_container_add(struct vbus_container *c)
+{
+	lockdep_assert_held(&vbus_lock);
+	list_add_tail(&c->node, &vbus_containers);
+	hash_add(vbus_container_names, &c->name_node,
+		 vbus_name_hash(vbus_container_name(c)));
+	vbus_notify_container(VBUS_CMD_CONTAINER_NEW, c);
+}
+
+void vbus_container_del(struct vbus_container *c)
+{
+	lockdep_assert_held(&vbus_lock);
+	list_del(&c->node);
+	hash_del(&c->name_node);
+	vbus_notify_container(VBUS_CMD_CONTAINER_DEL, c);
+}
+
+struct vbus_device *vbus_device_find(const char *name)
+{
+	struct vbus_device *dev;
+
+	lockdep_assert_held(&vbus_lock);
+	hash_for_each_possible(vbus_device_names, dev, name_node,
+			       vbus_name_hash(name))
+		if (!strcmp(vbus_device_name(dev), name))
+			return dev;
+	return NULL;
+}
+
+void vbus_device_add(struct vbus_device *dev)
+{
+	lockdep_assert_held(&vbus_lock);
+	list_add_tail(&dev->node, &vbus_devices);
+	hash_add(vbus_device_names, &dev->name_node,
+		 vbus_name_hash(vbus_device_name(dev)));
+	vbus_notify_device(VBUS_CMD_DEVICE_NEW, dev);
+}
 
 /**
  * vbus_device_init() - initialise a device in a class's create()
@@ -129,8 +190,7 @@ void vbus_container_unplace(struct vbus_container *c, struct vbus_device *dev)
 	vbus_notify_device(VBUS_CMD_DEVICE_UNPLACE, dev);
 	dev->container = NULL;
 	mutex_unlock(&vbus_lock);
-	/* Lookups in progress may still hold the pointer: wait for them. */
-	synchronize_rcu();
+	/* Lockless lookups may still see it: the free waits for them. */
 	config_item_put(&dev->group.cg_item);
 }
 
@@ -177,6 +237,7 @@ void vbus_device_destroy(struct vbus_device *dev)
 		dev->enabled = false;
 	}
 	list_del_init(&dev->node);
+	hash_del(&dev->name_node);
 	vbus_notify_device(VBUS_CMD_DEVICE_DEL, dev);
 	mutex_unlock(&vbus_lock);
 }

@@ -41,3 +41,18 @@ fails_with() {
 put() {
 	printf '%s\n' "$2" >"$1"
 }
+
+# Active objects per slab cache, "name count" per line.
+slab_objects() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	awk 'NR > 2 { print $1, $2 }' /proc/slabinfo | sort
+}
+
+# Fail, naming them, if caches grew by more than $3 objects between the
+# slab_objects snapshots $1 and $2.
+slab_grew_less_than() {
+	join "$1" "$2" | awk -v max="$3" '
+		$3 - $2 >= max { print $1 ": " $2 " -> " $3; bad = 1 }
+		END { exit bad }'
+}
