@@ -50,6 +50,10 @@ endef
 modules:
 	$(need_kdir)
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
+	@# Kbuild does not notice new symbol versions from another tree.
+	@if [ $(TOP)/Module.symvers -nt $(TOP)/tests/vm/modules/Module.symvers ]; then \
+		$(MAKE) -s -C $(KDIR) M=$(TOP)/tests/vm/modules clean; \
+	fi
 	$(MAKE) -C $(KDIR) M=$(TOP)/tests/vm/modules KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers modules
 
 $(CMAKE_BUILD)/CMakeCache.txt:

@@ -11,11 +11,17 @@
  * Without hold=1 it detaches when the run is over; with it, it stays
  * attached until unloaded.  The hotplug events it receives are counted
  * in the read-only parameters devadds and devdrops.
+ *
+ * With probe_uid=N it only tries to attach as user N without
+ * CAP_NET_ADMIN and reports the result (0 or a negative errno) in the
+ * read-only parameter probe_result; loading then succeeds.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/completion.h>
+#include <linux/cred.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -36,6 +42,13 @@ MODULE_PARM_DESC(hold, "stay attached until unloaded");
 static unsigned int buffers = 20000;
 module_param(buffers, uint, 0444);
 MODULE_PARM_DESC(buffers, "buffers to send through the echo ring");
+
+static int probe_uid = -1;
+module_param(probe_uid, int, 0444);
+MODULE_PARM_DESC(probe_uid, "only try to attach as this uid, unprivileged");
+static int probe_result = 1;
+module_param(probe_result, int, 0444);
+MODULE_PARM_DESC(probe_result, "result of the probe_uid attach");
 
 static atomic_t devadds = ATOMIC_INIT(0);
 static atomic_t devdrops = ATOMIC_INIT(0);
@@ -276,6 +289,68 @@ static int tc_run(void)
 	return 0;
 }
 
+/* Attach as user @uid without CAP_NET_ADMIN; detach at once. */
+static int tc_probe(kuid_t uid)
+{
+	const struct cred *old;
+	struct vbus_client *c;
+	struct cred *cred;
+
+	cred = prepare_creds();
+	if (!cred)
+		return -ENOMEM;
+	cred->fsuid = uid;
+	cred->euid = uid;
+	cap_lower(cred->cap_effective, CAP_NET_ADMIN);
+	old = override_creds(cred);
+	c = vbus_client_attach(container, &tc_ops, ctx, NULL);
+	revert_creds(old);
+	put_cred(cred);
+	if (IS_ERR(c))
+		return PTR_ERR(c);
+	vbus_client_detach(c);
+	return 0;
+}
+
+/* A client that breaks the ring protocol only breaks its own ring. */
+static int tc_hostile_ring(void)
+{
+	size_t len = VBUS_IOQ_SIZE(RING_COUNT);
+	struct vbus_ioq_driver q;
+	u32 version = 1, handle, sig;
+	u8 *mem;
+	long ret;
+
+	mem = kzalloc(len, GFP_KERNEL);
+	if (!mem)
+		return -ENOMEM;
+	ret = vbus_client_devopen(client, echo_id, &version, &handle);
+	if (!CHECK(!ret, "open returned %ld", ret))
+		goto out_free;
+	vbus_ioq_drv_init(&q, mem, len, RING_COUNT, 0);
+	ret = vbus_client_devshm(client, handle, VBUS_ECHO_SHM_RING,
+				 (u64)(uintptr_t)mem, len, COOKIE, &sig);
+	if (!CHECK(!ret, "shm returned %ld", ret))
+		goto out_close;
+	/* An index claiming far more buffers than the ring holds. */
+	q.head->avail_idx = cpu_to_le32(RING_COUNT * 1000);
+	vbus_client_shmsignal(client, sig);
+	/* The device abandons the ring; calls still work. */
+	msleep(100);
+	ret = vbus_client_devcall(client, handle, VBUS_ECHO_CALL_REVERSE,
+				  (u64)(uintptr_t)mem, 16, 0);
+	if (!CHECK(ret == 16, "call after a broken ring returned %ld", ret))
+		goto out_close;
+	ret = 0;
+	pr_info("hostile ring: refused, connection still usable\n");
+out_close:
+	vbus_client_devclose(client, handle);
+out_free:
+	/* Closed: the device no longer touches the memory. */
+	kfree(mem);
+	return ret ? -EPROTO : 0;
+}
+
 static int __init tc_init(void)
 {
 	int ret = 0;
@@ -285,6 +360,12 @@ static int __init tc_init(void)
 	ctx = vbus_memctx_kernel_create();
 	if (!ctx)
 		return -ENOMEM;
+	if (probe_uid >= 0) {
+		probe_result = tc_probe(KUIDT_INIT(probe_uid));
+		pr_info("attach to %s as uid %d: %d\n", container, probe_uid,
+			probe_result);
+		goto out;
+	}
 	client = vbus_client_attach(container, &tc_ops, ctx, NULL);
 	if (IS_ERR(client)) {
 		ret = PTR_ERR(client);
@@ -293,6 +374,8 @@ static int __init tc_init(void)
 	}
 	if (run)
 		ret = tc_run();
+	if (run && !ret)
+		ret = tc_hostile_ring();
 	if (ret || !hold) {
 		vbus_client_detach(client);
 		client = NULL;

@@ -67,20 +67,38 @@ put $CFS/devices/echo/e1/enabled 1
 ln -s $CFS/devices/echo/e1 $CFS/containers/c1/devices/e1
 check "echo device round-trips calls and 20000 ring buffers" \
 	insmod tests/vm/modules/vbus_testclient.ko container=c1
-check "the client checked every reply" grep -q "PASS: echo device 0" /dev/kmsg </dev/null
+check "the client checked every reply" sh -c "dmesg | grep -q 'PASS: echo device 0'"
+check "a client that corrupts its ring only loses that ring" \
+	sh -c "dmesg | grep -q 'hostile ring: refused, connection still usable'"
 dmesg | grep vbus_testclient | sed 's/^/# /'
 rmmod vbus_testclient
 stats=$($NLMON dump stats)
 echo "# $stats"
 stat_of() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$stats"; }
-check "statistics count the open" test "$(stat_of opens)" -eq 1
-check "statistics count the calls on the open handle" test "$(stat_of calls)" -eq 4
+check "statistics count the opens" test "$(stat_of opens)" -eq 2
+check "statistics count the calls on open handles" test "$(stat_of calls)" -eq 5
 check "statistics count doorbells in and signals out" \
 	test "$(stat_of signals_in)" -gt 0 -a "$(stat_of signals_out)" -gt 0
 check "device dump shows the placement" \
 	sh -c "$NLMON dump devices | grep -q 'container=c1 device=e1 class=echo type=echo id=0 enabled=1 connections=0'"
 check "container dump shows it" \
 	sh -c "$NLMON dump containers | grep -q 'container=c1 devices=1 clients=0'"
+
+# ---- who may attach: CAP_NET_ADMIN, or the container's owner
+probe() {
+	insmod tests/vm/modules/vbus_testclient.ko container=$1 probe_uid=$2 &&
+		cat /sys/module/vbus_testclient/parameters/probe_result &&
+		rmmod vbus_testclient
+}
+check "an unprivileged user may not attach (EACCES)" test "$(probe c1 1000)" = -13
+put $CFS/containers/c1/owner_uid 1000
+check "the container's owner uid may attach" test "$(probe c1 1000)" = 0
+check "another user still may not" test "$(probe c1 1001)" = -13
+put $CFS/containers/c1/owner_uid ""
+put $CFS/containers/c1/owner_gid 0
+check "a member of the owner gid may attach" test "$(probe c1 1001)" = 0
+put $CFS/containers/c1/owner_gid ""
+check "attaching to an unknown container fails (ENOENT)" test "$(probe nosuch 0)" = -2
 
 # ---- hotplug: a client that stays attached sees devices come and go
 insmod tests/vm/modules/vbus_testclient.ko container=c1 run=0 hold=1
