@@ -51,6 +51,19 @@ struct vbus_ioq_device {
 	__u32 used;		/* next descriptor to complete */
 };
 
+/*
+ * Copy a shared descriptor out, reading each field exactly once, so a
+ * peer that rewrites it meanwhile cannot make two reads disagree.
+ */
+static inline void vbus_ioq_desc_read(const struct vbus_ioq_desc *d,
+				      struct vbus_ioq_buf *buf)
+{
+	buf->cookie = le64_to_cpu(vbus_load(&d->cookie));
+	buf->addr = le64_to_cpu(vbus_load(&d->addr));
+	buf->len = le32_to_cpu(vbus_load(&d->len));
+	buf->flags = le32_to_cpu(vbus_load(&d->flags));
+}
+
 static inline bool vbus_ioq_count_valid(__u32 count)
 {
 	return count && !(count & (count - 1));
@@ -145,17 +158,12 @@ static inline int vbus_ioq_drv_reclaim(struct vbus_ioq_driver *q,
 				       struct vbus_ioq_buf *buf)
 {
 	__u32 used = le32_to_cpu(vbus_load_acquire(&q->head->used_idx));
-	const struct vbus_ioq_desc *d;
 
 	if (used == q->reclaimed)
 		return -EAGAIN;
 	if (used - q->reclaimed > q->avail - q->reclaimed)
 		return -EPROTO;
-	d = &q->head->ring[q->reclaimed & q->mask];
-	buf->cookie = le64_to_cpu(vbus_load(&d->cookie));
-	buf->addr = le64_to_cpu(vbus_load(&d->addr));
-	buf->len = le32_to_cpu(vbus_load(&d->len));
-	buf->flags = le32_to_cpu(vbus_load(&d->flags));
+	vbus_ioq_desc_read(&q->head->ring[q->reclaimed & q->mask], buf);
 	q->reclaimed++;
 	return 0;
 }
@@ -207,17 +215,12 @@ static inline int vbus_ioq_dev_pop(struct vbus_ioq_device *q,
 				   struct vbus_ioq_buf *buf)
 {
 	__u32 avail = le32_to_cpu(vbus_load_acquire(&q->head->avail_idx));
-	const struct vbus_ioq_desc *d;
 
 	if (avail == q->next)
 		return -EAGAIN;
 	if (avail - q->used > q->mask + 1 || avail - q->next > avail - q->used)
 		return -EPROTO;
-	d = &q->head->ring[q->next & q->mask];
-	buf->cookie = le64_to_cpu(vbus_load(&d->cookie));
-	buf->addr = le64_to_cpu(vbus_load(&d->addr));
-	buf->len = le32_to_cpu(vbus_load(&d->len));
-	buf->flags = le32_to_cpu(vbus_load(&d->flags));
+	vbus_ioq_desc_read(&q->head->ring[q->next & q->mask], buf);
 	q->next++;
 	return 0;
 }
