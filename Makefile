@@ -89,7 +89,11 @@ demo:
 	@KDIR=$(KDIR) $(TOP)/scripts/demo
 
 install: all
-	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra/vbus modules_install
+	@# No signing key comes with the headers: install unsigned.
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra/vbus \
+		CONFIG_MODULE_SIG_ALL= modules_install
+	@# The headers tree has no System.map, so Kbuild skips depmod.
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $$($(TOP)/scripts/kver $(KDIR))
 	cmake --install $(CMAKE_BUILD) --prefix $(DESTDIR)$(PREFIX)
 
 clean:
