@@ -12,6 +12,9 @@
  * attached until unloaded.  The hotplug events it receives are counted
  * in the read-only parameters devadds and devdrops.
  *
+ * With hold=1 and keep_open=1 it also opens the first echo device and
+ * keeps it open until unloaded.
+ *
  * With probe_uid=N it only tries to attach as user N without
  * CAP_NET_ADMIN and reports the result (0 or a negative errno) in the
  * read-only parameter probe_result; loading then succeeds.
@@ -39,6 +42,9 @@ MODULE_PARM_DESC(run, "exercise the first echo device");
 static bool hold;
 module_param(hold, bool, 0444);
 MODULE_PARM_DESC(hold, "stay attached until unloaded");
+static bool keep_open;
+module_param(keep_open, bool, 0444);
+MODULE_PARM_DESC(keep_open, "with hold, keep the first echo device open");
 static unsigned int buffers = 20000;
 module_param(buffers, uint, 0444);
 MODULE_PARM_DESC(buffers, "buffers to send through the echo ring");
@@ -376,6 +382,12 @@ static int __init tc_init(void)
 		ret = tc_run();
 	if (run && !ret)
 		ret = tc_hostile_ring();
+	if (hold && keep_open && !ret) {
+		u32 version = VBUS_ECHO_VERSION, handle;
+
+		ret = echo_id < 0 ? -ENODEV :
+		      vbus_client_devopen(client, echo_id, &version, &handle);
+	}
 	if (ret || !hold) {
 		vbus_client_detach(client);
 		client = NULL;

@@ -118,6 +118,16 @@ mkdir $CFS/devices/echo/e2
 put $CFS/devices/echo/e2/enabled 1
 ln -s $CFS/devices/echo/e2 $CFS/containers/c1/devices/e2
 check "a second device is hot-plugged" test "$(param devadds)" -eq 4
+rmmod vbus_testclient
+insmod tests/vm/modules/vbus_testclient.ko container=c1 run=0 hold=1 keep_open=1
+check "an open connection is counted" test "$(cat $CFS/devices/echo/e1/connections)" -eq 1
+check_fails_with "a device open by a client cannot be disabled" "busy" put $CFS/devices/echo/e1/enabled 0
+check "the refused disable left it enabled" test "$(cat $CFS/devices/echo/e1/enabled)" -eq 1
+rm $CFS/containers/c1/devices/e1
+check "removing an open device from its container closes the connection" \
+	test "$(cat $CFS/devices/echo/e1/connections)" -eq 0
+check "... and the client is told" test "$(param devdrops)" -eq 1
+ln -s $CFS/devices/echo/e1 $CFS/containers/c1/devices/e1
 check_fails_with "a container with a client cannot be removed" "busy" \
 	sh -c "rm $CFS/containers/c1/devices/*; rmdir $CFS/containers/c1"
 check_fails_with "vbus cannot be unloaded while in use" "in use" rmmod vbus
