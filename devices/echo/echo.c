@@ -23,6 +23,7 @@
 #include <vbus_ioq.h>
 
 #define ECHO_MAX_LEN_LIMIT	65536
+#define ECHO_PUBLISH_BATCH	32
 
 struct echo_device {
 	struct vbus_device dev;
@@ -37,7 +38,7 @@ struct echo_conn {
 	/* The ring, once registered; only the work item uses it. */
 	struct vbus_ioq_device ring;
 	struct vbus_signal *signal;
-	bool ring_ok;
+	bool ring_ok;		/* read by the work item, READ/WRITE_ONCE */
 	u8 *call_buf;		/* max_len bytes, for calls */
 	u8 *ring_buf;		/* max_len bytes, for the work item */
 };
@@ -82,9 +83,11 @@ static void echo_ring_work(struct work_struct *work)
 	bool notify = false;
 	int ret;
 
-	if (!ec->ring_ok)
+	if (!READ_ONCE(ec->ring_ok))
 		return;
 	do {
+		unsigned int unpublished = 0;
+
 		vbus_shm_signal_ack(&q->head->dev_signal);
 		while ((ret = vbus_ioq_dev_pop(q, &buf)) == 0) {
 			u32 len = min(buf.len, ec->max_len);
@@ -99,15 +102,20 @@ static void echo_ring_work(struct work_struct *work)
 			if (ret)
 				len = 0;	/* the buffer was not the client's */
 			vbus_ioq_dev_complete(q, len, 0);
-			if (vbus_ioq_dev_publish(q))
-				notify = true;
+			/* Hand buffers back in batches, not one by one. */
+			if (++unpublished == ECHO_PUBLISH_BATCH) {
+				notify |= vbus_ioq_dev_publish(q);
+				unpublished = 0;
+			}
 			cond_resched();
 		}
+		if (unpublished)
+			notify |= vbus_ioq_dev_publish(q);
 		if (ret != -EAGAIN) {
 			pr_notice_ratelimited("%s: client broke the ring protocol (%d); ring abandoned\n",
 					      config_item_name(&ec->echo->dev.group.cg_item),
 					      ret);
-			ec->ring_ok = false;
+			WRITE_ONCE(ec->ring_ok, false);
 			break;
 		}
 	} while (vbus_shm_signal_enable(&q->head->dev_signal));
@@ -132,14 +140,14 @@ static int echo_shm(struct vbus_connection *conn, u32 id,
 	if (id != VBUS_ECHO_SHM_RING)
 		return -EINVAL;
 	/* A new ring replaces the old one; stop the old one first. */
-	ec->ring_ok = false;
+	WRITE_ONCE(ec->ring_ok, false);
 	cancel_work_sync(&ec->work);
 
 	ret = vbus_ioq_dev_attach(&ec->ring, shm->ptr, shm->len);
 	if (ret)
 		return ret;
 	ec->signal = signal;
-	ec->ring_ok = true;
+	WRITE_ONCE(ec->ring_ok, true);
 	signal->priv = ec;
 	WRITE_ONCE(signal->handler, echo_doorbell);
 	/* Listen for doorbells, and serve what was posted already. */
@@ -153,7 +161,7 @@ static void echo_close(struct vbus_connection *conn)
 	struct echo_conn *ec = conn->priv;
 
 	/* Signals are already unreachable: no new work can be queued. */
-	ec->ring_ok = false;
+	WRITE_ONCE(ec->ring_ok, false);
 	cancel_work_sync(&ec->work);
 }
 
