@@ -58,18 +58,6 @@ static ssize_t vbus_show_id(char *page, bool valid, u32 id)
 	return valid ? sprintf(page, "%u\n", id) : sprintf(page, "\n");
 }
 
-static ssize_t container_owner_uid_show(struct config_item *item, char *page)
-{
-	struct vbus_container *c = to_container(item);
-	kuid_t uid;
-
-	mutex_lock(&vbus_lock);
-	uid = c->owner_uid;
-	mutex_unlock(&vbus_lock);
-	return vbus_show_id(page, uid_valid(uid),
-			    from_kuid(&init_user_ns, uid));
-}
-
 /*
  * Parse an owner id: a decimal id, or an empty value to clear it.
  * Returns 1 for an id, 0 for "none", or -EINVAL.
@@ -88,44 +76,29 @@ static int vbus_parse_owner(const char *page, u32 *id)
 	return 1;
 }
 
-static ssize_t container_owner_uid_store(struct config_item *item,
-					 const char *page, size_t count)
+/* owner_uid and owner_gid, in the writer's or reader's user namespace. */
+static ssize_t container_owner_show(struct config_item *item, char *page,
+				    bool group)
 {
 	struct vbus_container *c = to_container(item);
-	kuid_t uid = INVALID_UID;
+	struct user_namespace *ns = current_user_ns();
+	bool valid;
 	u32 id;
-	int ret;
-
-	ret = vbus_parse_owner(page, &id);
-	if (ret < 0)
-		return ret;
-	if (ret) {
-		uid = make_kuid(current_user_ns(), id);
-		if (!uid_valid(uid))
-			return -EINVAL;
-	}
-	mutex_lock(&vbus_lock);
-	c->owner_uid = uid;
-	mutex_unlock(&vbus_lock);
-	return count;
-}
-
-static ssize_t container_owner_gid_show(struct config_item *item, char *page)
-{
-	struct vbus_container *c = to_container(item);
-	kgid_t gid;
 
 	mutex_lock(&vbus_lock);
-	gid = c->owner_gid;
+	valid = group ? gid_valid(c->owner_gid) : uid_valid(c->owner_uid);
+	id = group ? from_kgid_munged(ns, c->owner_gid) :
+		     from_kuid_munged(ns, c->owner_uid);
 	mutex_unlock(&vbus_lock);
-	return vbus_show_id(page, gid_valid(gid),
-			    from_kgid(&init_user_ns, gid));
+	return vbus_show_id(page, valid, id);
 }
 
-static ssize_t container_owner_gid_store(struct config_item *item,
-					 const char *page, size_t count)
+static ssize_t container_owner_store(struct config_item *item,
+				     const char *page, size_t count, bool group)
 {
 	struct vbus_container *c = to_container(item);
+	struct user_namespace *ns = current_user_ns();
+	kuid_t uid = INVALID_UID;
 	kgid_t gid = INVALID_GID;
 	u32 id;
 	int ret;
@@ -134,14 +107,40 @@ static ssize_t container_owner_gid_store(struct config_item *item,
 	if (ret < 0)
 		return ret;
 	if (ret) {
-		gid = make_kgid(current_user_ns(), id);
-		if (!gid_valid(gid))
+		uid = make_kuid(ns, id);
+		gid = make_kgid(ns, id);
+		if (group ? !gid_valid(gid) : !uid_valid(uid))
 			return -EINVAL;
 	}
 	mutex_lock(&vbus_lock);
-	c->owner_gid = gid;
+	if (group)
+		c->owner_gid = gid;
+	else
+		c->owner_uid = uid;
 	mutex_unlock(&vbus_lock);
 	return count;
+}
+
+static ssize_t container_owner_uid_show(struct config_item *item, char *page)
+{
+	return container_owner_show(item, page, false);
+}
+
+static ssize_t container_owner_uid_store(struct config_item *item,
+					 const char *page, size_t count)
+{
+	return container_owner_store(item, page, count, false);
+}
+
+static ssize_t container_owner_gid_show(struct config_item *item, char *page)
+{
+	return container_owner_show(item, page, true);
+}
+
+static ssize_t container_owner_gid_store(struct config_item *item,
+					 const char *page, size_t count)
+{
+	return container_owner_store(item, page, count, true);
 }
 
 static ssize_t container_clients_show(struct config_item *item, char *page)
