@@ -279,13 +279,13 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 		ret = -ENODEV;
 		goto err_unlock;
 	}
+	if (client->nconns >= VBUS_CLIENT_MAX_CONNS) {
+		ret = -ENOSPC;
+		goto err_unlock;
+	}
 	/* A connection outlives the device's directory: pin the class. */
 	if (!try_module_get(dev->class->owner)) {
 		ret = -ENODEV;
-		goto err_unlock;
-	}
-	if (client->nconns >= VBUS_CLIENT_MAX_CONNS) {
-		ret = -ENOSPC;
 		goto err_unlock;
 	}
 	conn->dev = dev;
