@@ -83,7 +83,8 @@ void vbus_connection_close(struct vbus_connection *conn)
 	list_for_each_entry(r, &conn->regions, node)
 		xa_erase(&client->signals, r->signal->handle);
 	/* No SHMSIGNAL dispatch can still see this connection's signals. */
-	synchronize_rcu();
+	if (!list_empty(&conn->regions))
+		synchronize_rcu();
 
 	conn->ops->close(conn);
 

@@ -318,6 +318,32 @@ static int tc_probe(kuid_t uid)
 	return 0;
 }
 
+/* A client cannot hold connections without bound. */
+static int tc_conn_limit(void)
+{
+	u32 *handles, version, n = 0, i;
+	int ret = 0;
+
+	handles = kcalloc(4096, sizeof(*handles), GFP_KERNEL);
+	if (!handles)
+		return -ENOMEM;
+	while (n < 4096) {
+		version = VBUS_ECHO_VERSION;
+		ret = vbus_client_devopen(client, echo_id, &version, &handles[n]);
+		if (ret)
+			break;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		vbus_client_devclose(client, handles[i]);
+	kfree(handles);
+	if (!CHECK(ret == -ENOSPC && n >= 64 && n < 4096,
+		   "opened %u connections, then %d", n, ret))
+		return -EPROTO;
+	pr_info("connection limit: %u connections, then ENOSPC\n", n);
+	return 0;
+}
+
 /* A client that breaks the ring protocol only breaks its own ring. */
 static int tc_hostile_ring(void)
 {
@@ -382,6 +408,8 @@ static int __init tc_init(void)
 		ret = tc_run();
 	if (run && !ret)
 		ret = tc_hostile_ring();
+	if (run && !ret)
+		ret = tc_conn_limit();
 	if (hold && keep_open && !ret) {
 		u32 version = VBUS_ECHO_VERSION, handle;
 

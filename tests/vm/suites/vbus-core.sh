@@ -70,12 +70,14 @@ check "echo device round-trips calls and 20000 ring buffers" \
 check "the client checked every reply" sh -c "dmesg | grep -q 'PASS: echo device 0'"
 check "a client that corrupts its ring only loses that ring" \
 	sh -c "dmesg | grep -q 'hostile ring: refused, connection still usable'"
+check "a client cannot hold connections without bound" \
+	sh -c "dmesg | grep -q 'connection limit: 1024 connections, then ENOSPC'"
 dmesg | grep vbus_testclient | sed 's/^/# /'
 rmmod vbus_testclient
 stats=$($NLMON dump stats)
 echo "# $stats"
 stat_of() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$stats"; }
-check "statistics count the opens" test "$(stat_of opens)" -eq 2
+check "statistics count the opens" test "$(stat_of opens)" -eq 1026
 check "statistics count the calls on open handles" test "$(stat_of calls)" -eq 5
 check "statistics count doorbells in and signals out" \
 	test "$(stat_of signals_in)" -gt 0 -a "$(stat_of signals_out)" -gt 0
