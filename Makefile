@@ -85,7 +85,7 @@ check-after-deps:
 
 demo:
 	@$(TOP)/scripts/deps.sh
-	@$(MAKE) --no-print-directory modules
+	@$(MAKE) --no-print-directory modules tools
 	@KDIR=$(KDIR) $(TOP)/scripts/demo
 
 install: all
