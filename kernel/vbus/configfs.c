@@ -143,15 +143,20 @@ static ssize_t container_owner_gid_store(struct config_item *item,
 	return container_owner_store(item, page, count, true);
 }
 
-static ssize_t container_clients_show(struct config_item *item, char *page)
+/* Show a counter that vbus_lock protects. */
+static ssize_t vbus_show_count(char *page, const unsigned int *count)
 {
-	struct vbus_container *c = to_container(item);
 	unsigned int n;
 
 	mutex_lock(&vbus_lock);
-	n = c->nclients;
+	n = *count;
 	mutex_unlock(&vbus_lock);
 	return sprintf(page, "%u\n", n);
+}
+
+static ssize_t container_clients_show(struct config_item *item, char *page)
+{
+	return vbus_show_count(page, &to_container(item)->nclients);
 }
 
 CONFIGFS_ATTR(container_, owner_uid);
@@ -345,13 +350,7 @@ static ssize_t device_type_show(struct config_item *item, char *page)
 
 static ssize_t device_connections_show(struct config_item *item, char *page)
 {
-	struct vbus_device *dev = vbus_device_from_item(item);
-	unsigned int n;
-
-	mutex_lock(&vbus_lock);
-	n = dev->nconns;
-	mutex_unlock(&vbus_lock);
-	return sprintf(page, "%u\n", n);
+	return vbus_show_count(page, &vbus_device_from_item(item)->nconns);
 }
 
 CONFIGFS_ATTR(device_, enabled);
