@@ -17,6 +17,7 @@
 
 #include <vbus/ioq.h>
 #include <vbus/shm_signal.h>
+#include <vbus/venet.h>
 
 #define VBUS_ABI_SIZE(type, size) \
 	static_assert(sizeof(type) == (size), #type " size")
@@ -46,5 +47,32 @@ VBUS_ABI_OFFSET(struct vbus_ioq_head, used_idx, 128);
 VBUS_ABI_OFFSET(struct vbus_ioq_head, dev_signal, 192);
 VBUS_ABI_OFFSET(struct vbus_ioq_head, drv_signal, 208);
 VBUS_ABI_OFFSET(struct vbus_ioq_head, ring, 256);
+
+VBUS_ABI_SIZE(struct vbus_venet_config, 24);
+VBUS_ABI_OFFSET(struct vbus_venet_config, mac, 0);
+VBUS_ABI_OFFSET(struct vbus_venet_config, mtu, 6);
+VBUS_ABI_OFFSET(struct vbus_venet_config, max_queue_pairs, 8);
+VBUS_ABI_OFFSET(struct vbus_venet_config, reserved, 10);
+VBUS_ABI_OFFSET(struct vbus_venet_config, features, 16);
+
+VBUS_ABI_SIZE(struct vbus_venet_negotiate, 16);
+VBUS_ABI_OFFSET(struct vbus_venet_negotiate, features, 0);
+VBUS_ABI_OFFSET(struct vbus_venet_negotiate, queue_pairs, 8);
+VBUS_ABI_OFFSET(struct vbus_venet_negotiate, reserved, 10);
+
+VBUS_ABI_SIZE(struct vbus_venet_hdr, 16);
+VBUS_ABI_OFFSET(struct vbus_venet_hdr, flags, 0);
+VBUS_ABI_OFFSET(struct vbus_venet_hdr, gso_type, 1);
+VBUS_ABI_OFFSET(struct vbus_venet_hdr, hdr_len, 2);
+VBUS_ABI_OFFSET(struct vbus_venet_hdr, gso_size, 4);
+VBUS_ABI_OFFSET(struct vbus_venet_hdr, csum_start, 6);
+VBUS_ABI_OFFSET(struct vbus_venet_hdr, csum_offset, 8);
+VBUS_ABI_OFFSET(struct vbus_venet_hdr, reserved, 10);
+
+VBUS_ABI_SIZE(struct vbus_venet_event, 16);
+VBUS_ABI_OFFSET(struct vbus_venet_event, type, 0);
+VBUS_ABI_OFFSET(struct vbus_venet_event, reserved, 2);
+VBUS_ABI_OFFSET(struct vbus_venet_event, value, 4);
+VBUS_ABI_OFFSET(struct vbus_venet_event, reserved2, 8);
 
 #endif /* _VBUS_LIB_ABI_CHECK_H */
