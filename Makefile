@@ -19,7 +19,7 @@ DESTDIR ?=
 # kernel that `make deps` just installed.
 KDIR ?= $(shell $(TOP)/scripts/find-kdir 2>/dev/null)
 
-.PHONY: all help deps modules tools check lint unit vm-check demo install clean
+.PHONY: all help deps modules tools check lint unit vm-check demo bench install clean
 
 all: modules tools
 
@@ -33,6 +33,7 @@ help:
 	@echo "make unit      unit tests only (CTest)"
 	@echo "make vm-check  VM suites only"
 	@echo "make demo      boot a VM and show vbus at work"
+	@echo "make bench     benchmarks: venet over the local connector vs veth"
 	@echo "make install   install modules and tools (DESTDIR=, PREFIX=$(PREFIX))"
 	@echo "make clean     remove every build product"
 
@@ -87,6 +88,11 @@ demo:
 	@$(TOP)/scripts/deps.sh
 	@$(MAKE) --no-print-directory modules tools
 	@KDIR=$(KDIR) $(TOP)/scripts/demo
+
+bench:
+	@$(TOP)/scripts/deps.sh
+	@$(MAKE) --no-print-directory modules
+	@KDIR=$(KDIR) $(TOP)/bench/venet-local
 
 install: all
 	@# No signing key comes with the headers: install unsigned.

@@ -12,7 +12,7 @@ NLMON=build/cmake/tests/tools/nlmon
 install_modules() {
 	local dir=/lib/modules/$(uname -r)/extra/vbus
 	mkdir -p "$dir"
-	cp kernel/vbus/vbus.ko devices/*/*.ko "$dir/"
+	cp kernel/vbus/vbus.ko devices/*/*.ko guest/*/*.ko connectors/*/*.ko "$dir/"
 	depmod -a
 }
 

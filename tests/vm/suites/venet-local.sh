@@ -1,0 +1,257 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# venet over the local connector: a container with a venet device is
+# attached to the vbus-proxy bus of the same kernel; udev loads the guest
+# driver by modalias; the host netdev goes to namespace A, the guest
+# netdev to namespace B, and traffic flows between them: ping, iperf3 TCP
+# both ways at MTU 1500 and 9000, UDP with 64-byte payloads, a feature
+# removed by the administrator, hot-unplug under load, and a clean
+# unload with slab usage back to its baseline.
+. tests/vm/lib.sh
+
+LOCAL=/sys/kernel/config/vbus-local
+V=$CFS/devices/venet/v0
+HOST_IF=vnhost0
+export SYSTEMD_IGNORE_CHROOT=1	# udevd refuses to run in a chroot otherwise
+
+install_modules
+/lib/systemd/systemd-udevd --daemon >/dev/null 2>&1
+check "udevd runs (it loads drivers by modalias)" udevadm control --ping
+
+# Warm up once, so one-time allocations are part of the baseline.
+modprobe vbus_venet && modprobe vbus_local && modprobe vbus_enet &&
+	modprobe -r vbus_enet vbus_local vbus_proxy vbus_venet vbus
+slab_objects >/tmp/slab0
+
+modprobe vbus_venet
+modprobe vbus_local
+mkdir $CFS/containers/c0 $V
+
+# ---- attributes: bad values change nothing
+for a in host_mac guest_mac ifname mtu queues features; do
+	cat $V/$a >/tmp/before.$a
+done
+check_fails_with "host_mac: multicast MAC refused" "Invalid argument" put $V/host_mac 01:00:5e:00:00:01
+check_fails_with "guest_mac: zero MAC refused" "Invalid argument" put $V/guest_mac 00:00:00:00:00:00
+check_fails_with "guest_mac: malformed MAC refused" "Invalid argument" put $V/guest_mac 52:54:00:12:34
+check_fails_with "ifname: name with a slash refused" "Invalid argument" put $V/ifname a/b
+check_fails_with "ifname: name too long refused" "Invalid argument" put $V/ifname abcdefghijklmnopq
+check_fails_with "mtu: 9001 refused" "Invalid argument" put $V/mtu 9001
+check_fails_with "mtu: 67 refused" "Invalid argument" put $V/mtu 67
+check_fails_with "queues: 0 refused" "Invalid argument" put $V/queues 0
+check_fails_with "features: unknown bit refused" "Invalid argument" put $V/features 0x8000000000000000
+unchanged() {
+	for a in host_mac guest_mac ifname mtu queues features; do
+		cat $V/$a | cmp -s - /tmp/before.$a || { echo "$a changed"; return 1; }
+	done
+}
+check "refused writes changed nothing" unchanged
+all_features=$(cat $V/features)
+
+check "host_mac set" put $V/host_mac 52:54:00:00:00:01
+check "guest_mac set" put $V/guest_mac 52:54:00:00:00:02
+check "ifname set" put $V/ifname $HOST_IF
+check "mtu 9000 allowed" put $V/mtu 9000
+check "enabling creates the host netdev" sh -c "echo 1 >$V/enabled && ip link show $HOST_IF"
+check "host netdev has the host MAC" sh -c "ip link show $HOST_IF | grep -q 52:54:00:00:00:01"
+check_fails_with "mtu change while enabled: EBUSY" "busy" put $V/mtu 1500
+check "ethtool -i names the host driver" sh -c "ethtool -i $HOST_IF | grep -q 'driver: vbus-venet'"
+
+# ---- attach: the guest netdev appears through the bus
+ln -s $V $CFS/containers/c0/devices/v0
+check "the local connector attaches the container" mkdir $LOCAL/c0
+guest_if() {
+	local d
+	for d in /sys/bus/vbus-proxy/devices/c0:*/net/*; do
+		[ -e "$d" ] && { basename "$d"; return 0; }
+	done
+	return 1
+}
+wait_guest_if() {
+	for _ in $(seq 100); do
+		guest_if >/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "the guest netdev appears" wait_guest_if
+check "udev loaded vbus_enet by modalias" sh -c "lsmod | grep -q '^vbus_enet '"
+check "the driver is bound by match" sh -c 'basename $(readlink /sys/bus/vbus-proxy/devices/c0:0/driver) | grep -qx vbus-enet'
+GUEST_IF=$(guest_if)
+check "guest netdev has the guest MAC" sh -c "ip link show $GUEST_IF | grep -q 52:54:00:00:00:02"
+check "guest MTU defaults to the device's (9000)" sh -c "ip link show $GUEST_IF | grep -q 'mtu 9000'"
+check "ethtool -i on the guest netdev" sh -c "ethtool -i $GUEST_IF | grep -q 'driver: vbus-enet'"
+check "ethtool -l on the guest netdev" ethtool -l $GUEST_IF
+check "guest netdev offers TSO" sh -c "ethtool -k $GUEST_IF | grep -q 'tcp-segmentation-offload: on'"
+
+# ---- two namespaces
+setup_ns() {
+	ip netns add A && ip netns add B &&
+	ip link set $HOST_IF netns A && ip link set $GUEST_IF netns B &&
+	ip netns exec A sysctl -qw net.ipv6.conf.all.disable_ipv6=1 &&
+	ip netns exec B sysctl -qw net.ipv6.conf.all.disable_ipv6=1 &&
+	ip -n A addr add 10.9.0.1/24 dev $HOST_IF && ip -n A link set $HOST_IF up &&
+	ip -n A link set lo up &&
+	ip -n B addr add 10.9.0.2/24 dev $GUEST_IF && ip -n B link set $GUEST_IF up &&
+	ip -n B link set lo up
+}
+check "host netdev in namespace A, guest netdev in namespace B" setup_ns
+wait_link() {
+	for _ in $(seq 100); do
+		ip -n B link show $GUEST_IF | grep -q LOWER_UP &&
+			ip -n A link show $HOST_IF | grep -q LOWER_UP && return 0
+		sleep 0.1
+	done
+	ip -n A link show $HOST_IF; ip -n B link show $GUEST_IF
+	return 1
+}
+check "carrier up on both sides" wait_link
+check "ping from A to B" ip netns exec A ping -c 3 -i 0.2 -W 3 10.9.0.2
+check "ping from B to A" ip netns exec B ping -c 3 -i 0.2 -W 3 10.9.0.1
+
+# iperf3 client in B against a server in A; prints the summary.
+IPERF_T=${VENET_IPERF_SECONDS:-5}
+iperf() {
+	local out=/tmp/iperf.json rc
+	ip netns exec A iperf3 -s -1 -D -I /tmp/iperf.pid >/dev/null 2>&1
+	sleep 0.5
+	ip netns exec B timeout 90 iperf3 -c 10.9.0.1 --connect-timeout 5000 \
+		--snd-timeout 5000 -J "$@" >$out
+	rc=$?
+	kill "$(cat /tmp/iperf.pid 2>/dev/null)" 2>/dev/null
+	python3 - "$out" "$rc" <<-'EOF'
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	if d.get("error"):
+	    sys.exit("iperf3: " + d["error"])
+	e = d["end"]
+	if "sum_received" in e:
+	    r = e["sum_received"]
+	    print("%.1f Mbit/s received, %d bytes, %d retransmits" % (
+	        r["bits_per_second"] / 1e6, r["bytes"],
+	        e["sum_sent"].get("retransmits", 0)))
+	    ok = r["bytes"] > 0
+	else:
+	    s = e["sum"]
+	    print("%.1f Mbit/s, %d packets, %d lost" % (
+	        s["bits_per_second"] / 1e6, s["packets"], s["lost_packets"]))
+	    ok = s["packets"] > s["lost_packets"]
+	sys.exit(0 if ok and sys.argv[2] == "0" else 1)
+	EOF
+}
+# Counters of a netdev in a namespace: "rx_packets rx_bytes tx_packets tx_bytes"
+counters() {
+	ip netns exec "$1" sh -c "cd /sys/class/net/$2/statistics &&
+		echo \$(cat rx_packets rx_bytes tx_packets tx_bytes rx_dropped tx_dropped)"
+}
+# What A sent, B received, and the other way round, with nothing dropped.
+counters_match() {
+	local a b
+	sleep 0.5
+	read -r arp arb atp atb ard atd <<<"$(counters A $HOST_IF)"
+	read -r brp brb btp btb brd btd <<<"$(counters B $GUEST_IF)"
+	echo "A: rx $arp/$arb tx $atp/$atb drop $ard/$atd; B: rx $brp/$brb tx $btp/$btb drop $brd/$btd"
+	[ "$atp" = "$brp" ] && [ "$btp" = "$arp" ] &&
+		[ "$atb" = "$brb" ] && [ "$btb" = "$arb" ] &&
+		[ "$ard$atd$brd$btd" = "0000" ]
+}
+
+round() {	# $1: label
+	check "$1: iperf3 TCP B to A, ${IPERF_T}s" iperf -t "$IPERF_T"
+	echo "# $t_out"
+	check "$1: iperf3 TCP A to B, ${IPERF_T}s" iperf -t "$IPERF_T" -R
+	echo "# $t_out"
+	check "$1: packet and byte counters agree on both sides" counters_match
+	echo "# $t_out"
+}
+ip -n A link set $HOST_IF mtu 1500
+ip -n B link set $GUEST_IF mtu 1500
+round "MTU 1500"
+check "MTU 9000 on both sides" sh -c "ip -n A link set $HOST_IF mtu 9000 && ip -n B link set $GUEST_IF mtu 9000"
+check "MTU 9000: ping with 8972-byte payload, no fragmentation" \
+	ip netns exec B ping -c 2 -M do -s 8972 -W 3 10.9.0.1
+round "MTU 9000"
+check "UDP with 64-byte payloads" iperf -u -l 64 -b 20M -t 3
+echo "# $t_out"
+check "UDP with 64-byte payloads: counters agree" counters_match
+check "ethtool -S on the host shows per-queue counters" \
+	sh -c "ip netns exec A ethtool -S $HOST_IF | grep -Eq 'rx.*packets: [1-9]'"
+check "ethtool -S on the guest shows per-queue counters" \
+	sh -c "ip netns exec B ethtool -S $GUEST_IF | grep -Eq 'rx.*packets: [1-9]'"
+
+# ---- hot-unplug under load: the guest netdev goes, iperf3 fails, no hang
+ip netns exec A iperf3 -s -1 -D -I /tmp/iperf.pid >/dev/null 2>&1
+sleep 0.5
+ip netns exec B timeout 120 iperf3 -c 10.9.0.1 -t 60 --snd-timeout 3000 \
+	--rcv-timeout 3000 >/tmp/unplug.out 2>&1 &
+client=$!
+sleep 2
+check "unplacing the device under load" rm $CFS/containers/c0/devices/v0
+gone() {
+	for _ in $(seq 100); do
+		ip -n B link show $GUEST_IF >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "the guest netdev disappears" gone
+iperf_ended() {
+	local rc
+	wait $client
+	rc=$?
+	tail -n 3 /tmp/unplug.out
+	[ $rc -ne 0 ] && [ $rc -ne 124 ]
+}
+check "iperf3 fails rather than hangs" iperf_ended
+kill "$(cat /tmp/iperf.pid 2>/dev/null)" 2>/dev/null
+check "the host carrier goes down" sh -c "! ip -n A link show $HOST_IF | grep -q LOWER_UP"
+
+# ---- place it back: traffic resumes
+check "placing it back" ln -s $V $CFS/containers/c0/devices/v0
+check "a guest netdev appears again" wait_guest_if
+GUEST_IF=$(guest_if)
+replug() {
+	ip link set $GUEST_IF netns B &&
+	ip -n B addr add 10.9.0.2/24 dev $GUEST_IF && ip -n B link set $GUEST_IF up
+}
+check "it joins namespace B" replug
+check "carrier up again" wait_link
+check "ping resumes" ip netns exec B ping -c 3 -i 0.2 -W 3 10.9.0.1
+check "TCP resumes" iperf -t 2
+echo "# $t_out"
+
+# ---- the administrator removes TSO: the guest cannot negotiate it
+rm $CFS/containers/c0/devices/v0
+gone
+ip netns exec A ip link set $HOST_IF netns 1
+put $V/enabled 0
+no_tso=$(printf '0x%x' $((all_features & ~(1 << 2 | 1 << 3 | 1 << 4))))
+check "features mask without TX_TSO4/TX_TSO6/TX_ECN" put $V/features $no_tso
+check "re-enabled" put $V/enabled 1
+ln -s $V $CFS/containers/c0/devices/v0
+check "a guest netdev appears" wait_guest_if
+GUEST_IF=$(guest_if)
+check "the guest netdev reports tso off" \
+	sh -c "ethtool -k $GUEST_IF | grep -Eq 'tcp-segmentation-offload: off'"
+check_fails "and cannot turn it on" sh -c "ethtool -K $GUEST_IF tso on 2>/dev/null && ethtool -k $GUEST_IF | grep -q 'tcp-segmentation-offload: on'"
+tso_off_traffic() {
+	ip link set $HOST_IF netns A && ip -n A addr add 10.9.0.1/24 dev $HOST_IF &&
+	ip -n A link set $HOST_IF up && replug && wait_link &&
+	ip netns exec B ping -c 2 -W 3 10.9.0.1 && iperf -t 3
+}
+check "traffic flows without TSO" tso_off_traffic
+echo "# $t_out"
+check "counters agree without TSO" counters_match
+
+# ---- tear down: everything unloads, slab back to baseline
+teardown() {
+	rmdir $LOCAL/c0 && rm $CFS/containers/c0/devices/v0 &&
+	ip netns del A && ip netns del B && echo 0 >$V/enabled &&
+	rmdir $V $CFS/containers/c0
+}
+check "tear down" teardown
+check "every module unloads" modprobe -r vbus_enet vbus_local vbus_proxy vbus_venet vbus
+slab_objects >/tmp/slab1
+check "no slab cache grew by 200 objects" slab_grew_less_than /tmp/slab0 /tmp/slab1 200
+
+done_testing
