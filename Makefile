@@ -72,6 +72,7 @@ lint: tools
 	$(TOP)/scripts/lint/kernel-warnings $(KDIR)
 	$(TOP)/scripts/lint/cxx format
 	$(TOP)/scripts/lint/cxx tidy $(CMAKE_BUILD)
+	$(TOP)/scripts/lint/docs
 
 vm-check: modules
 	@KDIR=$(KDIR) $(TOP)/tests/check --only vm

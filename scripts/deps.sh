@@ -17,7 +17,9 @@ packages=(
 	# the VM harness
 	qemu-system-x86 busybox-static cpio gzip
 	# tools used inside the VMs
-	iproute2 ethtool iperf3 procps
+	iproute2 ethtool iperf3 procps udev python3
+	# documentation lint
+	python3-docutils
 )
 
 missing=()
