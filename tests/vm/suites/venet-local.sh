@@ -23,6 +23,9 @@ modprobe vbus_venet && modprobe vbus_local && modprobe vbus_enet &&
 	modprobe -r vbus_enet vbus_local vbus_proxy vbus_venet vbus
 slab_objects >/tmp/slab0
 
+# ---- the documented session
+tap_include tests/vm/docsession Documentation/vbus/venet.rst
+
 modprobe vbus_venet
 modprobe vbus_local
 mkdir $CFS/containers/c0 $V
