@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vbus-enet event ring: with VBUS_VENET_F_LINK_EVENTS the device reports
+ * its link state through buffers the driver keeps posted, and the
+ * carrier follows.
+ *
+ * Every buffer stays posted: the ring holds VBUS_ENET_EVENT_COUNT
+ * descriptors and each reclaimed one is reposted at once, so the buffer
+ * of ring slot i is always event_bufs[i].  The ring's drv_signal stays
+ * enabled; the handler acknowledges it before it looks for events, so an
+ * event published after that look raises a new notification.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/netdevice.h>
+#include <linux/slab.h>
+
+#include "vbus_enet.h"
+
+static void vbus_enet_event_post(struct vbus_enet *priv)
+{
+	struct vbus_ioq_driver *ioq = &priv->events.ioq;
+	struct vbus_ioq_buf buf = {
+		.cookie = ioq->avail,
+		.addr = vbus_proxy_addr(priv->pdev,
+					&priv->event_bufs[ioq->avail & ioq->mask]),
+		.len = sizeof(struct vbus_venet_event),
+	};
+
+	vbus_ioq_drv_post(ioq, &buf);
+}
+
+static void vbus_enet_event_apply(struct vbus_enet *priv,
+				  const struct vbus_venet_event *ev)
+{
+	switch (le16_to_cpu(ev->type)) {
+	case VBUS_VENET_EVENT_LINK:
+		if (le32_to_cpu(ev->value))
+			netif_carrier_on(priv->netdev);
+		else
+			netif_carrier_off(priv->netdev);
+		break;
+	default:
+		/* Unknown events are ignored. */
+		break;
+	}
+}
+
+/* Consume every completed event and repost its buffer; events_lock held. */
+static void vbus_enet_events_process(struct vbus_enet *priv)
+{
+	struct vbus_ioq_driver *ioq = &priv->events.ioq;
+	struct vbus_venet_event ev;
+	struct vbus_ioq_buf buf;
+	unsigned int reposted = 0;
+	int ret;
+
+	if (priv->events.broken)
+		return;
+	vbus_shm_signal_ack(&ioq->head->drv_signal);
+	for (;;) {
+		u32 slot = ioq->reclaimed & ioq->mask;
+
+		ret = vbus_ioq_drv_reclaim(ioq, &buf);
+		if (ret)
+			break;
+		memcpy(&ev, &priv->event_bufs[slot], sizeof(ev));
+		if (buf.len == sizeof(ev))
+			vbus_enet_event_apply(priv, &ev);
+		else
+			netdev_dbg(priv->netdev, "event of %u bytes ignored\n",
+				   buf.len);
+		vbus_enet_event_post(priv);
+		reposted++;
+	}
+	if (ret != -EAGAIN) {
+		netdev_err(priv->netdev,
+			   "device broke the event ring protocol; ring abandoned\n");
+		priv->events.broken = true;
+	}
+	if (reposted && vbus_ioq_drv_publish(ioq)) {
+		ret = vbus_proxy_kick(&priv->events.sig);
+		if (ret)
+			netdev_dbg(priv->netdev, "event doorbell failed: %d\n",
+				   ret);
+	}
+}
+
+static void vbus_enet_events_signal(struct vbus_proxy_signal *sig)
+{
+	struct vbus_enet *priv = sig->priv;
+	unsigned long flags;
+
+	atomic_long_inc(&priv->events.signals);
+	spin_lock_irqsave(&priv->events_lock, flags);
+	if (priv->events_on)
+		vbus_enet_events_process(priv);
+	spin_unlock_irqrestore(&priv->events_lock, flags);
+}
+
+/**
+ * vbus_enet_events_init() - set up the event ring (LINK_EVENTS only)
+ * @priv:	the device, its net_device allocated but not registered
+ *
+ * Posts every buffer before handing the ring to the device, which sends
+ * the current link state at once.  On failure the caller still calls
+ * vbus_enet_events_free() after closing the connection.
+ *
+ * Return: 0, -ENOMEM, or the negative errno of vbus_proxy_shm().
+ */
+int vbus_enet_events_init(struct vbus_enet *priv)
+{
+	struct vbus_ioq_driver *ioq = &priv->events.ioq;
+	unsigned int i;
+	int ret;
+
+	spin_lock_init(&priv->events_lock);
+	if (!vbus_enet_has(priv, VBUS_VENET_F_LINK_EVENTS))
+		return 0;
+
+	priv->event_bufs = kcalloc(VBUS_ENET_EVENT_COUNT,
+				   sizeof(*priv->event_bufs), GFP_KERNEL);
+	if (!priv->event_bufs)
+		return -ENOMEM;
+	ret = vbus_enet_ring_alloc(&priv->events, VBUS_ENET_EVENT_COUNT);
+	if (ret)
+		return ret;
+	for (i = 0; i < VBUS_ENET_EVENT_COUNT; i++)
+		vbus_enet_event_post(priv);
+	vbus_ioq_drv_publish(ioq);
+	vbus_shm_signal_enable(&ioq->head->drv_signal);
+	priv->events_on = true;
+
+	ret = vbus_enet_ring_register(priv, &priv->events,
+				      VBUS_VENET_SHM_EVENTS,
+				      vbus_enet_events_signal, priv);
+	if (ret)
+		return ret;
+	/*
+	 * The buffers were published before the device enabled its
+	 * doorbell; ring it once so that it looks at them whatever it did
+	 * at registration.
+	 */
+	ret = vbus_proxy_kick(&priv->events.sig);
+	if (ret)
+		netdev_dbg(priv->netdev, "event doorbell failed: %d\n", ret);
+	return 0;
+}
+
+/**
+ * vbus_enet_events_stop() - stop applying events to the net_device
+ * @priv:	the device
+ *
+ * Called before the net_device is unregistered; events that come later
+ * are left on the ring.
+ */
+void vbus_enet_events_stop(struct vbus_enet *priv)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->events_lock, flags);
+	priv->events_on = false;
+	spin_unlock_irqrestore(&priv->events_lock, flags);
+}
+
+/**
+ * vbus_enet_events_free() - free the event ring
+ * @priv:	the device; the connection is closed or the ring was never
+ *		registered
+ */
+void vbus_enet_events_free(struct vbus_enet *priv)
+{
+	vbus_enet_ring_free(&priv->events);
+	kfree(priv->event_bufs);
+	priv->event_bufs = NULL;
+}
