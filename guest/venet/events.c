@@ -47,8 +47,12 @@ static void vbus_enet_event_apply(struct vbus_enet *priv,
 	}
 }
 
-/* Consume every completed event and repost its buffer; events_lock held. */
-static void vbus_enet_events_process(struct vbus_enet *priv)
+/*
+ * Consume every completed event and repost its buffer; events_lock held.
+ * Returns true when the device's doorbell must be rung (after the lock is
+ * dropped: the device may answer the doorbell with a signal at once).
+ */
+static bool vbus_enet_events_process(struct vbus_enet *priv)
 {
 	struct vbus_ioq_driver *ioq = &priv->events.ioq;
 	struct vbus_venet_event ev;
@@ -57,7 +61,7 @@ static void vbus_enet_events_process(struct vbus_enet *priv)
 	int ret;
 
 	if (priv->events.broken)
-		return;
+		return false;
 	vbus_shm_signal_ack(&ioq->head->drv_signal);
 	for (;;) {
 		u32 slot = ioq->reclaimed & ioq->mask;
@@ -79,24 +83,27 @@ static void vbus_enet_events_process(struct vbus_enet *priv)
 			   "device broke the event ring protocol; ring abandoned\n");
 		priv->events.broken = true;
 	}
-	if (reposted && vbus_ioq_drv_publish(ioq)) {
-		ret = vbus_proxy_kick(&priv->events.sig);
-		if (ret)
-			netdev_dbg(priv->netdev, "event doorbell failed: %d\n",
-				   ret);
-	}
+	return reposted && vbus_ioq_drv_publish(ioq);
 }
 
 static void vbus_enet_events_signal(struct vbus_proxy_signal *sig)
 {
 	struct vbus_enet *priv = sig->priv;
 	unsigned long flags;
+	bool kick = false;
+	int ret;
 
 	atomic_long_inc(&priv->events.signals);
 	spin_lock_irqsave(&priv->events_lock, flags);
 	if (priv->events_on)
-		vbus_enet_events_process(priv);
+		kick = vbus_enet_events_process(priv);
 	spin_unlock_irqrestore(&priv->events_lock, flags);
+	if (kick) {
+		ret = vbus_proxy_kick(sig);
+		if (ret)
+			netdev_dbg(priv->netdev, "event doorbell failed: %d\n",
+				   ret);
+	}
 }
 
 /**

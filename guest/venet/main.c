@@ -21,6 +21,8 @@
 #include <linux/netdevice.h>
 #include <linux/slab.h>
 
+#include <vbus_venet.h>
+
 #include "vbus_enet.h"
 
 static unsigned int rx_ring = VBUS_ENET_RING_DEFAULT;
@@ -48,20 +50,6 @@ static u32 vbus_enet_ring_size(struct vbus_proxy_device *pdev,
 	return VBUS_ENET_RING_DEFAULT;
 }
 
-/* Drop features whose prerequisite is missing (see venet.h). */
-static u64 vbus_enet_fix_features(u64 f)
-{
-	if (!(f & VBUS_VENET_F_TX_CSUM))
-		f &= ~(VBUS_VENET_F_TX_TSO4 | VBUS_VENET_F_TX_TSO6);
-	if (!(f & (VBUS_VENET_F_TX_TSO4 | VBUS_VENET_F_TX_TSO6)))
-		f &= ~VBUS_VENET_F_TX_ECN;
-	if (!(f & VBUS_VENET_F_RX_CSUM))
-		f &= ~(VBUS_VENET_F_RX_TSO4 | VBUS_VENET_F_RX_TSO6);
-	if (!(f & (VBUS_VENET_F_RX_TSO4 | VBUS_VENET_F_RX_TSO6)))
-		f &= ~VBUS_VENET_F_RX_ECN;
-	return f;
-}
-
 /*
  * GET_CONFIG and NEGOTIATE on an open connection.  Fills @b->config and
  * returns the accepted features and queue pairs.
@@ -86,7 +74,7 @@ static int vbus_enet_negotiate(struct vbus_proxy_device *pdev,
 		return -EPROTO;
 	}
 
-	want = vbus_enet_fix_features(le64_to_cpu(b->config.features) &
+	want = vbus_venet_features_fix(le64_to_cpu(b->config.features) &
 				      VBUS_ENET_FEATURES);
 	want_qp = 1;
 	if (want & VBUS_VENET_F_MQ)
@@ -105,7 +93,7 @@ static int vbus_enet_negotiate(struct vbus_proxy_device *pdev,
 	if (got & ~want)
 		dev_warn(&pdev->dev, "device accepted features %#llx it was not asked for; not using them\n",
 			 got & ~want);
-	got = vbus_enet_fix_features(got & want);
+	got = vbus_venet_features_fix(got & want);
 	if (!got_qp || got_qp > want_qp ||
 	    (got_qp > 1 && !(got & VBUS_VENET_F_MQ))) {
 		dev_err(&pdev->dev, "device accepted %u queue pairs of %u\n",

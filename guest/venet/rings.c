@@ -12,7 +12,9 @@
  * array shared with the device), its linear part, then its frags.  The
  * skb is remembered at the slot of the chain's last descriptor and freed
  * when the device completes that descriptor; the ring is in order, so
- * the whole chain is done by then.
+ * the whole chain is done by then.  Since completions are only looked at
+ * when there is work (see below), the skb is orphaned at transmit and
+ * counted as sent then.
  *
  * Notifications: the rx ring's drv_signal is enabled whenever NAPI is
  * idle.  The tx ring's stays disabled: completed descriptors are
@@ -468,15 +470,14 @@ static void vbus_enet_rx_refill_napi(struct vbus_enet_qp *qp)
 /* ---- transmit ---- */
 
 /*
- * Take back what the device completed.  Called with the tx queue's
- * xmit lock held; @budget as for napi_consume_skb() (0 outside NAPI).
+ * Take back what the device completed and free the skbs.  Called with
+ * the tx queue's xmit lock held; @budget as for napi_consume_skb() (0
+ * outside NAPI).
  */
-static void vbus_enet_tx_reclaim(struct vbus_enet_qp *qp,
-				 struct netdev_queue *txq, int budget)
+static void vbus_enet_tx_reclaim(struct vbus_enet_qp *qp, int budget)
 {
 	struct vbus_enet_sq *sq = &qp->tx;
 	struct vbus_ioq_driver *ioq = &sq->ring.ioq;
-	unsigned int packets = 0, bytes = 0;
 	struct vbus_ioq_buf buf;
 
 	if (sq->ring.broken)
@@ -497,17 +498,8 @@ static void vbus_enet_tx_reclaim(struct vbus_enet_qp *qp,
 		if (!skb)
 			continue;
 		sq->skbs[slot] = NULL;
-		packets++;
-		bytes += skb->len;
 		napi_consume_skb(skb, budget);
 	}
-	if (!packets)
-		return;
-	netdev_tx_completed_queue(txq, packets, bytes);
-	u64_stats_update_begin(&sq->stats.syncp);
-	u64_stats_add(&sq->stats.packets, packets);
-	u64_stats_add(&sq->stats.bytes, bytes);
-	u64_stats_update_end(&sq->stats.syncp);
 }
 
 static bool vbus_enet_tx_room(struct vbus_enet_sq *sq)
@@ -527,7 +519,7 @@ static void vbus_enet_tx_arm(struct vbus_enet_qp *qp, struct netdev_queue *txq)
 	struct vbus_shm_signal *sig = &sq->ring.ioq.head->drv_signal;
 
 	vbus_shm_signal_ack(sig);
-	vbus_enet_tx_reclaim(qp, txq, 0);
+	vbus_enet_tx_reclaim(qp, 0);
 	if (vbus_enet_tx_room(sq)) {
 		netif_tx_start_queue(txq);
 		return;
@@ -551,7 +543,7 @@ static bool vbus_enet_tx_clean(struct vbus_enet_qp *qp, int budget)
 
 	__netif_tx_lock(txq, raw_smp_processor_id());
 	vbus_shm_signal_ack(sig);
-	vbus_enet_tx_reclaim(qp, txq, budget);
+	vbus_enet_tx_reclaim(qp, budget);
 	if (netif_tx_queue_stopped(txq) && !sq->ring.broken) {
 		if (vbus_enet_tx_room(sq)) {
 			vbus_shm_signal_disable(sig);
@@ -653,7 +645,7 @@ netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct vbus_venet_hdr hdr;
 	u32 slot;
 
-	vbus_enet_tx_reclaim(qp, txq, 0);
+	vbus_enet_tx_reclaim(qp, 0);
 
 	if (unlikely(sq->ring.broken || !skb->len ||
 		     skb->len > VBUS_ENET_MAX_FRAME ||
@@ -700,13 +692,26 @@ netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 				  skb_frag_size(frag), n < descs);
 	}
 	sq->skbs[(sq->ring.ioq.avail - 1) & sq->ring.ioq.mask] = skb;
+
+	u64_stats_update_begin(&sq->stats.syncp);
+	u64_stats_inc(&sq->stats.packets);
+	u64_stats_add(&sq->stats.bytes, skb->len);
+	u64_stats_update_end(&sq->stats.syncp);
+
+	/*
+	 * Completions are only looked at when there is something to do, so
+	 * the skb must not hold its socket's memory or conntrack entry
+	 * until then.
+	 */
 	skb_tx_timestamp(skb);
+	skb_orphan(skb);
+	nf_reset_ct(skb);
 
 	if (!vbus_enet_tx_room(sq)) {
 		netif_tx_stop_queue(txq);
 		vbus_enet_tx_arm(qp, txq);
 	}
-	if (__netdev_tx_sent_queue(txq, skb->len, netdev_xmit_more()))
+	if (!netdev_xmit_more() || netif_xmit_stopped(txq))
 		vbus_enet_tx_kick(sq);
 	return NETDEV_TX_OK;
 }
