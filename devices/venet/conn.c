@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * venet connections: open, the calls, ring registration and close.
+ *
+ * Everything here runs in process context under the connection's lock
+ * (the core serialises call, shm and close of a connection); open and
+ * close also run under the core lock.  The guest is not trusted: every
+ * length, id and field it passes is checked before use.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+
+#include "venet.h"
+
+static bool venet_zero(const u8 *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+static void venet_set_carrier(struct venet_priv *vp)
+{
+	if (READ_ONCE(vp->connected) && READ_ONCE(vp->guest_link))
+		netif_carrier_on(vp->netdev);
+	else
+		netif_carrier_off(vp->netdev);
+}
+
+static long venet_get_config(struct venet_conn *vc, u64 addr, u32 len)
+{
+	struct venet_priv *vp = vc->vp;
+	struct vbus_venet_config cfg = {};
+	bool mq = vp->offer & VBUS_VENET_F_MQ;
+
+	if (len != sizeof(cfg))
+		return -EINVAL;
+	ether_addr_copy(cfg.mac, vp->guest_mac);
+	cfg.mtu = cpu_to_le16(vp->mtu);
+	cfg.max_queue_pairs = cpu_to_le16(mq ? vp->nqueues : 1);
+	cfg.features = cpu_to_le64(vp->offer);
+	return vbus_memctx_copy_to(vc->conn->ctx, addr, &cfg, sizeof(cfg));
+}
+
+/*
+ * NEGOTIATE: the device accepts the features it offers among those the
+ * driver wants (others are not an error: the answer tells the driver
+ * what it got), minus those whose dependencies were not accepted, by
+ * the rules of lib/vbus_venet.h.  The queue pairs must be possible.
+ * The answer is written back before the result is committed, so a
+ * failed call changes nothing and may be retried.
+ */
+static long venet_negotiate(struct venet_conn *vc, u64 addr, u32 len)
+{
+	struct venet_priv *vp = vc->vp;
+	struct net_device *dev = vp->netdev;
+	struct vbus_venet_negotiate neg;
+	unsigned int qp;
+	u64 features;
+	int ret;
+
+	if (len != sizeof(neg))
+		return -EINVAL;
+	if (vc->negotiated)
+		return -EBUSY;
+	ret = vbus_memctx_copy_from(vc->conn->ctx, &neg, addr, sizeof(neg));
+	if (ret)
+		return ret;
+	if (!venet_zero(neg.reserved, sizeof(neg.reserved)))
+		return -EINVAL;
+
+	features = vbus_venet_features_accept(vp->offer,
+					      le64_to_cpu(neg.features));
+	qp = vbus_venet_queues_accept(features, vp->nqueues,
+				      le16_to_cpu(neg.queue_pairs));
+	if (!qp)
+		return -EINVAL;
+
+	neg.features = cpu_to_le64(features);
+	neg.queue_pairs = cpu_to_le16(qp);
+	ret = vbus_memctx_copy_to(vc->conn->ctx, addr, &neg, sizeof(neg));
+	if (ret)
+		return ret;
+
+	vc->negotiated = true;
+	rtnl_lock();
+	WRITE_ONCE(vp->features, features);
+	WRITE_ONCE(vp->queue_pairs, qp);
+	netif_set_real_num_tx_queues(dev, qp);
+	netif_set_real_num_rx_queues(dev, qp);
+	netdev_update_features(dev);
+	rtnl_unlock();
+	return 0;
+}
+
+static long venet_link(struct venet_conn *vc, bool up, u32 len)
+{
+	if (len)
+		return -EINVAL;
+	if (!vc->negotiated)
+		return -EINVAL;
+	WRITE_ONCE(vc->vp->guest_link, up);
+	venet_set_carrier(vc->vp);
+	return 0;
+}
+
+static long venet_call(struct vbus_connection *conn, u32 func, u64 addr,
+		       u32 len, u32 flags)
+{
+	struct venet_conn *vc = conn->priv;
+
+	switch (func) {
+	case VBUS_VENET_CALL_GET_CONFIG:
+		return venet_get_config(vc, addr, len);
+	case VBUS_VENET_CALL_NEGOTIATE:
+		return venet_negotiate(vc, addr, len);
+	case VBUS_VENET_CALL_LINK_UP:
+		return venet_link(vc, true, len);
+	case VBUS_VENET_CALL_LINK_DOWN:
+		return venet_link(vc, false, len);
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Register a ring.  Rings exist for the negotiated queue pairs and,
+ * with LINK_EVENTS, for events; each id once per connection.
+ */
+static int venet_shm(struct vbus_connection *conn, u32 id,
+		     struct vbus_memmap *shm, struct vbus_signal *signal)
+{
+	struct venet_conn *vc = conn->priv;
+	struct venet_priv *vp = vc->vp;
+	struct venet_queue *q = NULL;
+	vbus_signal_handler_t handler;
+	struct vbus_ioq_device ioq;
+	struct venet_ring *ring;
+	struct work_struct *work;
+	unsigned int bit;
+	int ret;
+
+	if (!vc->negotiated)
+		return -EINVAL;
+	if (id == VBUS_VENET_SHM_EVENTS) {
+		if (!(vp->features & VBUS_VENET_F_LINK_EVENTS))
+			return -EINVAL;
+		bit = VENET_REG_EVENTS;
+		ring = &vp->evr;
+		work = &vp->event_work;
+		handler = venet_evr_doorbell;
+	} else if (id < 2 * vp->queue_pairs) {
+		q = &vp->queues[id / 2];
+		bit = id;
+		if (id == VBUS_VENET_SHM_TX(q->index)) {
+			ring = &q->txr;
+			work = &q->tx_work;
+			handler = venet_txr_doorbell;
+		} else {
+			ring = &q->rxr;
+			work = &q->rx_work;
+			handler = venet_rxr_doorbell;
+		}
+	} else {
+		return -EINVAL;
+	}
+	if (test_bit(bit, vc->registered))
+		return -EBUSY;
+
+	ret = vbus_ioq_dev_attach(&ioq, shm->ptr, shm->len);
+	if (ret)
+		return ret;
+	__set_bit(bit, vc->registered);
+
+	/* The ring's work item is idle: its state is ours until attached. */
+	if (!q)
+		vp->ev_sent = -1;	/* send the current state first */
+	else if (ring == &q->rxr)
+		q->rx_max_chain = min_t(u32, VENET_RX_MAX_CHAIN, ioq.mask + 1);
+	venet_ring_attach(ring, &ioq, signal, conn->ctx);
+
+	signal->priv = q ? (void *)q : (void *)vp;
+	WRITE_ONCE(signal->handler, handler);
+	/* Listen for doorbells, and serve what was posted already. */
+	vbus_shm_signal_enable(&ioq.head->dev_signal);
+	queue_work(venet_wq, work);
+	return 0;
+}
+
+/*
+ * The connection is gone.  Its signals are already unreachable, so no
+ * doorbell queues new work; stop the work items, forget the rings and
+ * everything queued for or from the guest, and take the carrier down.
+ */
+static void venet_close(struct vbus_connection *conn)
+{
+	struct venet_conn *vc = conn->priv;
+	struct venet_priv *vp = vc->vp;
+	struct net_device *dev = vp->netdev;
+	unsigned int i;
+
+	WRITE_ONCE(vp->connected, false);
+	WRITE_ONCE(vp->guest_link, false);
+	netif_carrier_off(dev);
+	WRITE_ONCE(vp->evr.attached, false);
+	for (i = 0; i < vp->nqueues; i++) {
+		WRITE_ONCE(vp->queues[i].txr.attached, false);
+		WRITE_ONCE(vp->queues[i].rxr.attached, false);
+	}
+	/* ndo_start_xmit calls that saw a connection are over. */
+	synchronize_net();
+
+	/*
+	 * A work item that runs from now on sees its ring detached and
+	 * returns at once (the NAPI poll may still queue one).
+	 */
+	cancel_work_sync(&vp->event_work);
+	for (i = 0; i < vp->nqueues; i++) {
+		cancel_work_sync(&vp->queues[i].tx_work);
+		cancel_work_sync(&vp->queues[i].rx_work);
+	}
+
+	rtnl_lock();
+	for (i = 0; i < vp->nqueues; i++) {
+		struct venet_queue *q = &vp->queues[i];
+		bool running = netif_running(dev);
+
+		/* No poll runs while NAPI is disabled. */
+		if (running)
+			napi_disable(&q->napi);
+		skb_queue_purge(&q->rx_list);
+		skb_queue_purge(&q->napi_skbs);
+		if (running)
+			napi_enable(&q->napi);
+		venet_queue_reset(q);
+	}
+	WRITE_ONCE(vp->features, 0);
+	WRITE_ONCE(vp->queue_pairs, 0);
+	netif_set_real_num_tx_queues(dev, vp->nqueues);
+	netif_set_real_num_rx_queues(dev, vp->nqueues);
+	netdev_update_features(dev);
+	/* Queues stopped for a guest that no longer reads them. */
+	netif_tx_wake_all_queues(dev);
+	rtnl_unlock();
+
+	mutex_lock(&vc->vn->lock);
+	vc->vn->conn = NULL;
+	mutex_unlock(&vc->vn->lock);
+}
+
+static void venet_conn_release(struct vbus_connection *conn)
+{
+	kfree(conn->priv);
+}
+
+static const struct vbus_connection_ops venet_conn_ops = {
+	.call = venet_call,
+	.shm = venet_shm,
+	.close = venet_close,
+	.release = venet_conn_release,
+};
+
+/**
+ * venet_open() - a client opens a venet device
+ * @dev:	the device, enabled
+ * @version:	in: the client's highest protocol version; out: the one used
+ * @conn:	the new connection
+ *
+ * Called by the core with its lock held.
+ *
+ * Return: 0, -EPROTONOSUPPORT for a client older than version 1, -EBUSY
+ * when a connection is already open, -ENOMEM.
+ */
+int venet_open(struct vbus_device *dev, u32 *version,
+	       struct vbus_connection *conn)
+{
+	struct venet_dev *vn = container_of(dev, struct venet_dev, dev);
+	struct venet_conn *vc;
+	struct venet_priv *vp;
+
+	if (*version < VBUS_VENET_VERSION)
+		return -EPROTONOSUPPORT;
+
+	vc = kzalloc(sizeof(*vc), GFP_KERNEL);
+	if (!vc)
+		return -ENOMEM;
+	mutex_lock(&vn->lock);
+	if (vn->conn || !vn->netdev) {
+		mutex_unlock(&vn->lock);
+		kfree(vc);
+		return -EBUSY;
+	}
+	vp = netdev_priv(vn->netdev);
+	vc->vn = vn;
+	vc->vp = vp;
+	vc->conn = conn;
+	vn->conn = vc;
+	WRITE_ONCE(vp->connected, true);
+	mutex_unlock(&vn->lock);
+
+	*version = VBUS_VENET_VERSION;
+	conn->priv = vc;
+	conn->ops = &venet_conn_ops;
+	return 0;
+}

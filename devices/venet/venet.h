@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * venet device class: private definitions shared by its files.
+ *
+ * Objects and lifetimes:
+ *  - struct venet_dev is the vbus device (one configfs directory).  It
+ *    lives from mkdir to the core's release().
+ *  - struct venet_priv is the host netdev's private area.  The netdev
+ *    exists while the device is enabled: enable() registers it,
+ *    disable() unregisters and frees it.
+ *  - struct venet_conn is the state of one open connection, from open()
+ *    to release().  A connection only exists while the device is
+ *    enabled (the core closes connections before it disables a device),
+ *    so between open() and close() the netdev is always there.  At most
+ *    one connection exists at a time.
+ *
+ * Lock order: the core lock (enable, disable, open, close run under
+ * it), then the connection's lock (call, shm, close), then
+ * venet_dev.lock, then rtnl.  Nothing here takes one of the first three
+ * while holding rtnl, and no work item takes any of them.
+ *
+ * Execution contexts of the data path:
+ *  - doorbells (vbus_signal handlers) run in atomic context and only
+ *    queue work items;
+ *  - each ring is served by one work item on venet_wq, which is the only
+ *    user of the ring's private state and may sleep (the memctx may);
+ *  - packets from the guest reach the stack through the queue's NAPI
+ *    context, packets to the guest leave through ndo_start_xmit, which
+ *    only queues them for the work item.
+ */
+#ifndef _VBUS_VENET_PRIV_H
+#define _VBUS_VENET_PRIV_H
+
+#include <linux/bitmap.h>
+#include <linux/if_ether.h>
+#include <linux/if_vlan.h>
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/workqueue.h>
+
+#include <vbus/venet.h>
+#include <vbus_device.h>
+#include <vbus_ioq.h>
+#include <vbus_venet.h>
+
+#define VENET_DRV_NAME		"vbus-venet"
+
+/* Limits of the configfs attributes. */
+#define VENET_MIN_MTU		ETH_MIN_MTU
+#define VENET_MAX_MTU		9000
+#define VENET_DEF_MTU		ETH_DATA_LEN
+#define VENET_MAX_QUEUES	16
+#define VENET_DEF_IFNAME	"vbus-vn%d"
+
+/* Every feature this implementation supports: all of version 1. */
+#define VENET_F_SUPPORTED	VBUS_VENET_F_ALL
+
+/* Protocol limits on a frame (without the venet header), see venet.h. */
+#define VENET_MAX_GSO_FRAME	65550
+#define VENET_FRAME_OVERHEAD	(ETH_HLEN + VLAN_HLEN)
+
+#define VENET_HDR_LEN		sizeof(struct vbus_venet_hdr)
+
+/*
+ * Most descriptors one host-to-guest packet may use.  With buffers of
+ * at least 257 bytes the largest packet fits; a guest that posts smaller
+ * ones loses the packets that do not fit (counted as errors).
+ */
+#define VENET_RX_MAX_CHAIN	256
+
+/* Packets ndo_start_xmit may queue per queue before it stops the queue. */
+#define VENET_XMIT_QLEN		256
+
+/* Packets from the guest that may wait for NAPI before the work pauses. */
+#define VENET_RX_BACKLOG	1024
+
+/* One run of a ring's work item handles at most this many packets... */
+#define VENET_WORK_BUDGET	256
+/* ...and this many descriptors, then requeues itself. */
+#define VENET_WORK_DESC_BUDGET	1024
+/* Completions made visible to the guest at least this often. */
+#define VENET_PUBLISH_BATCH	32
+
+/* The device's configfs name, for messages. */
+#define venet_name(vp)		config_item_name(&(vp)->vn->dev.group.cg_item)
+
+/**
+ * struct venet_cfg - the administrator's configuration of a device
+ * @host_mac:	the host netdev's MAC address
+ * @guest_mac:	the MAC address GET_CONFIG gives the guest
+ * @ifname:	the host netdev's name, or a pattern with one "%d"
+ * @mtu:	the host netdev's (maximum) MTU and the guest's maximum MTU
+ * @queues:	queue pairs offered to the guest
+ * @features:	VBUS_VENET_F_* the administrator allows
+ */
+struct venet_cfg {
+	u8 host_mac[ETH_ALEN];
+	u8 guest_mac[ETH_ALEN];
+	char ifname[IFNAMSIZ];
+	u32 mtu;
+	u32 queues;
+	u64 features;
+};
+
+struct venet_priv;
+struct venet_conn;
+
+/**
+ * struct venet_dev - a venet device
+ * @dev:	the vbus device
+ * @lock:	protects @cfg, @netdev and @conn (see below)
+ * @cfg:	the configuration.  Written only by attribute stores, inside
+ *		vbus_device_config_begin()/end() (so only while disabled)
+ *		and under @lock; read under either.
+ * @netdev:	the host netdev while enabled, else NULL.  Set by enable()
+ *		and cleared by disable() under @lock; a reader holding @lock
+ *		sees either NULL or a registered netdev that is not freed
+ *		before it drops @lock.
+ * @conn:	the open connection or NULL; set by open(), cleared by
+ *		close(), both under @lock.
+ */
+struct venet_dev {
+	struct vbus_device dev;
+	struct mutex lock;	/* see above */
+	struct venet_cfg cfg;
+	struct net_device *netdev;
+	struct venet_conn *conn;
+};
+
+/**
+ * struct venet_ring - one IOQ registered by the guest
+ * @ioq:	the device's view of the ring.  Only the ring's work item
+ *		uses it (and shm(), before @attached is set).
+ * @published:	@ioq's used index as last published; like @ioq
+ * @signal:	the region's signal, for notifications to the guest
+ * @ctx:	the guest's memory
+ * @attached:	the ring may be served.  Set with release semantics by
+ *		shm() once the fields above are valid; cleared by close(),
+ *		or by the work item when the guest breaks the protocol.  The
+ *		work item reads it with acquire semantics before anything
+ *		else and does nothing when it is clear.
+ */
+struct venet_ring {
+	struct vbus_ioq_device ioq;
+	u32 published;
+	struct vbus_signal *signal;
+	struct vbus_memctx *ctx;
+	bool attached;
+};
+
+/**
+ * struct venet_qstats - counters of one direction of one queue pair
+ * @packets:	packets delivered
+ * @bytes:	their bytes (Ethernet frames, without the venet header)
+ * @drops:	packets dropped for lack of resources or of a link
+ * @errors:	packets dropped because they broke a rule
+ * @interrupts:	notifications sent to the guest for this ring
+ * @syncp:	for 64-bit reads on 32-bit hosts
+ *
+ * Each set is written by one context at a time: the ring's work item,
+ * or close() and disable() once the work item is cancelled.
+ */
+struct venet_qstats {
+	u64_stats_t packets;
+	u64_stats_t bytes;
+	u64_stats_t drops;
+	u64_stats_t errors;
+	u64_stats_t interrupts;
+	struct u64_stats_sync syncp;
+};
+
+/* struct venet_queue.flags */
+#define VENET_Q_THROTTLED	0	/* tx work waits for NAPI to drain */
+
+/**
+ * struct venet_queue - one queue pair of the host netdev
+ * @vp:		the netdev's private area
+ * @index:	the queue pair's number
+ *
+ * Guest to host ("rx" of the host netdev), served by @tx_work:
+ * @txr:	the guest's transmit ring
+ * @tx_work:	pops packets from @txr and hands them to NAPI
+ * @tx_skb:	the packet being assembled from a chain, or NULL
+ * @tx_hdr:	its venet header, validated
+ * @tx_chain:	descriptors of the current chain so far
+ * @tx_max:	largest frame the current chain may carry
+ * @tx_drop:	discard the rest of the current chain
+ * @tx_error:	... and count it as an error rather than a drop
+ *		(the @tx_ fields belong to @tx_work; close() and disable()
+ *		reset them once it is cancelled)
+ * @rx_list:	packets waiting for NAPI; its lock, taken with BHs off,
+ *		protects it between @tx_work and the poll
+ * @napi_skbs:	packets taken by the poll; only the poll uses it
+ * @napi:	delivers the packets; enabled while the netdev is up
+ * @flags:	VENET_Q_* bits, atomic
+ * @rx_stats:	written by @tx_work
+ * @rx_doorbells: doorbells on @txr, written by its signal handler
+ *
+ * Host to guest ("tx" of the host netdev), served by @rx_work:
+ * @xmit_q:	packets from ndo_start_xmit; its lock protects it
+ * @rxr:	the guest's receive ring
+ * @rx_work:	copies queued packets into the guest's buffers
+ * @rx_segs:	software segments of a packet waiting to go; @rx_work only
+ * @rx_skb:	the packet being written, or NULL
+ * @rx_hdr:	its venet header
+ * @rx_total:	bytes to write for it (header and frame)
+ * @rx_off:	bytes written so far
+ * @rx_chain:	buffers it occupies so far (popped, not yet completed)
+ * @rx_max_chain: most buffers a packet may occupy on @rxr
+ * @rx_lens:	bytes written in each of those buffers
+ *		(the @rx_ fields belong to @rx_work, like the @tx_ ones)
+ * @tx_stats:	written by @rx_work
+ * @tx_doorbells: doorbells on @rxr
+ * @xmit_drops:	packets ndo_start_xmit dropped
+ */
+struct venet_queue {
+	struct venet_priv *vp;
+	unsigned int index;
+
+	struct venet_ring txr;
+	struct work_struct tx_work;
+	struct sk_buff *tx_skb;
+	struct vbus_venet_hdr tx_hdr;
+	u32 tx_chain;
+	u32 tx_max;
+	bool tx_drop;
+	bool tx_error;
+	struct sk_buff_head rx_list;
+	struct sk_buff_head napi_skbs;
+	struct napi_struct napi;
+	unsigned long flags;
+	struct venet_qstats rx_stats;
+	atomic_long_t rx_doorbells;
+
+	struct sk_buff_head xmit_q;
+	struct venet_ring rxr;
+	struct work_struct rx_work;
+	struct sk_buff_head rx_segs;
+	struct sk_buff *rx_skb;
+	struct vbus_venet_hdr rx_hdr;
+	u32 rx_total;
+	u32 rx_off;
+	u32 rx_chain;
+	u32 rx_max_chain;
+	u32 rx_lens[VENET_RX_MAX_CHAIN];
+	struct venet_qstats tx_stats;
+	atomic_long_t tx_doorbells;
+	atomic_long_t xmit_drops;
+};
+
+/**
+ * struct venet_priv - the host netdev's private area
+ * @netdev:	the netdev
+ * @vn:		the device; outlives the netdev
+ * @nqueues:	queue pairs allocated (the queues attribute)
+ * @mtu:	the mtu attribute: the guest's limit
+ * @guest_mac:	the guest_mac attribute
+ * @offer:	features offered to the guest (mask and dependencies
+ *		applied)
+ *		(the four above are fixed from enable() to disable())
+ *
+ * The connection's state, written by the connection's calls (under its
+ * lock) and by close(), read anywhere with READ_ONCE():
+ * @connected:	a connection is open
+ * @guest_link:	the guest sent LINK_UP (and no LINK_DOWN since)
+ * @features:	negotiated features, 0 before NEGOTIATE
+ * @queue_pairs: negotiated queue pairs, 0 before NEGOTIATE
+ *
+ * @host_up:	the netdev is up (between ndo_open and ndo_stop); written
+ *		under rtnl, read by @event_work with READ_ONCE()
+ * @evr:	the event ring
+ * @event_work:	sends link events on @evr
+ * @ev_sent:	the link state last sent on @evr, -1 for none; belongs to
+ *		@event_work (reset by shm() before @evr is attached)
+ * @queues:	@nqueues queue pairs
+ */
+struct venet_priv {
+	struct net_device *netdev;
+	struct venet_dev *vn;
+	unsigned int nqueues;
+	u32 mtu;
+	u8 guest_mac[ETH_ALEN];
+	u64 offer;
+
+	bool connected;
+	bool guest_link;
+	u64 features;
+	unsigned int queue_pairs;
+
+	bool host_up;
+	struct venet_ring evr;
+	struct work_struct event_work;
+	int ev_sent;
+
+	struct venet_queue queues[];
+};
+
+/* Bits of struct venet_conn.registered: one per ring id. */
+#define VENET_REG_EVENTS	(2 * VENET_MAX_QUEUES)
+#define VENET_REG_BITS		(VENET_REG_EVENTS + 1)
+
+/**
+ * struct venet_conn - one open connection
+ * @vn:		the device
+ * @vp:		its netdev's private area (valid until close())
+ * @conn:	the core's connection
+ * @negotiated:	NEGOTIATE succeeded
+ * @registered:	ring ids registered so far
+ *
+ * The fields are used by the connection's calls, shm() and close(),
+ * which the core serialises with the connection's lock.
+ */
+struct venet_conn {
+	struct venet_dev *vn;
+	struct venet_priv *vp;
+	struct vbus_connection *conn;
+	bool negotiated;
+	DECLARE_BITMAP(registered, VENET_REG_BITS);
+};
+
+extern struct workqueue_struct *venet_wq;
+extern const struct ethtool_ops venet_ethtool_ops;
+
+int venet_open(struct vbus_device *dev, u32 *version,
+	       struct vbus_connection *conn);
+
+void venet_queue_init(struct venet_queue *q, struct venet_priv *vp,
+		      unsigned int index);
+void venet_queue_reset(struct venet_queue *q);
+void venet_ring_attach(struct venet_ring *ring, struct vbus_ioq_device *ioq,
+		       struct vbus_signal *signal, struct vbus_memctx *ctx);
+void venet_txr_doorbell(struct vbus_signal *signal);
+void venet_rxr_doorbell(struct vbus_signal *signal);
+void venet_evr_doorbell(struct vbus_signal *signal);
+void venet_event_work(struct work_struct *work);
+int venet_poll(struct napi_struct *napi, int budget);
+netdev_tx_t venet_start_xmit(struct sk_buff *skb, struct net_device *dev);
+netdev_features_t venet_features_check(struct sk_buff *skb,
+				       struct net_device *dev,
+				       netdev_features_t features);
+void venet_qstats_read(struct venet_qstats *s, u64 *packets, u64 *bytes,
+		       u64 *drops, u64 *errors, u64 *interrupts);
+
+#endif /* _VBUS_VENET_PRIV_H */
