@@ -84,10 +84,10 @@ static bool venet_ring_ok(struct venet_ring *ring)
 }
 
 static void venet_ring_abandon(struct venet_priv *vp, struct venet_ring *ring,
-			       const char *what, int err)
+			       const char *what, unsigned int index, int err)
 {
-	pr_notice_ratelimited("%s: guest broke the protocol on its %s ring (%d); ring abandoned\n",
-			      venet_name(vp), what, err);
+	pr_notice_ratelimited("%s: guest broke the protocol on its %s ring %u (%d); ring abandoned\n",
+			      venet_name(vp), what, index, err);
 	WRITE_ONCE(ring->attached, false);
 }
 
@@ -242,8 +242,6 @@ static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
 	}
 
 	if (q->tx_chain == 1) {
-		u32 head;
-
 		/* The header lies entirely in the first descriptor. */
 		if (buf->len < VENET_HDR_LEN ||
 		    vbus_memctx_copy_from(q->txr.ctx, &q->tx_hdr, buf->addr,
@@ -253,8 +251,24 @@ static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
 			return 0;
 		}
 		off = VENET_HDR_LEN;
-		head = clamp_t(u32, buf->len - off, VENET_COPYBREAK,
-			       VENET_LINEAR_MAX);
+	}
+
+	len = buf->len - off;
+	if (!len)
+		return 0;
+	if (len > q->tx_max - (q->tx_skb ? q->tx_skb->len : 0)) {
+		venet_tx_discard(q, true);
+		return 0;
+	}
+	if (!q->tx_skb) {
+		/*
+		 * The first bytes of the frame: a linear area that takes
+		 * all of them if they are few (a small packet, or the
+		 * headers of a large one).
+		 */
+		u32 head = clamp_t(u32, len, VENET_COPYBREAK,
+				   VENET_LINEAR_MAX);
+
 		q->tx_skb = __netdev_alloc_skb_ip_align(q->vp->netdev, head,
 							GFP_KERNEL |
 							__GFP_NOWARN);
@@ -262,12 +276,6 @@ static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
 			venet_tx_discard(q, false);
 			return 0;
 		}
-	}
-
-	len = buf->len - off;
-	if (len > q->tx_max - q->tx_skb->len) {
-		venet_tx_discard(q, true);
-		return 0;
 	}
 	switch (venet_skb_fill(q, q->tx_skb, buf->addr + off, len)) {
 	case 0:
@@ -292,6 +300,11 @@ static struct sk_buff *venet_tx_finish(struct venet_queue *q)
 
 	q->tx_skb = NULL;
 	q->tx_chain = 0;
+	if (!skb && !q->tx_drop) {
+		/* A chain without a single byte of frame. */
+		q->tx_drop = true;
+		q->tx_error = true;
+	}
 	if (q->tx_drop) {
 		venet_stats_add(&q->rx_stats, q->tx_error ?
 				&q->rx_stats.errors : &q->rx_stats.drops, 1);
@@ -459,7 +472,7 @@ static void venet_tx_work(struct work_struct *work)
 		}
 		if (ret == -ENOBUFS)
 			break;	/* venet_poll() requeues us */
-		venet_ring_abandon(q->vp, &q->txr, "tx", ret);
+		venet_ring_abandon(q->vp, &q->txr, "tx", q->index, ret);
 		break;
 	}
 	if (notify) {
@@ -878,7 +891,7 @@ static void venet_rx_work(struct work_struct *work)
 			queue_work(venet_wq, work);
 			break;
 		}
-		venet_ring_abandon(q->vp, &q->rxr, "rx", ret);
+		venet_ring_abandon(q->vp, &q->rxr, "rx", q->index, ret);
 		break;
 	}
 	if (notify) {
@@ -938,7 +951,7 @@ void venet_event_work(struct work_struct *work)
 			break;
 		}
 		if (ret) {
-			venet_ring_abandon(vp, ring, "event", ret);
+			venet_ring_abandon(vp, ring, "event", 0, ret);
 			break;
 		}
 		ev.type = cpu_to_le16(VBUS_VENET_EVENT_LINK);
