@@ -20,9 +20,15 @@
  *     and, with VBUS_VENET_F_LINK_EVENTS, the event ring
  *     (id VBUS_VENET_SHM_EVENTS).  Each region holds one IOQ
  *     (<vbus/ioq.h>); each has its own signal, hence its own interrupt
- *     source.
+ *     source.  The device serves descriptors published before the ring
+ *     was registered.  Buffers stay with the device until it completes
+ *     them or the connection closes; there is no call to take them back.
  *  5. LINK_UP when the driver's interface goes up, LINK_DOWN when it
  *     goes down.  The device's carrier follows.
+ * A step out of order (a ring or LINK_UP before NEGOTIATE) is -EINVAL.
+ * Calls take exactly their argument struct (or none) and DEVCALL flags
+ * 0; every reserved field is zero, and a call with a non-zero reserved
+ * field is refused with -EINVAL.
  *
  * Packets.  A packet is a chain of consecutive descriptors: every
  * descriptor but the last carries VBUS_VENET_DESC_F_MORE in its flags.
@@ -36,10 +42,14 @@
  *    0; the device fills as many as a packet needs and completes them
  *    with the bytes written, setting VBUS_VENET_DESC_F_MORE on all but
  *    the last of a packet.  A completed descriptor with len 0 and no
- *    MORE flag carries no packet (the device returns unused buffers so).
+ *    MORE flag carries no packet: the device returns so the buffers it
+ *    cannot use (a first buffer smaller than the header, buffers too few
+ *    for the packet).  Drivers should post buffers of a page or more.
  * A packet whose frame (without the header) is longer than 65550 bytes,
- * longer than the MTU plus 18 bytes without GSO, or whose header breaks
- * the rules below, is dropped and counted, never delivered.
+ * longer than the device's MTU (struct vbus_venet_config.mtu, whatever
+ * MTU the interfaces currently use) plus 18 bytes without GSO, whose
+ * header breaks the rules below, or whose header has a non-zero reserved
+ * byte, is dropped and counted, never delivered; the ring goes on.
  *
  * Notification suppression: the IOQ's two shm-signals.  A driver that
  * reclaims tx buffers while transmitting keeps the tx ring's drv_signal
@@ -127,15 +137,17 @@ struct vbus_venet_negotiate {
 
 /**
  * struct vbus_venet_hdr - per-packet metadata, before the frame
- * @flags:	VBUS_VENET_HDR_F_*
+ * @flags:	VBUS_VENET_HDR_F_*; DATA_VALID only from the device (the
+ *		device ignores it on tx)
  * @gso_type:	VBUS_VENET_GSO_*; anything but NONE needs NEEDS_CSUM
  *		and the matching negotiated feature
- * @hdr_len:	with GSO: bytes of Ethernet, IP and L4 headers
- * @gso_size:	with GSO: payload bytes per segment (not 0)
+ * @hdr_len:	with GSO: bytes of Ethernet, IP and L4 headers; exact from
+ *		the device, a hint from the driver
+ * @gso_size:	with GSO: payload bytes per segment, 1 to the MTU
  * @csum_start:	with NEEDS_CSUM: offset in the frame where checksumming
- *		starts
+ *		starts, past the Ethernet header (at least 14)
  * @csum_offset: with NEEDS_CSUM: where, counted from @csum_start, the
- *		checksum is stored
+ *		16-bit checksum is stored; it lies within the frame
  * @reserved:	zero
  */
 struct vbus_venet_hdr {
@@ -160,8 +172,9 @@ struct vbus_venet_hdr {
  *
  * The driver posts buffers of at least this size on the event ring; the
  * device completes one per event with len = sizeof(struct
- * vbus_venet_event).  On registration of the ring the device sends the
- * current link state; afterwards, each change.
+ * vbus_venet_event), and a smaller buffer with len 0.  On registration
+ * of the ring the device sends the current link state; afterwards, each
+ * change.
  */
 struct vbus_venet_event {
 	__le16 type;
