@@ -128,7 +128,7 @@ iperf() {
 	if d.get("error"):
 	    sys.exit("iperf3: " + d["error"])
 	e = d["end"]
-	if "sum_received" in e:
+	if d["start"]["test_start"]["protocol"] == "TCP":
 	    r = e["sum_received"]
 	    print("%.1f Mbit/s received, %d bytes, %d retransmits" % (
 	        r["bits_per_second"] / 1e6, r["bytes"],
