@@ -33,7 +33,8 @@
  * struct local_conn - one attached container
  * @item:	the configfs directory
  * @bus:	the vbus-proxy bus; its device's refcount frees this struct
- * @client:	the core's client, from mkdir to rmdir
+ * @client:	the core's client, from mkdir to rmdir (set by the first
+ *		DEVADD if that comes first, see local_devadd())
  *
  * configfs holds one reference to the bus device through @item; the
  * item's release drops it.
@@ -112,6 +113,12 @@ static void local_devadd(struct vbus_client *client, u32 id, const char *type)
 {
 	struct local_conn *lc = vbus_client_priv(client);
 
+	/*
+	 * The devices visible at attach arrive before vbus_client_attach()
+	 * returns, and the bus may probe them (and open them through
+	 * @lc->client) at once: set it before the event can be seen.
+	 */
+	lc->client = client;
 	vbus_proxy_bus_devadd(&lc->bus, id, type);
 }
 
@@ -172,6 +179,7 @@ static const struct config_item_type local_item_type = {
 static struct config_item *local_make_item(struct config_group *group,
 					   const char *name)
 {
+	struct vbus_client *client;
 	struct vbus_memctx *ctx;
 	struct local_conn *lc;
 	int ret;
@@ -195,12 +203,13 @@ static struct config_item *local_make_item(struct config_group *group,
 		goto err_bus;
 	}
 	/* Devices already visible arrive as DEVADD during the attach. */
-	lc->client = vbus_client_attach(name, &local_client_ops, ctx, lc);
+	client = vbus_client_attach(name, &local_client_ops, ctx, lc);
 	vbus_memctx_put(ctx);
-	if (IS_ERR(lc->client)) {
-		ret = PTR_ERR(lc->client);
+	if (IS_ERR(client)) {
+		ret = PTR_ERR(client);
 		goto err_bus;
 	}
+	lc->client = client;
 	config_item_init_type_name(&lc->item, name, &local_item_type);
 	return &lc->item;
 
