@@ -127,16 +127,39 @@ static void vbus_enet_setup_features(struct vbus_enet *priv)
 	netdev->vlan_features = f & ~NETIF_F_RXCSUM;
 }
 
+/*
+ * Tell the device whether the interface is up.  Not from ndo_open and
+ * ndo_stop themselves: they run under rtnl, and a device on the same
+ * kernel (the local connector) takes rtnl inside the connection's lock,
+ * which the call needs.  The last state set wins.
+ */
+static void vbus_enet_link_work(struct work_struct *work)
+{
+	struct vbus_enet *priv = container_of(work, struct vbus_enet,
+					      link_work);
+	bool up = READ_ONCE(priv->link_up);
+	long ret;
+
+	ret = vbus_proxy_call(priv->pdev, up ? VBUS_VENET_CALL_LINK_UP :
+			      VBUS_VENET_CALL_LINK_DOWN, NULL, 0);
+	if (ret < 0)
+		netdev_dbg(priv->netdev, "LINK_%s failed: %ld\n",
+			   up ? "UP" : "DOWN", ret);
+}
+
+static void vbus_enet_set_link(struct vbus_enet *priv, bool up)
+{
+	WRITE_ONCE(priv->link_up, up);
+	schedule_work(&priv->link_work);
+}
+
 static int vbus_enet_open(struct net_device *netdev)
 {
 	struct vbus_enet *priv = netdev_priv(netdev);
-	long ret;
 
 	netif_tx_start_all_queues(netdev);
 	vbus_enet_queues_start(priv);
-	ret = vbus_proxy_call(priv->pdev, VBUS_VENET_CALL_LINK_UP, NULL, 0);
-	if (ret < 0)
-		netdev_dbg(netdev, "LINK_UP failed: %ld\n", ret);
+	vbus_enet_set_link(priv, true);
 	if (!vbus_enet_has(priv, VBUS_VENET_F_LINK_EVENTS))
 		netif_carrier_on(netdev);
 	return 0;
@@ -145,11 +168,8 @@ static int vbus_enet_open(struct net_device *netdev)
 static int vbus_enet_stop(struct net_device *netdev)
 {
 	struct vbus_enet *priv = netdev_priv(netdev);
-	long ret;
 
-	ret = vbus_proxy_call(priv->pdev, VBUS_VENET_CALL_LINK_DOWN, NULL, 0);
-	if (ret < 0)
-		netdev_dbg(netdev, "LINK_DOWN failed: %ld\n", ret);
+	vbus_enet_set_link(priv, false);
 	vbus_enet_queues_stop(priv);
 	netif_tx_disable(netdev);
 	if (!vbus_enet_has(priv, VBUS_VENET_F_LINK_EVENTS))
@@ -244,6 +264,7 @@ static int vbus_enet_probe(struct vbus_proxy_device *pdev)
 	priv->queue_pairs = queue_pairs;
 	priv->rx_count = vbus_enet_ring_size(pdev, rx_ring, "rx_ring");
 	priv->tx_count = vbus_enet_ring_size(pdev, tx_ring, "tx_ring");
+	INIT_WORK(&priv->link_work, vbus_enet_link_work);
 
 	netdev->netdev_ops = &vbus_enet_netdev_ops;
 	netdev->ethtool_ops = &vbus_enet_ethtool_ops;
@@ -302,6 +323,8 @@ static void vbus_enet_remove(struct vbus_proxy_device *pdev)
 
 	vbus_enet_events_stop(priv);
 	unregister_netdev(priv->netdev);
+	/* The LINK_DOWN of ndo_stop goes out before the connection closes. */
+	flush_work(&priv->link_work);
 	/* No signal handler runs after this, the device drops the rings. */
 	vbus_proxy_close(pdev);
 	vbus_enet_free(priv);

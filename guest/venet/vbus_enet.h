@@ -163,6 +163,8 @@ struct vbus_enet_qp {
  * @event_bufs:	by ring slot: the buffer posted there
  * @events_lock: serialises the event ring and protects @events_on
  * @events_on:	events are applied to @netdev (cleared before it goes)
+ * @link_work:	sends LINK_UP or LINK_DOWN, whichever @link_up says
+ * @link_up:	the interface is up; written under rtnl, read by @link_work
  */
 struct vbus_enet {
 	struct net_device *netdev;
@@ -181,6 +183,9 @@ struct vbus_enet {
 	struct vbus_venet_event *event_bufs;
 	spinlock_t events_lock;		/* the event ring, @events_on */
 	bool events_on;
+
+	struct work_struct link_work;
+	bool link_up;
 };
 
 static inline bool vbus_enet_has(const struct vbus_enet *priv, u64 feature)
