@@ -337,6 +337,13 @@ static struct sk_buff *venet_tx_finish(struct venet_queue *q)
 		goto bad;
 	if (virtio_net_hdr_to_skb(skb, &vh, true))
 		goto bad;
+	/*
+	 * A GSO header on a packet of one segment or less leaves it without
+	 * GSO; it must then fit the MTU like any other.
+	 */
+	if (!skb_is_gso(skb) &&
+	    skb->len > q->vp->mtu + VENET_FRAME_OVERHEAD)
+		goto bad;
 	skb->protocol = eth_type_trans(skb, q->vp->netdev);
 	if (skb->ip_summed == CHECKSUM_PARTIAL &&
 	    !(q->vp->netdev->features & NETIF_F_RXCSUM) &&
