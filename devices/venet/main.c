@@ -92,8 +92,16 @@ static int venet_ndo_stop(struct net_device *dev)
 	WRITE_ONCE(vp->host_up, false);
 	queue_work(venet_wq, &vp->event_work);
 	for (i = 0; i < vp->nqueues; i++) {
-		napi_disable(&vp->queues[i].napi);
-		venet_purge_rx(&vp->queues[i]);
+		struct venet_queue *q = &vp->queues[i];
+
+		napi_disable(&q->napi);
+		venet_purge_rx(q);
+		/*
+		 * A ring that waited for the poll would wait until the next
+		 * ndo_open: resume it, it drops what the guest sends now.
+		 */
+		if (test_and_clear_bit(VENET_Q_THROTTLED, &q->flags))
+			queue_work(venet_wq, &q->tx_work);
 	}
 	return 0;
 }
