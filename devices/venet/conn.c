@@ -183,7 +183,8 @@ static int venet_shm(struct vbus_connection *conn, u32 id,
 	venet_ring_attach(ring, &ioq, signal, conn->ctx);
 
 	signal->priv = q ? (void *)q : (void *)vp;
-	WRITE_ONCE(signal->handler, handler);
+	/* A doorbell that finds the handler finds @priv set. */
+	smp_store_release(&signal->handler, handler);
 	/* Listen for doorbells, and serve what was posted already. */
 	vbus_shm_signal_enable(&ioq.head->dev_signal);
 	queue_work(venet_wq, work);
