@@ -109,6 +109,18 @@ wait_link() {
 	return 1
 }
 check "carrier up on both sides" wait_link
+guest_carrier_off() {
+	for _ in $(seq 100); do
+		ip -n B link show $GUEST_IF | grep -q NO-CARRIER && return 0
+		sleep 0.1
+	done
+	ip -n B link show $GUEST_IF
+	return 1
+}
+host_down() { ip -n A link set $HOST_IF down && guest_carrier_off; }
+host_up() { ip -n A link set $HOST_IF up && wait_link; }
+check "host netdev down: the guest loses its carrier (link event)" host_down
+check "host netdev up: carrier back on both sides" host_up
 check "ping from A to B" ip netns exec A ping -c 3 -i 0.2 -W 3 10.9.0.2
 check "ping from B to A" ip netns exec B ping -c 3 -i 0.2 -W 3 10.9.0.1
 
@@ -230,6 +242,7 @@ ip netns exec A ip link set $HOST_IF netns 1
 put $V/enabled 0
 no_tso=$(printf '0x%x' $((all_features & ~(1 << 2 | 1 << 3 | 1 << 4))))
 check "features mask without TX_TSO4/TX_TSO6/TX_ECN" put $V/features $no_tso
+check "two queue pairs" put $V/queues 2
 check "re-enabled" put $V/enabled 1
 ln -s $V $CFS/containers/c0/devices/v0
 check "a guest netdev appears" wait_guest_if
@@ -245,6 +258,52 @@ tso_off_traffic() {
 check "traffic flows without TSO" tso_off_traffic
 echo "# $t_out"
 check "counters agree without TSO" counters_match
+check "the guest uses two queue pairs" sh -c "ip netns exec B ethtool -l $GUEST_IF | tail -n 4 | grep -q 'Combined:.*2'"
+both_queues() {
+	iperf -t 3 -P 4 >/dev/null || return 1
+	ip netns exec B ethtool -S $GUEST_IF | grep -E '^ *tx[01]_packets' |
+		awk '{ print } $2 == 0 { idle = 1 } END { exit idle || NR != 2 }'
+}
+check "four flows spread over both queue pairs" both_queues
+echo "# $t_out" | tr '\n' ' '; echo
+
+# ---- a hostile driver: errors for it, no harm to the host
+H=$CFS/devices/venet/h0
+hostile_setup() {
+	mkdir $CFS/containers/c1 $H && put $H/queues 2 && put $H/ifname vnhostile &&
+	put $H/enabled 1 && ln -s $H $CFS/containers/c1/devices/h0 &&
+	sysctl -qw net.ipv6.conf.vnhostile.disable_ipv6=1 &&
+	ip link set vnhostile up
+}
+check "a device with two queue pairs for the hostile driver" hostile_setup
+check "the hostile driver runs (bad calls, rings, headers, 20000 random packets)" \
+	insmod tests/vm/modules/venet_hostile.ko container=c1
+check "every refusal it expected came" \
+	test "$(cat /sys/module/venet_hostile/parameters/failures)" = 0
+host_frames() {
+	python3 - <<-'EOF'
+	import socket
+	s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+	s.bind(("vnhostile", 0))
+	for size in (100, 1400, 60, 1000):
+	    s.send(b"\xff" * 6 + b"\x02" * 6 + b"\x88\xb5" + b"x" * size)
+	EOF
+}
+check "the host sends it frames" host_frames
+sleep 1
+check "the host counted its malformed packets" \
+	sh -c "ethtool -S vnhostile | grep -Eq 'rx_errors: [1-9]'"
+echo "# $(ethtool -S vnhostile | grep -v ': 0$' | tr -s ' \n' ' ')"
+check "it unloads" rmmod venet_hostile
+check "the frames reached its rx buffers" \
+	sh -c "dmesg | grep -Eq 'venet_hostile: [1-9][0-9]* rx completions with data'"
+check "a real driver works on the same device afterwards" sh -c "mkdir $LOCAL/c1 &&
+	for i in \$(seq 100); do ls /sys/bus/vbus-proxy/devices/c1:0/net >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1"
+hostile_teardown() {
+	rmdir $LOCAL/c1 && rm $CFS/containers/c1/devices/h0 && put $H/enabled 0 &&
+	rmdir $H $CFS/containers/c1
+}
+check "hostile device removed" hostile_teardown
 
 # ---- tear down: everything unloads, slab back to baseline
 teardown() {

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A hostile venet driver for the VM suites: it attaches to a container
+ * as an in-kernel client, opens its first device (a venet device with
+ * two queue pairs) and breaks every rule of the protocol it can: wrong
+ * call sizes and orders, reserved bits, rings before negotiation, garbage
+ * rings, malformed headers and chains, then thousands of random packets
+ * (random headers, flags, lengths and chains), a tx ring whose index runs
+ * past the ring, and rx buffers that are too small.  Each refusal it
+ * expects is checked; the number of unmet expectations is the read-only
+ * parameter "failures".  The host must stay healthy meanwhile: the suite
+ * checks that no WARN fired and that a real driver works afterwards.
+ *
+ * Buffers are always this module's own memory: the kernel memctx of an
+ * in-kernel client cannot tell good kernel addresses from bad ones, so
+ * only addresses it must refuse (zero, user space) are tried.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/etherdevice.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+
+#include <vbus/venet.h>
+#include <vbus_client.h>
+#include <vbus_ioq.h>
+
+static char *container;
+module_param(container, charp, 0444);
+MODULE_PARM_DESC(container, "container whose first device is attacked");
+static unsigned int packets = 20000;
+module_param(packets, uint, 0444);
+MODULE_PARM_DESC(packets, "random packets to send");
+static int failures;
+module_param(failures, int, 0444);
+MODULE_PARM_DESC(failures, "expectations not met (read-only)");
+static int rx_packets;
+module_param(rx_packets, int, 0444);
+MODULE_PARM_DESC(rx_packets, "rx completions with data, counted at unload");
+
+#define RING		64
+#define BUF_SIZE	(128 * 1024)
+
+#define expect(cond) do {						\
+	if (!(cond)) {							\
+		failures++;						\
+		pr_err("line %d: expected %s\n", __LINE__, #cond);	\
+	}								\
+} while (0)
+
+struct hring {
+	void *mem;
+	struct vbus_ioq_driver q;
+	u32 sig;
+};
+
+static struct vbus_client *client;
+static u32 handle;
+static struct hring tx0, tx1, rx0, rx1;
+static u8 *buf;
+static u8 *garbage;
+static atomic_t signals = ATOMIC_INIT(0);
+
+static void h_devadd(struct vbus_client *c, u32 id, const char *type)
+{
+}
+
+static void h_devdrop(struct vbus_client *c, u32 id)
+{
+}
+
+static void h_signal(struct vbus_client *c, u64 cookie)
+{
+	atomic_inc(&signals);
+}
+
+static const struct vbus_client_ops h_ops = {
+	.devadd = h_devadd,
+	.devdrop = h_devdrop,
+	.signal = h_signal,
+};
+
+static u64 addr(const void *p)
+{
+	return (u64)(uintptr_t)p;
+}
+
+static long call(u32 func, void *arg, u32 len)
+{
+	return vbus_client_devcall(client, handle, func, addr(arg), len, 0);
+}
+
+static int ring_register(struct hring *r, u32 id)
+{
+	size_t len = VBUS_IOQ_SIZE(RING);
+
+	r->mem = kzalloc(len, GFP_KERNEL);
+	if (!r->mem)
+		return -ENOMEM;
+	vbus_ioq_drv_init(&r->q, r->mem, len, RING, 0);
+	vbus_shm_signal_enable(&r->q.head->drv_signal);
+	return vbus_client_devshm(client, handle, id, addr(r->mem), len, id,
+				  &r->sig);
+}
+
+static void post(struct hring *r, const void *p, u32 len, u32 flags)
+{
+	struct vbus_ioq_buf b = {
+		.addr = addr(p), .len = len, .flags = flags,
+	};
+
+	expect(vbus_ioq_drv_post(&r->q, &b) == 0);
+}
+
+/* Publish, ring the doorbell, give the device time to answer. */
+static void kick(struct hring *r)
+{
+	vbus_ioq_drv_publish(&r->q);
+	vbus_client_shmsignal(client, r->sig);
+	msleep(100);
+}
+
+static int reclaim_all(struct hring *r)
+{
+	struct vbus_ioq_buf b;
+	int n = 0;
+
+	while (vbus_ioq_drv_reclaim(&r->q, &b) == 0)
+		n++;
+	return n;
+}
+
+/* Wait until the device completed everything posted on @r. */
+static bool drain(struct hring *r, int *done)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		*done += reclaim_all(r);
+		if (!(r->q.avail - r->q.reclaimed))
+			return true;
+		msleep(20);
+	}
+	return false;
+}
+
+static void bad_calls(void)
+{
+	struct vbus_venet_config cfg;
+	struct vbus_venet_negotiate neg = {};
+
+	expect(call(VBUS_VENET_CALL_GET_CONFIG, &cfg, 10) == -EINVAL);
+	expect(vbus_client_devcall(client, handle, VBUS_VENET_CALL_GET_CONFIG,
+				   0, sizeof(cfg), 0) == -EFAULT);
+	expect(call(VBUS_VENET_CALL_GET_CONFIG, &cfg, sizeof(cfg)) == 0);
+	expect(le16_to_cpu(cfg.max_queue_pairs) == 2);
+	expect(call(VBUS_VENET_CALL_LINK_UP, NULL, 0) == -EINVAL);
+	expect(call(99, NULL, 0) == -EINVAL);
+	expect(ring_register(&tx0, VBUS_VENET_SHM_TX(0)) == -EINVAL);
+	kfree(tx0.mem);
+
+	neg.features = cpu_to_le64(~0ULL);
+	neg.queue_pairs = cpu_to_le16(2);
+	expect(call(VBUS_VENET_CALL_NEGOTIATE, &neg, 4) == -EINVAL);
+	neg.reserved[2] = 1;
+	expect(call(VBUS_VENET_CALL_NEGOTIATE, &neg, sizeof(neg)) == -EINVAL);
+	neg.reserved[2] = 0;
+	neg.queue_pairs = 0;
+	expect(call(VBUS_VENET_CALL_NEGOTIATE, &neg, sizeof(neg)) == -EINVAL);
+	neg.queue_pairs = cpu_to_le16(3);
+	expect(call(VBUS_VENET_CALL_NEGOTIATE, &neg, sizeof(neg)) == -EINVAL);
+	neg.queue_pairs = cpu_to_le16(2);
+	expect(call(VBUS_VENET_CALL_NEGOTIATE, &neg, sizeof(neg)) == 0);
+	expect(le64_to_cpu(neg.features) == le64_to_cpu(cfg.features));
+	expect(call(VBUS_VENET_CALL_NEGOTIATE, &neg, sizeof(neg)) == -EBUSY);
+	expect(call(VBUS_VENET_CALL_LINK_UP, buf, 4) == -EINVAL);
+	expect(call(VBUS_VENET_CALL_LINK_UP, NULL, 0) == 0);
+}
+
+static void bad_rings(void)
+{
+	u32 sig;
+
+	memset(garbage, 0x5a, PAGE_SIZE);
+	expect(vbus_client_devshm(client, handle, VBUS_VENET_SHM_TX(0),
+				  addr(garbage), PAGE_SIZE, 0, &sig) == -EINVAL);
+	expect(vbus_client_devshm(client, handle, VBUS_VENET_SHM_TX(2),
+				  addr(garbage), PAGE_SIZE, 0, &sig) == -EINVAL);
+	expect(vbus_client_devshm(client, handle, 12345, addr(garbage),
+				  PAGE_SIZE, 0, &sig) == -EINVAL);
+	expect(ring_register(&tx0, VBUS_VENET_SHM_TX(0)) == 0);
+	expect(vbus_client_devshm(client, handle, VBUS_VENET_SHM_TX(0),
+				  addr(tx0.mem), VBUS_IOQ_SIZE(RING), 0,
+				  &sig) == -EBUSY);
+	expect(ring_register(&tx1, VBUS_VENET_SHM_TX(1)) == 0);
+	expect(ring_register(&rx0, VBUS_VENET_SHM_RX(0)) == 0);
+	expect(ring_register(&rx1, VBUS_VENET_SHM_RX(1)) == 0);
+}
+
+/* A valid 60-byte broadcast frame of a local experimental ethertype. */
+static void *frame_at(size_t off)
+{
+	u8 *f = buf + off;
+
+	memset(f, 0, sizeof(struct vbus_venet_hdr) + 60);
+	f += sizeof(struct vbus_venet_hdr);
+	eth_broadcast_addr(f);
+	memset(f + 6, 0x02, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	return buf + off;
+}
+
+static void bad_packets(void)
+{
+	struct vbus_venet_hdr *h;
+	int done = 0;
+
+	post(&tx0, buf, 8, 0);				/* short header */
+	h = frame_at(1024);
+	h->flags = VBUS_VENET_HDR_F_NEEDS_CSUM;
+	h->gso_type = VBUS_VENET_GSO_TCPV4;		/* gso_size 0 */
+	post(&tx0, h, 76, 0);
+	post(&tx0, NULL, 100, 0);			/* address zero */
+	post(&tx0, (void *)0x1000, 100, 0);		/* user address */
+	post(&tx0, frame_at(2048), 0xffffffff, 0);	/* huge length */
+	post(&tx0, frame_at(3072), 76, 0x80);		/* unknown flag */
+	h = frame_at(4096);
+	h->reserved[2] = 1;				/* reserved byte */
+	post(&tx0, h, 76, 0);
+	h = frame_at(5120);
+	h->flags = VBUS_VENET_HDR_F_NEEDS_CSUM;
+	h->csum_start = cpu_to_le16(58);		/* csum past the end */
+	h->csum_offset = cpu_to_le16(16);
+	post(&tx0, h, 76, 0);
+	h = frame_at(6144);
+	post(&tx0, h, 16, VBUS_VENET_DESC_F_MORE);	/* a good packet */
+	post(&tx0, buf + 6144 + 16, 60, 0);
+	post(&tx0, frame_at(8192), 16 + 10000, 0);	/* too long, no GSO */
+	kick(&tx0);
+	expect(drain(&tx0, &done));
+	expect(done == 11);
+
+	/* A chain that never ends is cut at the ring's size. */
+	for (done = 0; done < RING; done++)
+		post(&tx0, buf, 0, VBUS_VENET_DESC_F_MORE);
+	kick(&tx0);
+	msleep(200);
+	reclaim_all(&tx0);
+}
+
+/* Random headers, flags, lengths and chains, within our own buffer. */
+static void random_packets(struct hring *r)
+{
+	unsigned int sent = 0;
+	int done = 0;
+
+	get_random_bytes(buf, BUF_SIZE);
+	while (sent < packets) {
+		u32 n = get_random_u32_below(4) + 1, i;
+
+		if (vbus_ioq_drv_free(&r->q) < n) {
+			vbus_ioq_drv_publish(&r->q);
+			vbus_client_shmsignal(client, r->sig);
+			if (!drain(r, &done))
+				break;	/* the ring was abandoned */
+		}
+		for (i = 0; i < n; i++) {
+			u32 len = get_random_u32_below(9100);
+			u32 off = get_random_u32_below(BUF_SIZE - len);
+
+			post(r, buf + off, len,
+			     i + 1 < n ? VBUS_VENET_DESC_F_MORE : 0);
+		}
+		if (get_random_u32_below(8) == 0)	/* fresh garbage */
+			get_random_bytes(buf + get_random_u32_below(BUF_SIZE - 64),
+					 64);
+		sent++;
+		if (sent % 16 == 0 && vbus_ioq_drv_publish(&r->q))
+			vbus_client_shmsignal(client, r->sig);
+	}
+	kick(r);
+	drain(r, &done);
+	pr_info("%u random packets sent, %d descriptors completed\n", sent,
+		done);
+	expect(sent == packets);
+}
+
+static int __init hostile_init(void)
+{
+	struct vbus_memctx *ctx;
+	u32 version = 0;
+	u32 h2;
+	int i;
+
+	buf = kzalloc(BUF_SIZE, GFP_KERNEL);
+	garbage = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	ctx = vbus_memctx_kernel_create();
+	if (!buf || !garbage || !ctx)
+		goto nomem;
+	client = vbus_client_attach(container, &h_ops, ctx, NULL);
+	vbus_memctx_put(ctx);
+	if (IS_ERR(client)) {
+		kfree(buf);
+		kfree(garbage);
+		return PTR_ERR(client);
+	}
+
+	expect(vbus_client_devopen(client, 0, &version, &handle) ==
+	       -EPROTONOSUPPORT);
+	version = 7;
+	expect(vbus_client_devopen(client, 0, &version, &handle) == 0);
+	expect(version == VBUS_VENET_VERSION);
+	version = 1;
+	expect(vbus_client_devopen(client, 0, &version, &h2) == -EBUSY);
+
+	bad_calls();
+	bad_rings();
+	bad_packets();
+	random_packets(&tx1);
+
+	/* tx1 again, its index now far beyond the ring: only tx1 breaks. */
+	WRITE_ONCE(tx1.q.head->avail_idx, cpu_to_le32(tx1.q.avail + 1000));
+	vbus_client_shmsignal(client, tx1.sig);
+
+	/* rx: a buffer too small for the header, then real ones. */
+	post(&rx0, buf, 8, 0);
+	for (i = 0; i < 16; i++) {
+		post(&rx0, buf + 16384 + i * 4096, 4096, 0);
+		post(&rx1, buf + 81920 + i * 2048, 2048, 0);
+	}
+	kick(&rx0);
+	kick(&rx1);
+	pr_info("%d notifications so far, %d failures\n",
+		atomic_read(&signals), failures);
+	return 0;
+
+nomem:
+	if (ctx)
+		vbus_memctx_put(ctx);
+	kfree(buf);
+	kfree(garbage);
+	return -ENOMEM;
+}
+
+static void __exit hostile_exit(void)
+{
+	struct vbus_ioq_buf b;
+
+	while (vbus_ioq_drv_reclaim(&rx0.q, &b) == 0 ||
+	       vbus_ioq_drv_reclaim(&rx1.q, &b) == 0)
+		if (b.len)
+			rx_packets++;
+	pr_info("%d rx completions with data\n", rx_packets);
+	vbus_client_devclose(client, handle);
+	vbus_client_detach(client);
+	kfree(tx0.mem);
+	kfree(tx1.mem);
+	kfree(rx0.mem);
+	kfree(rx1.mem);
+	kfree(buf);
+	kfree(garbage);
+}
+
+module_init(hostile_init);
+module_exit(hostile_exit);
+
+MODULE_DESCRIPTION("a hostile venet driver (tests)");
+MODULE_LICENSE("GPL");
