@@ -7,6 +7,7 @@
 # both ways at MTU 1500 and 9000, UDP with 64-byte payloads, a feature
 # removed by the administrator, hot-unplug under load, and a clean
 # unload with slab usage back to its baseline.
+# vm-options: --timeout 1200
 . tests/vm/lib.sh
 
 LOCAL=/sys/kernel/config/vbus-local
