@@ -112,6 +112,8 @@ static long venet_call(struct vbus_connection *conn, u32 func, u64 addr,
 {
 	struct venet_conn *vc = conn->priv;
 
+	if (flags)
+		return -EINVAL;
 	switch (func) {
 	case VBUS_VENET_CALL_GET_CONFIG:
 		return venet_get_config(vc, addr, len);
