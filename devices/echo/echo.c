@@ -149,7 +149,8 @@ static int echo_shm(struct vbus_connection *conn, u32 id,
 	ec->signal = signal;
 	WRITE_ONCE(ec->ring_ok, true);
 	signal->priv = ec;
-	WRITE_ONCE(signal->handler, echo_doorbell);
+	/* A doorbell that finds the handler finds @priv set. */
+	smp_store_release(&signal->handler, echo_doorbell);
 	/* Listen for doorbells, and serve what was posted already. */
 	vbus_shm_signal_enable(&ec->ring.head->dev_signal);
 	queue_work(system_wq, &ec->work);

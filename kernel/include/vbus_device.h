@@ -193,7 +193,8 @@ typedef void (*vbus_signal_handler_t)(struct vbus_signal *signal);
  * struct vbus_signal - the doorbell pair of one shared-memory region
  * @handler:	called for each SHMSIGNAL from the client, in atomic
  *		context (for example from a KVM ioeventfd wake-up); set
- *		by the device in its shm() before returning
+ *		by the device in its shm() before returning, with
+ *		smp_store_release() after @priv
  * @priv:	the device's data for @handler
  *
  * The rest belongs to the core.

@@ -508,7 +508,8 @@ int vbus_client_shmsignal(struct vbus_client *client, u32 signal)
 	rcu_read_lock();
 	sig = xa_load(&client->signals, signal);
 	if (sig) {
-		handler = READ_ONCE(sig->handler);
+		/* Pairs with the device's release: its @priv is set. */
+		handler = smp_load_acquire(&sig->handler);
 		if (handler) {
 			this_cpu_inc(sig->conn->dev->stats->signals_in);
 			handler(sig);
