@@ -120,7 +120,10 @@ struct vbus_proxy_device {
  * @priv:	the driver's data for @handler
  *
  * Embedded in the driver's state; registered by vbus_proxy_shm().  The
- * rest belongs to the bus core.
+ * handler may run before vbus_proxy_shm() returns (the device may notify
+ * at once); a vbus_proxy_kick() from it then rings no doorbell and
+ * returns an error, so drivers kick again once registration is done.
+ * The rest belongs to the bus core.
  */
 struct vbus_proxy_signal {
 	void (*handler)(struct vbus_proxy_signal *sig);

@@ -409,6 +409,7 @@ int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, void *ptr,
 		goto out;
 	}
 	sig->pdev = pdev;
+	sig->handle = 0;	/* no doorbell until the transport names it */
 	ret = xa_alloc_cyclic(&bus->signals, &sig->cookie, sig, xa_limit_32b,
 			      &bus->next_cookie, GFP_KERNEL);
 	if (ret < 0)
