@@ -8,6 +8,15 @@
 
 #include <vbus/venet.h>
 
+/*
+ * Frame size limits of the protocol: a frame (without the venet header)
+ * is at most VBUS_VENET_MAX_FRAME bytes, and without GSO at most the
+ * device's MTU plus VBUS_VENET_FRAME_OVERHEAD (an Ethernet header and a
+ * VLAN tag).
+ */
+#define VBUS_VENET_MAX_FRAME		65550
+#define VBUS_VENET_FRAME_OVERHEAD	18
+
 /* Every feature protocol version 1 defines. */
 #define VBUS_VENET_F_ALL	((VBUS_VENET_F_LINK_EVENTS << 1) - 1)
 

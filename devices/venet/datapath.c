@@ -134,7 +134,7 @@ static bool venet_tx_hdr_ok(struct venet_queue *q,
 		if (!(f & VBUS_VENET_F_TX_CSUM) || start < ETH_HLEN)
 			return false;
 	}
-	q->tx_max = q->vp->mtu + VENET_FRAME_OVERHEAD;
+	q->tx_max = q->vp->mtu + VBUS_VENET_FRAME_OVERHEAD;
 	if (h->gso_type == VBUS_VENET_GSO_NONE)
 		return true;
 
@@ -155,7 +155,7 @@ static bool venet_tx_hdr_ok(struct venet_queue *q,
 	if (!(h->flags & VBUS_VENET_HDR_F_NEEDS_CSUM) || !h->gso_size ||
 	    le16_to_cpu(h->gso_size) > q->vp->mtu)
 		return false;
-	q->tx_max = VENET_MAX_GSO_FRAME;
+	q->tx_max = VBUS_VENET_MAX_FRAME;
 	return true;
 }
 
@@ -342,7 +342,7 @@ static struct sk_buff *venet_tx_finish(struct venet_queue *q)
 	 * GSO; it must then fit the MTU like any other.
 	 */
 	if (!skb_is_gso(skb) &&
-	    skb->len > q->vp->mtu + VENET_FRAME_OVERHEAD)
+	    skb->len > q->vp->mtu + VBUS_VENET_FRAME_OVERHEAD)
 		goto bad;
 	skb->protocol = eth_type_trans(skb, q->vp->netdev);
 	if (skb->ip_summed == CHECKSUM_PARTIAL &&
@@ -633,7 +633,7 @@ netdev_features_t venet_features_check(struct sk_buff *skb,
  */
 static struct sk_buff *venet_rx_next(struct venet_queue *q, u64 f)
 {
-	u32 max_frame = q->vp->mtu + VENET_FRAME_OVERHEAD;
+	u32 max_frame = q->vp->mtu + VBUS_VENET_FRAME_OVERHEAD;
 	struct sk_buff *skb, *segs, *next;
 
 	for (;;) {
@@ -666,7 +666,7 @@ static struct sk_buff *venet_rx_next(struct venet_queue *q, u64 f)
 		if (skb_has_frag_list(skb) && __skb_linearize(skb))
 			goto drop;
 		if (skb->len < ETH_HLEN ||
-		    skb->len > (skb_is_gso(skb) ? VENET_MAX_GSO_FRAME :
+		    skb->len > (skb_is_gso(skb) ? VBUS_VENET_MAX_FRAME :
 				max_frame))
 			goto drop;
 		return skb;

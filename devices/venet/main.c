@@ -370,13 +370,8 @@ static ssize_t venet_mac_show(struct config_item *item, char *page,
 	return sprintf(page, "%pM\n", mac);
 }
 
-static ssize_t venet_host_mac_show(struct config_item *item, char *page)
-{
-	return venet_mac_show(item, page, false);
-}
-
-static ssize_t venet_host_mac_store(struct config_item *item,
-				    const char *page, size_t count)
+static ssize_t venet_mac_store(struct config_item *item, const char *page,
+			       size_t count, bool guest)
 {
 	struct venet_dev *vn;
 	u8 mac[ETH_ALEN];
@@ -386,9 +381,20 @@ static ssize_t venet_host_mac_store(struct config_item *item,
 	vn = venet_cfg_begin(item);
 	if (IS_ERR(vn))
 		return PTR_ERR(vn);
-	ether_addr_copy(vn->cfg.host_mac, mac);
+	ether_addr_copy(guest ? vn->cfg.guest_mac : vn->cfg.host_mac, mac);
 	venet_cfg_end(vn);
 	return count;
+}
+
+static ssize_t venet_host_mac_show(struct config_item *item, char *page)
+{
+	return venet_mac_show(item, page, false);
+}
+
+static ssize_t venet_host_mac_store(struct config_item *item,
+				    const char *page, size_t count)
+{
+	return venet_mac_store(item, page, count, false);
 }
 
 static ssize_t venet_guest_mac_show(struct config_item *item, char *page)
@@ -399,17 +405,7 @@ static ssize_t venet_guest_mac_show(struct config_item *item, char *page)
 static ssize_t venet_guest_mac_store(struct config_item *item,
 				     const char *page, size_t count)
 {
-	struct venet_dev *vn;
-	u8 mac[ETH_ALEN];
-
-	if (venet_parse_mac(page, count, mac))
-		return -EINVAL;
-	vn = venet_cfg_begin(item);
-	if (IS_ERR(vn))
-		return PTR_ERR(vn);
-	ether_addr_copy(vn->cfg.guest_mac, mac);
-	venet_cfg_end(vn);
-	return count;
+	return venet_mac_store(item, page, count, true);
 }
 
 static ssize_t venet_ifname_show(struct config_item *item, char *page)

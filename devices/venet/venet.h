@@ -57,10 +57,6 @@
 /* Every feature this implementation supports: all of version 1. */
 #define VENET_F_SUPPORTED	VBUS_VENET_F_ALL
 
-/* Protocol limits on a frame (without the venet header), see venet.h. */
-#define VENET_MAX_GSO_FRAME	65550
-#define VENET_FRAME_OVERHEAD	(ETH_HLEN + VLAN_HLEN)
-
 #define VENET_HDR_LEN		sizeof(struct vbus_venet_hdr)
 
 /*

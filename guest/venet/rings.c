@@ -303,7 +303,7 @@ static void vbus_enet_rx_deliver(struct vbus_enet_qp *qp, struct sk_buff *skb)
 
 	if (len < ETH_HLEN ||
 	    (rq->hdr.gso_type == VBUS_VENET_GSO_NONE &&
-	     len > dev->max_mtu + VBUS_ENET_FRAME_OVERHEAD) ||
+	     len > dev->max_mtu + VBUS_VENET_FRAME_OVERHEAD) ||
 	    !pskb_may_pull(skb, ETH_HLEN) ||
 	    vbus_enet_rx_hdr(qp->priv, skb, &rq->hdr)) {
 		net_dbg_ratelimited("%s: bad packet from the device dropped\n",
@@ -378,7 +378,7 @@ static void vbus_enet_rx_more(struct vbus_enet_rq *rq, struct page *page,
 	if (rq->discard || !len || len > PAGE_SIZE ||
 	    rq->descs > VBUS_ENET_RX_MAX_DESCS ||
 	    skb_shinfo(skb)->nr_frags >= MAX_SKB_FRAGS ||
-	    skb->len + len > VBUS_ENET_MAX_FRAME) {
+	    skb->len + len > VBUS_VENET_MAX_FRAME) {
 		put_page(page);
 		vbus_enet_rx_discard(rq);
 		return;
@@ -648,7 +648,7 @@ netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	vbus_enet_tx_reclaim(qp, 0);
 
 	if (unlikely(sq->ring.broken || !skb->len ||
-		     skb->len > VBUS_ENET_MAX_FRAME ||
+		     skb->len > VBUS_VENET_MAX_FRAME ||
 		     vbus_enet_tx_hdr(priv, skb, &hdr))) {
 		dev_kfree_skb_any(skb);
 		vbus_enet_count_drop(&sq->stats);

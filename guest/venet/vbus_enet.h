@@ -20,6 +20,7 @@
 #include <vbus/venet.h>
 #include <vbus_ioq.h>
 #include <vbus_proxy.h>
+#include <vbus_venet.h>
 
 #define VBUS_ENET_DRV_NAME	"vbus-enet"
 
@@ -30,11 +31,6 @@
 
 /* Descriptors of the event ring. */
 #define VBUS_ENET_EVENT_COUNT	16
-
-/* Longest frame (without struct vbus_venet_hdr) the protocol carries. */
-#define VBUS_ENET_MAX_FRAME	65550
-/* What a frame may add to the MTU without GSO: Ethernet and VLAN headers. */
-#define VBUS_ENET_FRAME_OVERHEAD (ETH_HLEN + VLAN_HLEN)
 
 /* Transmit: descriptors one packet may need (header, linear part, frags). */
 #define VBUS_ENET_TX_MAX_DESCS	(MAX_SKB_FRAGS + 2)
