@@ -85,8 +85,8 @@ Config snapshot(const Tree &tree)
 			config.placements.push_back({dev, c.name});
 		}
 	}
-	for (const std::string &name : tree.device_names()) {
-		config.devices.push_back(device_config(tree.device(name)));
+	for (const DeviceState &d : tree.devices()) {
+		config.devices.push_back(device_config(d));
 	}
 	normalise(config);
 	return config;

@@ -188,16 +188,15 @@ std::vector<std::pair<std::string, fs::path>> Tree::links(const std::string &con
 	return out;
 }
 
-std::string Tree::placement_of(const std::string &device) const
+std::map<std::string, std::string> Tree::placements() const
 {
+	std::map<std::string, std::string> out;
 	for (const std::string &c : container_names()) {
 		for (const auto &[dev, link] : links(c)) {
-			if (dev == device) {
-				return c;
-			}
+			out.emplace(dev, c);
 		}
 	}
-	return "";
+	return out;
 }
 
 std::string Tree::container_attribute(const std::string &name, const std::string &attr) const
@@ -228,15 +227,24 @@ ContainerState Tree::container(const std::string &name) const
 
 DeviceState Tree::device(const std::string &name) const
 {
-	const std::string object = device_object(name);
 	const std::optional<std::string> cls = device_class(name);
 	if (!cls) {
 		throw not_found("device", name);
 	}
+	const auto placed = placements();
+	const auto it = placed.find(name);
+	return read_device(name, *cls, it == placed.end() ? std::string() : it->second);
+}
+
+DeviceState Tree::read_device(const std::string &name, const std::string &cls,
+                              std::string container) const
+{
+	const std::string object = device_object(name);
 	DeviceState d;
 	d.name = name;
-	d.cls = *cls;
-	const fs::path dir = class_dir(*cls) / name;
+	d.cls = cls;
+	d.container = std::move(container);
+	const fs::path dir = class_dir(cls) / name;
 	std::error_code ec;
 	fs::directory_iterator it(dir, ec);
 	if (ec) {
@@ -255,7 +263,6 @@ DeviceState Tree::device(const std::string &name) const
 	}
 	std::sort(d.attributes.begin(), d.attributes.end(),
 	          [](const Attribute &a, const Attribute &b) { return a.name < b.name; });
-	d.container = placement_of(name);
 	return d;
 }
 
@@ -270,10 +277,18 @@ std::vector<ContainerState> Tree::containers() const
 
 std::vector<DeviceState> Tree::devices() const
 {
+	const auto placed = placements();
 	std::vector<DeviceState> out;
-	for (const std::string &name : device_names()) {
-		out.push_back(device(name));
+	for (const std::string &cls : classes()) {
+		for (const std::string &name :
+		     list_dir(class_dir(cls), "class '" + cls + "'", false)) {
+			const auto it = placed.find(name);
+			out.push_back(read_device(name, cls,
+			                          it == placed.end() ? std::string() : it->second));
+		}
 	}
+	std::sort(out.begin(), out.end(),
+	          [](const DeviceState &a, const DeviceState &b) { return a.name < b.name; });
 	return out;
 }
 

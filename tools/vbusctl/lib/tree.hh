@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,7 +102,10 @@ private:
 	// Placed device name -> link path, for every container.
 	[[nodiscard]] std::vector<std::pair<std::string, std::filesystem::path>>
 	links(const std::string &container) const;
-	[[nodiscard]] std::string placement_of(const std::string &device) const;
+	// Device name -> the container it is placed in, from one scan.
+	[[nodiscard]] std::map<std::string, std::string> placements() const;
+	[[nodiscard]] DeviceState read_device(const std::string &name, const std::string &cls,
+	                                      std::string container) const;
 
 	std::filesystem::path root_;
 };
