@@ -72,8 +72,15 @@ for rep in $(seq "$reps"); do
 		opt=()
 		[ "$dir" = host-to-guest ] && opt=(-R)
 		[ "$dir" = udp64-guest-to-host ] && opt=(-u -l 64 -b 0)
-		echo "venet $dir $(run va vb 10.10.0.1 "${opt[@]}")" >>/tmp/results
-		echo "veth $dir $(run ea eb 10.11.0.1 "${opt[@]}")" >>/tmp/results
+		for pair in venet veth; do
+			if [ $pair = venet ]; then
+				r=$(run va vb 10.10.0.1 "${opt[@]}")
+			else
+				r=$(run ea eb 10.11.0.1 "${opt[@]}")
+			fi
+			echo "$pair $dir $r" >>/tmp/results
+			echo "# $pair $dir: $r" >&2
+		done
 	done
 	echo "# repetition $rep of $reps done" >&2
 done
