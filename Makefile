@@ -101,7 +101,8 @@ install: all
 		CONFIG_MODULE_SIG_ALL= modules_install
 	@# The headers tree has no System.map, so Kbuild skips depmod.
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) $$($(TOP)/scripts/kver $(KDIR))
-	cmake --install $(CMAKE_BUILD) --prefix $(DESTDIR)$(PREFIX)
+	@# cmake --install prefixes $$DESTDIR (inherited from the command line) itself.
+	DESTDIR=$(DESTDIR) cmake --install $(CMAKE_BUILD) --prefix $(PREFIX)
 
 clean:
 	@if [ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ]; then \
