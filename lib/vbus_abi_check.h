@@ -16,6 +16,7 @@
 #endif
 
 #include <vbus/ioq.h>
+#include <vbus/kvm.h>
 #include <vbus/shm_signal.h>
 #include <vbus/venet.h>
 
@@ -74,5 +75,29 @@ VBUS_ABI_OFFSET(struct vbus_venet_event, type, 0);
 VBUS_ABI_OFFSET(struct vbus_venet_event, reserved, 2);
 VBUS_ABI_OFFSET(struct vbus_venet_event, value, 4);
 VBUS_ABI_OFFSET(struct vbus_venet_event, reserved2, 8);
+
+VBUS_ABI_SIZE(struct vbus_kvm_hello, 8);
+VBUS_ABI_SIZE(struct vbus_kvm_event, 16);
+VBUS_ABI_OFFSET(struct vbus_kvm_event, type_len, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_event, name, 16);
+VBUS_ABI_SIZE(struct vbus_kvm_devopen, 16);
+VBUS_ABI_SIZE(struct vbus_kvm_devclose, 8);
+VBUS_ABI_SIZE(struct vbus_kvm_devcall, 24);
+VBUS_ABI_OFFSET(struct vbus_kvm_devcall, data, 16);
+VBUS_ABI_SIZE(struct vbus_kvm_devshm, 40);
+VBUS_ABI_OFFSET(struct vbus_kvm_devshm, addr, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_devshm, len, 16);
+VBUS_ABI_OFFSET(struct vbus_kvm_devshm, cookie, 24);
+VBUS_ABI_OFFSET(struct vbus_kvm_devshm, vector, 32);
+VBUS_ABI_OFFSET(struct vbus_kvm_devshm, slot, 36);
+VBUS_ABI_SIZE(struct vbus_kvm_call, 56);
+VBUS_ABI_OFFSET(struct vbus_kvm_call, result, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_call, u, 16);
+VBUS_ABI_SIZE(struct vbus_kvm_bind, 24);
+VBUS_ABI_OFFSET(struct vbus_kvm_bind, container, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_bind, container_len, 16);
+VBUS_ABI_SIZE(struct vbus_kvm_eventfd, 16);
+VBUS_ABI_SIZE(struct vbus_kvm_guest_call, 16);
+VBUS_ABI_OFFSET(struct vbus_kvm_guest_call, gpa, 8);
 
 #endif /* _VBUS_LIB_ABI_CHECK_H */

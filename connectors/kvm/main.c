@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The KVM connector: attaches a KVM guest to a vbus container.
+ *
+ * A VMM opens /dev/vbus-kvm and binds its VM to a container
+ * (VBUS_KVM_BIND, with the core's permission check).  It then registers
+ * KVM ioeventfds on the bridge's doorbell ports and KVM irqfds for its
+ * MSI-X vectors, and gives us their eventfds; after that the data path
+ * (doorbells in, interrupts out) never leaves the kernel.  The guest's
+ * calls (the control path) exit to the VMM, which forwards each one
+ * with VBUS_KVM_CALL from the vCPU thread that took the exit.
+ *
+ * Lifetime: everything hangs off the open file.  Its release (the VMM's
+ * exit, kill -9 included) unhooks the doorbells, detaches the client
+ * (closing every connection, which unmaps and unpins guest memory),
+ * drops the vectors, the events and finally the VM reference.  The VM
+ * stays alive while we hold it, so its memory slots do too.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kvm_host.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <vbus/kvm.h>
+#include <vbus_abi_check.h>
+#include <vbus_client.h>
+#include <vbus_memctx.h>
+
+#include "vkvm.h"
+
+/* The VMs bound to a container: a VM binds once. */
+static DEFINE_MUTEX(vkvm_bound_lock);
+static LIST_HEAD(vkvm_bound);
+
+/*
+ * ------------------
+ * events of the core
+ * ------------------
+ */
+
+static void vkvm_devadd(struct vbus_client *client, u32 id, const char *type)
+{
+	vkvm_queue_event(vbus_client_priv(client), VBUS_KVM_EVENT_DEVADD, id,
+			 type);
+}
+
+static void vkvm_devdrop(struct vbus_client *client, u32 id)
+{
+	vkvm_queue_event(vbus_client_priv(client), VBUS_KVM_EVENT_DEVDROP, id,
+			 NULL);
+}
+
+/* Any context: the region's vector, found by the guest's cookie. */
+static void vkvm_signal(struct vbus_client *client, u64 cookie)
+{
+	struct vkvm *v = vbus_client_priv(client);
+	void *entry;
+
+	rcu_read_lock();
+	entry = xa_load(&v->cookies, cookie);
+	if (xa_is_value(entry))
+		vkvm_notify(v, xa_to_value(entry));
+	rcu_read_unlock();
+}
+
+static const struct vbus_client_ops vkvm_client_ops = {
+	.devadd = vkvm_devadd,
+	.devdrop = vkvm_devdrop,
+	.signal = vkvm_signal,
+};
+
+/*
+ * ------
+ * ioctls
+ * ------
+ */
+
+/*
+ * Copy an ioctl argument that starts with its own size: a larger size
+ * is accepted when the bytes we do not know are zero, a smaller one
+ * when it covers the fields up to @need.
+ */
+static int vkvm_copy_arg(void *dst, size_t ksize, size_t need,
+			 const void __user *arg)
+{
+	u32 usize;
+
+	if (get_user(usize, (const u32 __user *)arg))
+		return -EFAULT;
+	if (usize < need)
+		return -EINVAL;
+	return copy_struct_from_user(dst, ksize, arg, usize);
+}
+
+static int vkvm_bind(struct vkvm *v, const void __user *arg)
+{
+	struct vbus_kvm_bind b;
+	struct vbus_client *client;
+	struct vbus_memctx *mem;
+	struct vkvm *other;
+	struct kvm *kvm;
+	struct fd f;
+	char *name;
+	int ret;
+
+	ret = vkvm_copy_arg(&b, sizeof(b), sizeof(b), arg);
+	if (ret)
+		return ret;
+	if (b.reserved || !b.container_len)
+		return -EINVAL;
+	if (b.container_len > PATH_MAX)
+		return -ENAMETOOLONG;
+	if (v->kvm)
+		return -EBUSY;
+
+	f = fdget(b.vm_fd);
+	if (!f.file)
+		return -EBADF;
+	if (!file_is_kvm(f.file)) {
+		fdput(f);
+		return -EINVAL;
+	}
+	kvm = f.file->private_data;
+	kvm_get_kvm(kvm);
+	fdput(f);
+
+	ret = -EPERM;
+	if (kvm->mm != current->mm)
+		goto err_kvm;
+	name = memdup_user_nul(u64_to_user_ptr(b.container), b.container_len);
+	if (IS_ERR(name)) {
+		ret = PTR_ERR(name);
+		goto err_kvm;
+	}
+	ret = -EINVAL;
+	if (strlen(name) != b.container_len)
+		goto err_name;
+
+	mutex_lock(&vkvm_bound_lock);
+	ret = -EBUSY;
+	list_for_each_entry(other, &vkvm_bound, node)
+		if (other->kvm == kvm)
+			goto err_unlock;
+	ret = -ENOMEM;
+	mem = vkvm_memctx_create(kvm);
+	if (!mem)
+		goto err_unlock;
+	/* Set first: DEVADD events of the attach need them. */
+	v->mem = mem;
+	client = vbus_client_attach(name, &vkvm_client_ops, mem, v);
+	if (IS_ERR(client)) {
+		ret = PTR_ERR(client);
+		vkvm_free_events(v);
+		v->mem = NULL;
+		vbus_memctx_put(mem);
+		goto err_unlock;
+	}
+	v->client = client;
+	v->kvm = kvm;
+	list_add(&v->node, &vkvm_bound);
+	mutex_unlock(&vkvm_bound_lock);
+	kfree(name);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&vkvm_bound_lock);
+err_name:
+	kfree(name);
+err_kvm:
+	kvm_put_kvm(kvm);
+	return ret;
+}
+
+static int vkvm_ioctl_eventfd(struct vkvm *v, unsigned int cmd,
+			      const void __user *arg)
+{
+	struct vbus_kvm_eventfd e;
+	int ret;
+
+	ret = vkvm_copy_arg(&e, sizeof(e), sizeof(e), arg);
+	if (ret)
+		return ret;
+	if (e.reserved || e.fd < -1)
+		return -EINVAL;
+	if (cmd == VBUS_KVM_SET_VECTOR)
+		return vkvm_set_vector(v, e.index, e.fd);
+	return vkvm_set_doorbell(v, e.index, e.fd);
+}
+
+static int vkvm_ioctl_call(struct vkvm *v, const void __user *arg)
+{
+	struct vbus_kvm_guest_call c;
+	int ret;
+
+	ret = vkvm_copy_arg(&c, sizeof(c), sizeof(c), arg);
+	if (ret)
+		return ret;
+	if (c.reserved)
+		return -EINVAL;
+	/* Guest memory is reached through the VMM's mm. */
+	if (current->mm != v->kvm->mm)
+		return -EPERM;
+	return vkvm_guest_call(v, c.gpa);
+}
+
+static long vkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct vkvm *v = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	switch (cmd) {
+	case VBUS_KVM_BIND:
+	case VBUS_KVM_SET_VECTOR:
+	case VBUS_KVM_SET_DOORBELL:
+	case VBUS_KVM_CALL:
+		break;
+	default:
+		return -ENOTTY;
+	}
+
+	mutex_lock(&v->lock);
+	if (cmd == VBUS_KVM_BIND)
+		ret = vkvm_bind(v, uarg);
+	else if (!v->kvm)
+		ret = -ENOTCONN;
+	else if (cmd == VBUS_KVM_CALL)
+		ret = vkvm_ioctl_call(v, uarg);
+	else
+		ret = vkvm_ioctl_eventfd(v, cmd, uarg);
+	mutex_unlock(&v->lock);
+	return ret;
+}
+
+/*
+ * ------------------------
+ * the character device
+ * ------------------------
+ */
+
+static int vkvm_open(struct inode *inode, struct file *file)
+{
+	struct vkvm *v = kzalloc(sizeof(*v), GFP_KERNEL);
+
+	if (!v)
+		return -ENOMEM;
+	mutex_init(&v->lock);
+	INIT_LIST_HEAD(&v->node);
+	xa_init(&v->slots);
+	xa_init(&v->vectors);
+	xa_init(&v->cookies);
+	spin_lock_init(&v->event_lock);
+	INIT_LIST_HEAD(&v->events);
+	file->private_data = v;
+	return stream_open(inode, file);
+}
+
+static int vkvm_release(struct inode *inode, struct file *file)
+{
+	struct vkvm *v = file->private_data;
+
+	if (v->kvm) {
+		/* No doorbell reaches the core from here on ... */
+		vkvm_irq_teardown_slots(v);
+		/* ... every connection closes, guest memory is unpinned ... */
+		vbus_client_detach(v->client);
+		/* ... and nothing notifies the guest any more. */
+		vkvm_irq_teardown_vectors(v);
+		vkvm_free_events(v);
+		xa_destroy(&v->cookies);
+
+		mutex_lock(&vkvm_bound_lock);
+		list_del(&v->node);
+		mutex_unlock(&vkvm_bound_lock);
+		vbus_memctx_put(v->mem);
+		kvm_put_kvm(v->kvm);
+	} else {
+		vkvm_irq_teardown_slots(v);
+		vkvm_irq_teardown_vectors(v);
+	}
+	kfree(v);
+	return 0;
+}
+
+static const struct file_operations vkvm_fops = {
+	.owner = THIS_MODULE,
+	.open = vkvm_open,
+	.release = vkvm_release,
+	.unlocked_ioctl = vkvm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vkvm_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "vbus-kvm",
+	.fops = &vkvm_fops,
+};
+
+module_misc_device(vkvm_misc);
+
+MODULE_DESCRIPTION("vbus KVM connector: KVM guests on vbus containers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The KVM connector: how a KVM guest reaches a vbus container.
+ *
+ * Two interfaces live here.
+ *
+ * 1. The VMM <-> host kernel interface: the character device
+ *    /dev/vbus-kvm.  A VMM opens it, binds its VM (by the VM's fd) to a
+ *    container with VBUS_KVM_BIND, hands over the eventfds of its
+ *    doorbells (KVM_IOEVENTFD) and of its interrupt vectors (KVM_IRQFD),
+ *    and forwards the guest's calls with VBUS_KVM_CALL.  Closing the fd
+ *    (or the VMM's death) detaches the guest and releases everything.
+ *    Every ioctl argument starts with its own size, so it can grow: the
+ *    kernel accepts a larger size if the extra bytes are zero, and a
+ *    smaller one that still covers the fields it needs.
+ *
+ * 2. The guest <-> host interface: the "vbus bridge", a PCI function the
+ *    VMM exposes to the guest (vendor VBUS_KVM_PCI_VENDOR, device
+ *    VBUS_KVM_PCI_DEVICE).  BAR 0 (port I/O) holds the call register,
+ *    BAR 1 (port I/O) the doorbells, one 32-bit port per doorbell slot,
+ *    and MSI-X carries the interrupts: vector 0 for bus events, the others
+ *    for the signals the guest assigns to them.
+ *
+ * A call: the guest fills a struct vbus_kvm_call in a page of its memory
+ * and writes that page's frame number (guest physical address >> 12) to
+ * the call register.  The write exits to the VMM, which passes it to the
+ * kernel with VBUS_KVM_CALL; when the guest's vCPU resumes, the call is
+ * done and @result holds its outcome.  Calls are the control path.
+ *
+ * A doorbell (SHMSIGNAL, the data path): a 32-bit write of any value to
+ * the doorbell slot's port.  The VMM registered a KVM ioeventfd on it,
+ * so the write never leaves the kernel.  A slot is assigned to a signal
+ * by VBUS_KVM_OP_DEVSHM; slots with no ioeventfd exit to the VMM, which
+ * ignores them.
+ *
+ * All multi-byte fields are little-endian; all addresses are guest
+ * physical addresses.
+ */
+#ifndef _UAPI_VBUS_KVM_H
+#define _UAPI_VBUS_KVM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* ---- the vbus bridge PCI function ---- */
+
+/* Not assigned by the PCI-SIG: the project's own ids, see abi.rst. */
+#define VBUS_KVM_PCI_VENDOR	0x7662		/* "vb" */
+#define VBUS_KVM_PCI_DEVICE	0x0001
+#define VBUS_KVM_PCI_CLASS	0x068000	/* bridge, other */
+
+#define VBUS_KVM_BAR_CALL	0	/* port I/O, 16 bytes */
+#define VBUS_KVM_BAR_DOORBELL	1	/* port I/O, 4 bytes per slot */
+#define VBUS_KVM_BAR_MSIX	2	/* memory: MSI-X table and PBA */
+
+/* BAR 0 registers (32-bit writes) */
+#define VBUS_KVM_REG_CALL	0x0	/* write: call page frame number */
+#define VBUS_KVM_CALL_BAR_SIZE	16
+
+#define VBUS_KVM_DOORBELL_STRIDE 4	/* slot n: BAR 1 + 4 * n */
+
+/* MSI-X vector 0: bus events are waiting (VBUS_KVM_OP_EVENT). */
+#define VBUS_KVM_VECTOR_EVENTS	0
+
+#define VBUS_KVM_VERSION	1
+
+/* ---- guest calls ---- */
+
+enum vbus_kvm_op {
+	VBUS_KVM_OP_HELLO = 1,	/* version handshake; first call */
+	VBUS_KVM_OP_EVENT,	/* fetch the next bus event */
+	VBUS_KVM_OP_DEVOPEN,
+	VBUS_KVM_OP_DEVCLOSE,
+	VBUS_KVM_OP_DEVCALL,
+	VBUS_KVM_OP_DEVSHM,
+};
+
+/**
+ * struct vbus_kvm_hello - VBUS_KVM_OP_HELLO
+ * @version:	in: the highest version the guest speaks; out: agreed
+ * @reserved:	zero
+ */
+struct vbus_kvm_hello {
+	__le32 version;
+	__le32 reserved;
+};
+
+enum vbus_kvm_event_type {
+	VBUS_KVM_EVENT_NONE = 0,	/* the queue is empty */
+	VBUS_KVM_EVENT_DEVADD,		/* @devid of @type appeared */
+	VBUS_KVM_EVENT_DEVDROP,		/* @devid left */
+};
+
+/**
+ * struct vbus_kvm_event - VBUS_KVM_OP_EVENT: the oldest queued bus event
+ * @type:	out: enum vbus_kvm_event_type
+ * @devid:	out: the device's id in the container
+ * @type_len:	in: room in @name; out: length of the type string (no
+ *		NUL).  An event whose type does not fit fails with
+ *		-ENAMETOOLONG and stays queued.
+ * @reserved:	zero
+ * @name:	out: the device's interface type, for DEVADD
+ */
+struct vbus_kvm_event {
+	__le32 type;
+	__le32 devid;
+	__le32 type_len;
+	__le32 reserved;
+	char name[];
+};
+
+/**
+ * struct vbus_kvm_devopen - VBUS_KVM_OP_DEVOPEN
+ * @devid:	in: device id in the container
+ * @version:	in: highest interface version the driver speaks; out: agreed
+ * @handle:	out: the connection handle
+ * @reserved:	zero
+ */
+struct vbus_kvm_devopen {
+	__le32 devid;
+	__le32 version;
+	__le32 handle;
+	__le32 reserved;
+};
+
+/**
+ * struct vbus_kvm_devclose - VBUS_KVM_OP_DEVCLOSE
+ * @handle:	the connection; its signals and doorbell slots go with it
+ * @reserved:	zero
+ */
+struct vbus_kvm_devclose {
+	__le32 handle;
+	__le32 reserved;
+};
+
+/**
+ * struct vbus_kvm_devcall - VBUS_KVM_OP_DEVCALL
+ * @handle:	the connection
+ * @func:	device-defined function
+ * @flags:	device-defined flags
+ * @len:	length of the argument buffer
+ * @data:	guest physical address of the argument buffer (in and out)
+ */
+struct vbus_kvm_devcall {
+	__le32 handle;
+	__le32 func;
+	__le32 flags;
+	__le32 len;
+	__le64 data;
+};
+
+/**
+ * struct vbus_kvm_devshm - VBUS_KVM_OP_DEVSHM: register a shared region
+ * @handle:	the connection
+ * @id:		device-defined purpose of the region
+ * @addr:	guest physical address of the region
+ * @len:	its length
+ * @cookie:	the guest's name for the region's notifications (opaque to
+ *		the host; unique among the guest's open regions)
+ * @vector:	the MSI-X vector that carries its notifications (not 0)
+ * @slot:	out: the doorbell slot that signals the region
+ */
+struct vbus_kvm_devshm {
+	__le32 handle;
+	__le32 id;
+	__le64 addr;
+	__le64 len;
+	__le64 cookie;
+	__le32 vector;
+	__le32 slot;
+};
+
+/**
+ * struct vbus_kvm_call - the call page
+ * @op:		enum vbus_kvm_op
+ * @reserved:	zero
+ * @result:	out: the call's result, >= 0, or a negative errno
+ * @u:		the operation's arguments, at offset 16; the page's
+ *		remaining bytes belong to the call (a DEVADD event's type)
+ */
+struct vbus_kvm_call {
+	__le32 op;
+	__le32 reserved;
+	__le64 result;
+	union {
+		struct vbus_kvm_hello hello;
+		struct vbus_kvm_event event;
+		struct vbus_kvm_devopen devopen;
+		struct vbus_kvm_devclose devclose;
+		struct vbus_kvm_devcall devcall;
+		struct vbus_kvm_devshm devshm;
+	} u;
+};
+
+/* ---- /dev/vbus-kvm ---- */
+
+#define VBUS_KVM_IOC_MAGIC	0xbc
+
+/**
+ * struct vbus_kvm_bind - VBUS_KVM_BIND: attach a VM to a container
+ * @size:	sizeof(struct vbus_kvm_bind)
+ * @vm_fd:	the VM, from KVM_CREATE_VM; the caller must be its creator
+ * @container:	user address of the container's name
+ * @container_len: its length in bytes (no NUL)
+ *
+ * The caller needs CAP_NET_ADMIN or the container's owner uid or gid,
+ * and must be the VM's creator (the process whose memory backs it).
+ * One VM binds to one container, once.  Errors: ENOENT (no such
+ * container), EACCES (not allowed on that container), EPERM (not the
+ * VM's creator), EBADF or EINVAL (not a VM fd), EBUSY (this fd or this
+ * VM is bound already), ENAMETOOLONG.
+ */
+struct vbus_kvm_bind {
+	__u32 size;
+	__s32 vm_fd;
+	__u64 container;
+	__u32 container_len;
+	__u32 reserved;
+};
+
+/**
+ * struct vbus_kvm_eventfd - VBUS_KVM_SET_VECTOR / VBUS_KVM_SET_DOORBELL
+ * @size:	sizeof(struct vbus_kvm_eventfd)
+ * @index:	the MSI-X vector, or the doorbell slot
+ * @fd:		an eventfd: for a vector, the one given to KVM_IRQFD for
+ *		it; for a slot, the one given to KVM_IOEVENTFD for its
+ *		port.  -1 removes it.
+ * @reserved:	zero
+ */
+struct vbus_kvm_eventfd {
+	__u32 size;
+	__u32 index;
+	__s32 fd;
+	__u32 reserved;
+};
+
+/**
+ * struct vbus_kvm_guest_call - VBUS_KVM_CALL: run the guest's call
+ * @size:	sizeof(struct vbus_kvm_guest_call)
+ * @reserved:	zero
+ * @gpa:	guest physical address of the call page
+ *
+ * Returns 0 when the call ran (its result is in the guest's page), or
+ * an errno when the page itself could not be used (EFAULT: not guest
+ * memory).
+ */
+struct vbus_kvm_guest_call {
+	__u32 size;
+	__u32 reserved;
+	__u64 gpa;
+};
+
+#define VBUS_KVM_BIND		_IOW(VBUS_KVM_IOC_MAGIC, 0x01, struct vbus_kvm_bind)
+#define VBUS_KVM_SET_VECTOR	_IOW(VBUS_KVM_IOC_MAGIC, 0x02, struct vbus_kvm_eventfd)
+#define VBUS_KVM_SET_DOORBELL	_IOW(VBUS_KVM_IOC_MAGIC, 0x03, struct vbus_kvm_eventfd)
+#define VBUS_KVM_CALL		_IOW(VBUS_KVM_IOC_MAGIC, 0x04, struct vbus_kvm_guest_call)
+
+#endif /* _UAPI_VBUS_KVM_H */
