@@ -95,7 +95,7 @@ struct vkvm_event {
  * @stray_doorbells: doorbells on an unassigned slot
  */
 struct vkvm {
-	struct mutex lock;
+	struct mutex lock;		/* see above */
 	struct kvm *kvm;
 	struct vbus_client *client;
 	struct vbus_memctx *mem;
@@ -104,7 +104,7 @@ struct vkvm {
 	struct xarray slots;
 	struct xarray vectors;
 	struct xarray cookies;
-	spinlock_t event_lock;
+	spinlock_t event_lock;		/* see above */
 	struct list_head events;
 	atomic_t stray_doorbells;
 };

@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vbus bridge: the KVM transport of the vbus-proxy bus, inside a
+ * guest.
+ *
+ * The VMM exposes the container as one PCI function (include/uapi/vbus/
+ * kvm.h).  Calls are written to a page and announced through the call
+ * register; they exit to the VMM, which runs them in the host kernel
+ * before the vCPU resumes, so a call is synchronous and may only be made
+ * where sleeping is allowed.  Doorbells are writes to per-signal ports
+ * that KVM turns into host-kernel events without an exit.  Interrupts are
+ * MSI-X vectors: vector 0 says bus events are waiting, the others carry
+ * region notifications, each region being given one of them round robin
+ * (with enough vectors, every queue has its own).
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/idr.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include <vbus/kvm.h>
+#include <vbus_proxy.h>
+
+/**
+ * struct vbridge_sig - a region notified through a vector
+ * @node:	in &struct vbridge_vec.sigs
+ * @conn:	the connection it belongs to
+ * @cookie:	the bus's cookie for it
+ */
+struct vbridge_sig {
+	struct list_head node;
+	u32 conn;
+	u64 cookie;
+};
+
+/**
+ * struct vbridge_vec - an MSI-X vector
+ * @lock:	protects @sigs; taken in the vector's interrupt handler
+ * @sigs:	the regions it notifies
+ * @vb:		the bridge
+ * @irq:	its Linux interrupt
+ */
+struct vbridge_vec {
+	spinlock_t lock;		/* see above */
+	struct list_head sigs;
+	struct vbridge *vb;
+	int irq;
+};
+
+/**
+ * struct vbridge - one bridge function: one container
+ * @pdev:	the PCI function
+ * @call_reg:	BAR 0: the call register
+ * @doorbells:	BAR 1: one port per doorbell slot
+ * @nslots:	how many slots BAR 1 has
+ * @call_lock:	one call at a time through @call
+ * @call:	the call page (guest memory the host reads and writes)
+ * @vecs:	@nvec vectors; 0 is the bus-event vector
+ * @nvec:	how many
+ * @next_vec:	round robin over vectors 1..@nvec-1 (under @call_lock)
+ * @event_work:	fetches bus events after vector 0 fired
+ * @id:		index in the bus name, kvm<id>
+ * @bus:	the vbus-proxy bus; its release frees this structure
+ */
+struct vbridge {
+	struct pci_dev *pdev;
+	void __iomem *call_reg;
+	void __iomem *doorbells;
+	u32 nslots;
+	struct mutex call_lock;	/* see above */
+	struct vbus_kvm_call *call;
+	struct vbridge_vec *vecs;
+	int nvec;
+	u32 next_vec;
+	struct work_struct event_work;
+	int id;
+	struct vbus_proxy_bus bus;
+};
+
+static DEFINE_IDA(vbridge_ida);
+
+static struct vbridge *bus_to_vb(struct vbus_proxy_bus *bus)
+{
+	return container_of(bus, struct vbridge, bus);
+}
+
+/*
+ * -----
+ * calls
+ * -----
+ */
+
+/* Start a call of type @op; with @vb->call_lock held. */
+static struct vbus_kvm_call *vbridge_call_begin(struct vbridge *vb, u32 op)
+{
+	mutex_lock(&vb->call_lock);
+	memset(vb->call, 0, sizeof(*vb->call));
+	vb->call->op = cpu_to_le32(op);
+	return vb->call;
+}
+
+/* Run the call; the result is valid until vbridge_call_end(). */
+static long vbridge_call_run(struct vbridge *vb)
+{
+	/* What a VMM that ignores the call leaves behind. */
+	vb->call->result = cpu_to_le64((u64)-ENODEV);
+	/* Port I/O orders the page's stores before it and loads after. */
+	iowrite32(page_to_pfn(virt_to_page(vb->call)),
+		  vb->call_reg + VBUS_KVM_REG_CALL);
+	return (long)le64_to_cpu(vb->call->result);
+}
+
+static void vbridge_call_end(struct vbridge *vb)
+{
+	mutex_unlock(&vb->call_lock);
+}
+
+/*
+ * ---------
+ * transport
+ * ---------
+ */
+
+static int vbridge_open(struct vbus_proxy_bus *bus, u32 id, u32 *version,
+			u32 *handle)
+{
+	struct vbridge *vb = bus_to_vb(bus);
+	struct vbus_kvm_call *c;
+	long ret;
+
+	c = vbridge_call_begin(vb, VBUS_KVM_OP_DEVOPEN);
+	c->u.devopen.devid = cpu_to_le32(id);
+	c->u.devopen.version = cpu_to_le32(*version);
+	ret = vbridge_call_run(vb);
+	if (!ret) {
+		*version = le32_to_cpu(c->u.devopen.version);
+		*handle = le32_to_cpu(c->u.devopen.handle);
+	}
+	vbridge_call_end(vb);
+	return ret;
+}
+
+/* Forget the regions of @conn; with @vb->call_lock held. */
+static void vbridge_forget_conn(struct vbridge *vb, u32 conn)
+{
+	struct vbridge_sig *sig, *tmp;
+	LIST_HEAD(dead);
+	int i;
+
+	for (i = 1; i < vb->nvec; i++) {
+		struct vbridge_vec *vec = &vb->vecs[i];
+
+		spin_lock_irq(&vec->lock);
+		list_for_each_entry_safe(sig, tmp, &vec->sigs, node)
+			if (sig->conn == conn)
+				list_move(&sig->node, &dead);
+		spin_unlock_irq(&vec->lock);
+	}
+	list_for_each_entry_safe(sig, tmp, &dead, node)
+		kfree(sig);
+}
+
+static int vbridge_close(struct vbus_proxy_bus *bus, u32 handle)
+{
+	struct vbridge *vb = bus_to_vb(bus);
+	struct vbus_kvm_call *c;
+	long ret;
+
+	c = vbridge_call_begin(vb, VBUS_KVM_OP_DEVCLOSE);
+	c->u.devclose.handle = cpu_to_le32(handle);
+	ret = vbridge_call_run(vb);
+	vbridge_forget_conn(vb, handle);
+	vbridge_call_end(vb);
+	return ret;
+}
+
+static long vbridge_devcall(struct vbus_proxy_bus *bus, u32 handle, u32 func,
+			    void *data, u32 len, u32 flags)
+{
+	struct vbridge *vb = bus_to_vb(bus);
+	struct vbus_kvm_call *c;
+	void *bounce = NULL;
+	long ret;
+
+	/* @data may be anywhere (a vmap()ed stack): the host needs a copy. */
+	if (len) {
+		bounce = kmemdup(data, len, GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+	}
+	c = vbridge_call_begin(vb, VBUS_KVM_OP_DEVCALL);
+	c->u.devcall.handle = cpu_to_le32(handle);
+	c->u.devcall.func = cpu_to_le32(func);
+	c->u.devcall.flags = cpu_to_le32(flags);
+	c->u.devcall.len = cpu_to_le32(len);
+	c->u.devcall.data = cpu_to_le64(bounce ? virt_to_phys(bounce) : 0);
+	ret = vbridge_call_run(vb);
+	vbridge_call_end(vb);
+	if (bounce) {
+		memcpy(data, bounce, len);
+		kfree(bounce);
+	}
+	return ret;
+}
+
+static int vbridge_shm(struct vbus_proxy_bus *bus, u32 handle, u32 id,
+		       void *ptr, size_t len, u64 cookie, u32 *signal)
+{
+	struct vbridge *vb = bus_to_vb(bus);
+	struct vbridge_vec *vec;
+	struct vbridge_sig *sig;
+	struct vbus_kvm_call *c;
+	long ret;
+
+	sig = kzalloc(sizeof(*sig), GFP_KERNEL);
+	if (!sig)
+		return -ENOMEM;
+	sig->conn = handle;
+	sig->cookie = cookie;
+
+	c = vbridge_call_begin(vb, VBUS_KVM_OP_DEVSHM);
+	vec = &vb->vecs[1 + vb->next_vec++ % (vb->nvec - 1)];
+	/* The device may notify before the call returns. */
+	spin_lock_irq(&vec->lock);
+	list_add_tail(&sig->node, &vec->sigs);
+	spin_unlock_irq(&vec->lock);
+
+	c->u.devshm.handle = cpu_to_le32(handle);
+	c->u.devshm.id = cpu_to_le32(id);
+	c->u.devshm.addr = cpu_to_le64(virt_to_phys(ptr));
+	c->u.devshm.len = cpu_to_le64(len);
+	c->u.devshm.cookie = cpu_to_le64(cookie);
+	c->u.devshm.vector = cpu_to_le32(vec - vb->vecs);
+	ret = vbridge_call_run(vb);
+	if (!ret) {
+		*signal = le32_to_cpu(c->u.devshm.slot);
+		if (*signal >= vb->nslots)
+			ret = -EPROTO;
+	}
+	if (ret) {
+		spin_lock_irq(&vec->lock);
+		list_del(&sig->node);
+		spin_unlock_irq(&vec->lock);
+		kfree(sig);
+	}
+	vbridge_call_end(vb);
+	return ret;
+}
+
+static int vbridge_kick(struct vbus_proxy_bus *bus, u32 signal)
+{
+	struct vbridge *vb = bus_to_vb(bus);
+
+	if (signal >= vb->nslots)
+		return -EINVAL;
+	iowrite32(0, vb->doorbells + signal * VBUS_KVM_DOORBELL_STRIDE);
+	return 0;
+}
+
+static void vbridge_release(struct vbus_proxy_bus *bus)
+{
+	struct vbridge *vb = bus_to_vb(bus);
+
+	free_page((unsigned long)vb->call);
+	ida_free(&vbridge_ida, vb->id);
+	kfree(vb->bus.name);
+	kfree(vb->vecs);
+	kfree(vb);
+}
+
+static const struct vbus_proxy_transport_ops vbridge_transport_ops = {
+	.open = vbridge_open,
+	.close = vbridge_close,
+	.call = vbridge_devcall,
+	.shm = vbridge_shm,
+	.kick = vbridge_kick,
+	.release = vbridge_release,
+};
+
+/*
+ * ----------------------
+ * interrupts and events
+ * ----------------------
+ */
+
+static irqreturn_t vbridge_signal_irq(int irq, void *data)
+{
+	struct vbridge_vec *vec = data;
+	struct vbridge_sig *sig;
+
+	spin_lock(&vec->lock);
+	list_for_each_entry(sig, &vec->sigs, node)
+		vbus_proxy_bus_signal(&vec->vb->bus, sig->cookie);
+	spin_unlock(&vec->lock);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t vbridge_event_irq(int irq, void *data)
+{
+	struct vbridge_vec *vec = data;
+
+	schedule_work(&vec->vb->event_work);
+	return IRQ_HANDLED;
+}
+
+/* Fetch every queued bus event and hand it to the bus. */
+static void vbridge_event_work(struct work_struct *work)
+{
+	struct vbridge *vb = container_of(work, struct vbridge, event_work);
+	const size_t room = PAGE_SIZE - sizeof(struct vbus_kvm_call);
+
+	for (;;) {
+		struct vbus_kvm_call *c;
+		u32 type, devid, len;
+		long ret;
+
+		c = vbridge_call_begin(vb, VBUS_KVM_OP_EVENT);
+		c->u.event.type_len = cpu_to_le32(room);
+		ret = vbridge_call_run(vb);
+		type = le32_to_cpu(c->u.event.type);
+		devid = le32_to_cpu(c->u.event.devid);
+		len = le32_to_cpu(c->u.event.type_len);
+		if (ret || type == VBUS_KVM_EVENT_NONE) {
+			vbridge_call_end(vb);
+			if (ret)
+				dev_warn_ratelimited(&vb->pdev->dev,
+						     "bus event: %pe\n",
+						     ERR_PTR(ret));
+			return;
+		}
+		if (type == VBUS_KVM_EVENT_DEVADD && len < room) {
+			c->u.event.name[len] = '\0';
+			vbus_proxy_bus_devadd(&vb->bus, devid, c->u.event.name);
+		} else if (type == VBUS_KVM_EVENT_DEVDROP) {
+			vbus_proxy_bus_devdrop(&vb->bus, devid);
+		} else {
+			dev_warn_ratelimited(&vb->pdev->dev,
+					     "bad bus event %u for device %u\n",
+					     type, devid);
+		}
+		vbridge_call_end(vb);
+	}
+}
+
+static void vbridge_free_vectors(struct vbridge *vb, int n)
+{
+	while (n-- > 0)
+		free_irq(vb->vecs[n].irq, &vb->vecs[n]);
+	pci_free_irq_vectors(vb->pdev);
+}
+
+static int vbridge_setup_vectors(struct vbridge *vb)
+{
+	struct pci_dev *pdev = vb->pdev;
+	int i, n, ret;
+
+	n = pci_msix_vec_count(pdev);
+	if (n < 2)
+		return n < 0 ? n : -ENODEV;
+	n = pci_alloc_irq_vectors(pdev, 2, n, PCI_IRQ_MSIX);
+	if (n < 0)
+		return n;
+	vb->vecs = kcalloc(n, sizeof(*vb->vecs), GFP_KERNEL);
+	if (!vb->vecs) {
+		pci_free_irq_vectors(pdev);
+		return -ENOMEM;
+	}
+	vb->nvec = n;
+	for (i = 0; i < n; i++) {
+		struct vbridge_vec *vec = &vb->vecs[i];
+
+		spin_lock_init(&vec->lock);
+		INIT_LIST_HEAD(&vec->sigs);
+		vec->vb = vb;
+		vec->irq = pci_irq_vector(pdev, i);
+		ret = request_irq(vec->irq, i == VBUS_KVM_VECTOR_EVENTS ?
+				  vbridge_event_irq : vbridge_signal_irq, 0,
+				  "vbus-bridge", vec);
+		if (ret) {
+			vbridge_free_vectors(vb, i);
+			kfree(vb->vecs);
+			vb->vecs = NULL;
+			vb->nvec = 0;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * ----------
+ * PCI driver
+ * ----------
+ */
+
+static int vbridge_hello(struct vbridge *vb)
+{
+	struct vbus_kvm_call *c;
+	long ret;
+
+	c = vbridge_call_begin(vb, VBUS_KVM_OP_HELLO);
+	c->u.hello.version = cpu_to_le32(VBUS_KVM_VERSION);
+	ret = vbridge_call_run(vb);
+	if (!ret && le32_to_cpu(c->u.hello.version) != VBUS_KVM_VERSION)
+		ret = -EPROTO;
+	vbridge_call_end(vb);
+	return ret;
+}
+
+static int vbridge_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct vbridge *vb;
+	int ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	if (!(pci_resource_flags(pdev, VBUS_KVM_BAR_CALL) & IORESOURCE_IO) ||
+	    !(pci_resource_flags(pdev, VBUS_KVM_BAR_DOORBELL) & IORESOURCE_IO) ||
+	    pci_resource_len(pdev, VBUS_KVM_BAR_CALL) < VBUS_KVM_CALL_BAR_SIZE)
+		return -ENODEV;
+	ret = pcim_iomap_regions(pdev, BIT(VBUS_KVM_BAR_CALL) |
+				 BIT(VBUS_KVM_BAR_DOORBELL), "vbus-bridge");
+	if (ret)
+		return ret;
+
+	vb = kzalloc(sizeof(*vb), GFP_KERNEL);
+	if (!vb)
+		return -ENOMEM;
+	vb->pdev = pdev;
+	vb->call_reg = pcim_iomap_table(pdev)[VBUS_KVM_BAR_CALL];
+	vb->doorbells = pcim_iomap_table(pdev)[VBUS_KVM_BAR_DOORBELL];
+	vb->nslots = pci_resource_len(pdev, VBUS_KVM_BAR_DOORBELL) /
+		     VBUS_KVM_DOORBELL_STRIDE;
+	mutex_init(&vb->call_lock);
+	INIT_WORK(&vb->event_work, vbridge_event_work);
+
+	ret = -ENOMEM;
+	vb->call = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!vb->call)
+		goto err_free;
+	ret = -ERANGE;	/* the call register holds a 32-bit frame number */
+	if (page_to_pfn(virt_to_page(vb->call)) > U32_MAX)
+		goto err_free;
+	ret = vbridge_hello(vb);
+	if (ret) {
+		dev_err(&pdev->dev, "the host refused the bridge: %pe\n",
+			ERR_PTR(ret));
+		goto err_free;
+	}
+
+	ret = ida_alloc(&vbridge_ida, GFP_KERNEL);
+	if (ret < 0)
+		goto err_free;
+	vb->id = ret;
+	vb->bus.name = kasprintf(GFP_KERNEL, "kvm%d", vb->id);
+	if (!vb->bus.name) {
+		ida_free(&vbridge_ida, vb->id);
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	vb->bus.ops = &vbridge_transport_ops;
+	vb->bus.parent = &pdev->dev;
+	vb->bus.phys_addrs = true;
+	/* From here on the bus's release frees @vb. */
+	ret = vbus_proxy_bus_register(&vb->bus);
+	if (ret)
+		return ret;
+	ret = vbridge_setup_vectors(vb);
+	if (ret) {
+		vbus_proxy_bus_unregister(&vb->bus);
+		return ret;
+	}
+	pci_set_drvdata(pdev, vb);
+	/* The devices already in the container wait as DEVADD events. */
+	schedule_work(&vb->event_work);
+	dev_info(&pdev->dev, "vbus %s: %d vectors, %u doorbells\n",
+		 vb->bus.name, vb->nvec, vb->nslots);
+	return 0;
+
+err_free:
+	free_page((unsigned long)vb->call);
+	kfree(vb);
+	return ret;
+}
+
+static void vbridge_remove(struct pci_dev *pdev)
+{
+	struct vbridge *vb = pci_get_drvdata(pdev);
+
+	/* No new events, then every driver closes its device ... */
+	free_irq(vb->vecs[VBUS_KVM_VECTOR_EVENTS].irq,
+		 &vb->vecs[VBUS_KVM_VECTOR_EVENTS]);
+	cancel_work_sync(&vb->event_work);
+	vbus_proxy_bus_remove_devices(&vb->bus);
+	/* ... and no region is left to notify. */
+	while (--vb->nvec > VBUS_KVM_VECTOR_EVENTS)
+		free_irq(vb->vecs[vb->nvec].irq, &vb->vecs[vb->nvec]);
+	pci_free_irq_vectors(pdev);
+	vbus_proxy_bus_unregister(&vb->bus);
+}
+
+static const struct pci_device_id vbridge_ids[] = {
+	{ PCI_DEVICE(VBUS_KVM_PCI_VENDOR, VBUS_KVM_PCI_DEVICE) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, vbridge_ids);
+
+static struct pci_driver vbridge_driver = {
+	.name = "vbus-bridge",
+	.id_table = vbridge_ids,
+	.probe = vbridge_probe,
+	.remove = vbridge_remove,
+};
+module_pci_driver(vbridge_driver);
+
+MODULE_DESCRIPTION("vbus bridge: the KVM transport of the vbus-proxy bus");
+MODULE_LICENSE("GPL");
