@@ -266,13 +266,17 @@ static long vkvm_dispatch(struct vkvm *v, u64 gpa, struct vbus_kvm_call *c)
 int vkvm_guest_call(struct vkvm *v, u64 gpa)
 {
 	struct vbus_kvm_call c;
+	size_t out = sizeof(c);
 	long result;
 
 	if (vbus_memctx_copy_from(v->mem, &c, gpa, sizeof(c)))
 		return -EFAULT;
+	/* An event's type string follows its fixed part: leave it be. */
+	if (le32_to_cpu(c.op) == VBUS_KVM_OP_EVENT)
+		out = VKVM_EVENT_NAME_OFF;
 	result = vkvm_dispatch(v, gpa, &c);
 	c.result = cpu_to_le64(result);
-	if (vbus_memctx_copy_to(v->mem, gpa, &c, sizeof(c)))
+	if (vbus_memctx_copy_to(v->mem, gpa, &c, out))
 		return -EFAULT;
 	return 0;
 }

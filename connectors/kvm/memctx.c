@@ -7,7 +7,7 @@
  * memory (gfn_to_hva, under kvm->srcu), so every access needs the VMM's
  * mm.  Three contexts reach it:
  * - the VMM's own threads (a guest call forwarded by the VMM): the mm is
- *   current, kvm_read_guest()/kvm_write_guest() work as they are;
+ *   current, the memslot's user address is copied to or from directly;
  * - kernel threads (the device models' work items): they adopt the mm
  *   for the copy with kthread_use_mm(), like vhost's workers;
  * - any other process (an administrator's `ip link set down` making a
@@ -46,19 +46,36 @@ static struct kvm *to_kvm(struct vbus_memctx *ctx)
 	return container_of(ctx, struct vkvm_memctx, ctx)->kvm;
 }
 
-/* In the VMM's mm: KVM's own accessors. */
+/*
+ * In the VMM's mm: through the memslot's user address, page by page.
+ * kvm_write_guest() cannot serve here: it logs the page as dirty for the
+ * running vCPU and WARNs without one (dirty logging, hence live
+ * migration of a vbus guest, is not supported).
+ */
 static int vkvm_copy_in_mm(struct kvm *kvm, u64 gpa, void *buf, size_t len,
 			   bool write)
 {
-	int idx, ret;
+	int idx, ret = 0;
 
 	idx = srcu_read_lock(&kvm->srcu);
-	if (write)
-		ret = kvm_write_guest(kvm, gpa, buf, len);
-	else
-		ret = kvm_read_guest(kvm, gpa, buf, len);
+	while (len) {
+		size_t off = offset_in_page(gpa);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		unsigned long hva = gfn_to_hva(kvm, gpa >> PAGE_SHIFT);
+		void __user *uptr = (void __user *)(hva + off);
+
+		if (kvm_is_error_hva(hva) ||
+		    (write ? copy_to_user(uptr, buf, n) :
+			     copy_from_user(buf, uptr, n))) {
+			ret = -EFAULT;
+			break;
+		}
+		gpa += n;
+		buf += n;
+		len -= n;
+	}
 	srcu_read_unlock(&kvm->srcu, idx);
-	return ret ? -EFAULT : 0;
+	return ret;
 }
 
 /* From another process: page by page through the VMM's page tables. */

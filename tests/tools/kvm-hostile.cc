@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// kvm-hostile: a guest without an operating system that attacks the KVM
+// connector, in the manner of the kernel's KVM selftests.
+//
+//   kvm-hostile CONTAINER DEVICES FOREIGN_ID [SEED [ROUNDS]]
+//
+// It creates a VM with a few MiB of memory and one vCPU, binds it to
+// CONTAINER through /dev/vbus-kvm, registers doorbell ioeventfds and
+// vector eventfds like a VMM would, and then lets a tiny real-mode guest
+// execute port writes from a table: calls (the page frame of a call page
+// to the call register; each exits to us and we forward it) and doorbells
+// (absorbed by KVM and the connector without an exit).  The tables and
+// call pages are filled with:
+//   1. the valid handshake: HELLO, the bus events (DEVICES devices must
+//      be announced, all of type virtual-ethernet), a venet opened,
+//      negotiated and given its rings: the host must accept all of it;
+//   2. isolation: FOREIGN_ID (a device of another container) cannot be
+//      opened;
+//   3. ROUNDS random calls (random operations, handles, lengths, guest
+//      addresses in and out of memory, random bytes everywhere);
+//   4. ROUNDS doorbells on random slots, assigned or not, and on ports no
+//      ioeventfd covers;
+//   5. ROUNDS ring corruptions: the venet's rings overwritten with random
+//      bytes, then their doorbells rung;
+//   6. a valid call again, which must still work.
+// Every result must be a success or a negative errno.  Prints one line
+// per step and "kvm-hostile: ok" at the end; exits non-zero, naming the
+// step and the error, at the first failure.
+
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <vbus/kvm.h>
+#include <vbus/venet.h>
+#include <vbus_ioq.h>
+}
+
+namespace
+{
+
+[[noreturn]] void fail(const std::string &what)
+{
+	throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+class Fd
+{
+      public:
+	explicit Fd(int fd = -1) : fd_(fd) {}
+	Fd(const Fd &) = delete;
+	Fd &operator=(const Fd &) = delete;
+	Fd(Fd &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+	Fd &operator=(Fd &&o) noexcept
+	{
+		std::swap(fd_, o.fd_);
+		return *this;
+	}
+	~Fd()
+	{
+		if (fd_ >= 0) {
+			close(fd_);
+		}
+	}
+	[[nodiscard]] int get() const { return fd_; }
+
+      private:
+	int fd_;
+};
+
+class Mapping
+{
+      public:
+	Mapping(size_t len, int fd) : len_(len)
+	{
+		void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+			       fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED,
+			       fd, 0);
+		if (p == MAP_FAILED) {
+			fail("mmap");
+		}
+		ptr_ = static_cast<uint8_t *>(p);
+	}
+	Mapping(const Mapping &) = delete;
+	Mapping &operator=(const Mapping &) = delete;
+	Mapping(Mapping &&) = delete;
+	Mapping &operator=(Mapping &&) = delete;
+	~Mapping() { munmap(ptr_, len_); }
+	[[nodiscard]] std::span<uint8_t> bytes() const { return {ptr_, len_}; }
+
+      private:
+	uint8_t *ptr_ = nullptr;
+	size_t len_;
+};
+
+// Guest physical layout.
+constexpr uint64_t mem_size = 8ULL << 20;
+constexpr uint64_t code_gpa = 0x1000;
+constexpr uint64_t table_gpa = 0x10000;		// DS base, 64 KiB of commands
+constexpr uint64_t call_gpa = 0x20000;		// call pages
+constexpr unsigned call_pages = 32;
+constexpr uint64_t data_gpa = 0x40000;		// call arguments
+constexpr uint64_t ring_gpa = 0x100000;		// venet rings
+constexpr uint32_t ring_count = 64;
+constexpr uint64_t ring_stride = 0x10000;
+constexpr uint64_t buf_gpa = 0x200000;		// packet buffers
+
+// Guest ports.
+constexpr uint16_t call_port = 0x1000;
+constexpr uint16_t doorbell_port = 0x2000;
+constexpr unsigned doorbells = 16;
+constexpr unsigned vectors = 4;
+constexpr uint16_t done_port = 0x3ff;
+
+struct Command {
+	uint16_t port;
+	uint16_t pad;
+	uint32_t value;
+};
+constexpr size_t max_commands = 0x10000 / sizeof(Command) - 1;
+
+// mov si,0; l: mov dx,[si]; mov eax,[si+4]; out dx,eax; add si,8; jmp l
+constexpr std::array<uint8_t, 16> guest_code = {
+	0xbe, 0x00, 0x00, 0x8b, 0x14, 0x66, 0x8b, 0x44,
+	0x04, 0x66, 0xef, 0x83, 0xc6, 0x08, 0xeb, 0xf3,
+};
+
+class Guest
+{
+      public:
+	explicit Guest(const std::string &container)
+		: kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)),
+		  vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
+		  mem_(mem_size, -1)
+	{
+		if (kvm_.get() < 0 || vm_.get() < 0) {
+			fail("create VM");
+		}
+		kvm_userspace_memory_region region{};
+		region.memory_size = mem_size;
+		region.userspace_addr = reinterpret_cast<uintptr_t>(mem_.bytes().data()); // NOLINT
+		if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			fail("KVM_SET_USER_MEMORY_REGION");
+		}
+		vcpu_ = Fd(ioctl(vm_.get(), KVM_CREATE_VCPU, 0));
+		if (vcpu_.get() < 0) {
+			fail("KVM_CREATE_VCPU");
+		}
+		const int run_size = ioctl(kvm_.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
+		if (run_size < 0) {
+			fail("KVM_GET_VCPU_MMAP_SIZE");
+		}
+		run_map_ = std::make_unique<Mapping>(run_size, vcpu_.get());
+		std::memcpy(at(code_gpa, guest_code.size()), guest_code.data(), guest_code.size());
+
+		bus_ = Fd(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC));
+		if (bus_.get() < 0) {
+			fail("open /dev/vbus-kvm");
+		}
+		vbus_kvm_bind bind{};
+		bind.size = sizeof(bind);
+		bind.vm_fd = vm_.get();
+		bind.container = reinterpret_cast<uintptr_t>(container.data()); // NOLINT
+		bind.container_len = container.size();
+		if (ioctl(bus_.get(), VBUS_KVM_BIND, &bind) < 0) {
+			fail("bind to container " + container);
+		}
+		for (unsigned s = 0; s < doorbells; s++) {
+			Fd efd(eventfd(0, EFD_CLOEXEC));
+			kvm_ioeventfd io{};
+			io.addr = doorbell_port + 4 * s;
+			io.len = 4;
+			io.fd = efd.get();
+			io.flags = KVM_IOEVENTFD_FLAG_PIO;
+			if (efd.get() < 0 || ioctl(vm_.get(), KVM_IOEVENTFD, &io) < 0) {
+				fail("doorbell ioeventfd");
+			}
+			set_eventfd(VBUS_KVM_SET_DOORBELL, s, efd.get());
+			eventfds_.push_back(std::move(efd));
+		}
+		for (unsigned v = 0; v < vectors; v++) {
+			Fd efd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+			if (efd.get() < 0) {
+				fail("vector eventfd");
+			}
+			set_eventfd(VBUS_KVM_SET_VECTOR, v, efd.get());
+			vector_fds_.push_back(std::move(efd));
+		}
+	}
+
+	uint8_t *at(uint64_t gpa, size_t len)
+	{
+		if (gpa + len > mem_size) {
+			throw std::runtime_error("guest address out of range");
+		}
+		return &mem_.bytes()[gpa];
+	}
+
+	template <typename T> T *obj(uint64_t gpa) { return reinterpret_cast<T *>(at(gpa, sizeof(T))); } // NOLINT
+
+	// Run the guest over @cmds; calls are forwarded as a VMM would.
+	void run(const std::vector<Command> &cmds)
+	{
+		if (cmds.size() > max_commands) {
+			throw std::runtime_error("too many commands");
+		}
+		auto *table = obj<Command>(table_gpa);
+		std::span<Command> t(table, cmds.size() + 1);
+		std::copy(cmds.begin(), cmds.end(), t.begin());
+		t[cmds.size()] = Command{done_port, 0, 0};
+
+		kvm_sregs sregs{};
+		if (ioctl(vcpu_.get(), KVM_GET_SREGS, &sregs) < 0) {
+			fail("KVM_GET_SREGS");
+		}
+		sregs.cs.base = 0;
+		sregs.cs.selector = 0;
+		sregs.ds.base = table_gpa;
+		sregs.ds.selector = table_gpa >> 4;
+		if (ioctl(vcpu_.get(), KVM_SET_SREGS, &sregs) < 0) {
+			fail("KVM_SET_SREGS");
+		}
+		kvm_regs regs{};
+		regs.rip = code_gpa;
+		regs.rflags = 2;
+		if (ioctl(vcpu_.get(), KVM_SET_REGS, &regs) < 0) {
+			fail("KVM_SET_REGS");
+		}
+
+		auto *run = reinterpret_cast<kvm_run *>(run_map_->bytes().data()); // NOLINT
+		for (;;) {
+			if (ioctl(vcpu_.get(), KVM_RUN, 0) < 0) {
+				fail("KVM_RUN");
+			}
+			if (run->exit_reason != KVM_EXIT_IO) {
+				throw std::runtime_error("unexpected exit " +
+							 std::to_string(run->exit_reason));
+			}
+			exits++;
+			const uint16_t port = run->io.port;
+			if (port == done_port) {
+				return;
+			}
+			uint32_t value = 0;
+			std::memcpy(&value, run_map_->bytes().data() + run->io.data_offset, 4); // NOLINT
+			if (port == call_port) {
+				vbus_kvm_guest_call c{};
+				c.size = sizeof(c);
+				c.gpa = static_cast<uint64_t>(value) << 12;
+				if (ioctl(bus_.get(), VBUS_KVM_CALL, &c) < 0) {
+					call_refused[errno]++;
+				}
+			} else {
+				stray_exits++;
+			}
+		}
+	}
+
+	uint64_t vector_count(unsigned v)
+	{
+		uint64_t n = 0;
+		if (read(vector_fds_.at(v).get(), &n, sizeof(n)) != sizeof(n)) {
+			return 0;
+		}
+		return n;
+	}
+
+	unsigned long exits = 0;
+	unsigned long stray_exits = 0;
+	std::map<int, unsigned long> call_refused;
+
+      private:
+	void set_eventfd(unsigned long req, unsigned index, int fd)
+	{
+		vbus_kvm_eventfd e{};
+		e.size = sizeof(e);
+		e.index = index;
+		e.fd = fd;
+		if (ioctl(bus_.get(), req, &e) < 0) {
+			fail("set eventfd " + std::to_string(index));
+		}
+	}
+
+	Fd kvm_;
+	Fd vm_;
+	Mapping mem_;
+	Fd vcpu_;
+	std::unique_ptr<Mapping> run_map_;
+	Fd bus_;
+	std::vector<Fd> eventfds_;
+	std::vector<Fd> vector_fds_;
+};
+
+// One call through call page 0, executed by the guest.
+int64_t call(Guest &g, vbus_kvm_call c)
+{
+	auto *page = g.obj<vbus_kvm_call>(call_gpa);
+	*page = c;
+	page->result = 0x7fffffff;
+	g.run({Command{call_port, 0, static_cast<uint32_t>(call_gpa >> 12)}});
+	return static_cast<int64_t>(page->result);
+}
+
+int64_t must(int64_t r, const std::string &what)
+{
+	if (r < 0) {
+		errno = static_cast<int>(-r);
+		fail(what);
+	}
+	return r;
+}
+
+// What a call page holds when the call never ran (its frame was outside
+// guest memory, so the connector could not read it).
+constexpr int64_t not_run = INT64_MIN;
+
+bool is_result(int64_t r)
+{
+	return r == not_run || r >= -4095;
+}
+
+struct Venet {
+	uint32_t handle = 0;
+	std::vector<uint32_t> slots;
+};
+
+// The valid handshake; returns the opened venet.
+Venet handshake(Guest &g, unsigned devices)
+{
+	vbus_kvm_call c{};
+	c.op = VBUS_KVM_OP_HELLO;
+	c.u.hello.version = VBUS_KVM_VERSION;
+	must(call(g, c), "HELLO");
+
+	std::vector<uint32_t> ids;
+	auto *page = g.obj<vbus_kvm_call>(call_gpa);
+	for (;;) {
+		c = vbus_kvm_call{};
+		c.op = VBUS_KVM_OP_EVENT;
+		c.u.event.type_len = 64;
+		must(call(g, c), "EVENT");
+		if (page->u.event.type == VBUS_KVM_EVENT_NONE) {
+			break;
+		}
+		const std::string type(reinterpret_cast<char *>(g.at(call_gpa + 32, 64)), page->u.event.type_len); // NOLINT
+		if (page->u.event.type != VBUS_KVM_EVENT_DEVADD || type != VBUS_VENET_TYPE) {
+			throw std::runtime_error("unexpected bus event of type " + type);
+		}
+		ids.push_back(page->u.event.devid);
+	}
+	if (ids.size() != devices) {
+		throw std::runtime_error("saw " + std::to_string(ids.size()) + " devices, expected " +
+					 std::to_string(devices));
+	}
+	std::cout << "handshake: " << ids.size() << " devices announced\n";
+
+	Venet v;
+	c = vbus_kvm_call{};
+	c.op = VBUS_KVM_OP_DEVOPEN;
+	c.u.devopen.devid = ids.front();
+	c.u.devopen.version = VBUS_VENET_VERSION;
+	must(call(g, c), "DEVOPEN");
+	v.handle = page->u.devopen.handle;
+
+	c = vbus_kvm_call{};
+	c.op = VBUS_KVM_OP_DEVCALL;
+	c.u.devcall.handle = v.handle;
+	c.u.devcall.func = VBUS_VENET_CALL_GET_CONFIG;
+	c.u.devcall.len = sizeof(vbus_venet_config);
+	c.u.devcall.data = data_gpa;
+	must(call(g, c), "GET_CONFIG");
+
+	auto *neg = g.obj<vbus_venet_negotiate>(data_gpa);
+	*neg = vbus_venet_negotiate{};
+	neg->features = 0;
+	neg->queue_pairs = 1;
+	c.u.devcall.func = VBUS_VENET_CALL_NEGOTIATE;
+	c.u.devcall.len = sizeof(vbus_venet_negotiate);
+	must(call(g, c), "NEGOTIATE");
+
+	const std::array<uint32_t, 2> ids_shm = {VBUS_VENET_SHM_RX(0), VBUS_VENET_SHM_TX(0)};
+	for (size_t i = 0; i < ids_shm.size(); i++) {
+		const uint64_t gpa = ring_gpa + i * ring_stride;
+		vbus_ioq_driver q{};
+		if (vbus_ioq_drv_init(&q, g.at(gpa, VBUS_IOQ_SIZE(ring_count)),
+				      VBUS_IOQ_SIZE(ring_count), ring_count, 0) != 0) {
+			throw std::runtime_error("ring init");
+		}
+		c = vbus_kvm_call{};
+		c.op = VBUS_KVM_OP_DEVSHM;
+		c.u.devshm.handle = v.handle;
+		c.u.devshm.id = ids_shm.at(i);
+		c.u.devshm.addr = gpa;
+		c.u.devshm.len = VBUS_IOQ_SIZE(ring_count);
+		c.u.devshm.cookie = 100 + i;
+		c.u.devshm.vector = 1 + i;
+		must(call(g, c), "DEVSHM");
+		v.slots.push_back(page->u.devshm.slot);
+	}
+	std::cout << "handshake: venet " << v.handle << " open, rings on slots " << v.slots[0]
+		  << " and " << v.slots[1] << "\n";
+	return v;
+}
+
+void expect_results(Guest &g, unsigned n, const std::string &what)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const auto r = static_cast<int64_t>(g.obj<vbus_kvm_call>(call_gpa + i * 4096)->result);
+		if (!is_result(r)) {
+			throw std::runtime_error(what + ": result " + std::to_string(r) + " is no errno");
+		}
+	}
+}
+
+void random_calls(Guest &g, std::mt19937_64 &rng, unsigned rounds)
+{
+	std::map<int64_t, unsigned long> results;
+	unsigned done = 0;
+	while (done < rounds) {
+		std::vector<Command> cmds;
+		for (unsigned i = 0; i < call_pages && done < rounds; i++, done++) {
+			uint64_t gpa = call_gpa + i * 4096;
+			auto bytes = std::span(g.at(gpa, 4096), 4096);
+			for (auto &b : bytes) {
+				b = static_cast<uint8_t>(rng());
+			}
+			auto *c = g.obj<vbus_kvm_call>(gpa);
+			if (rng() % 4 != 0) {	// mostly plausible operations
+				c->op = static_cast<uint32_t>(rng() % 8);
+				c->reserved = 0;
+				c->u.devopen.handle = static_cast<uint32_t>(rng() % 4);
+				c->u.devcall.len = static_cast<uint32_t>(rng() % 2 ? rng() % 512 : rng());
+				c->u.devcall.data = rng() % 2 ? data_gpa + rng() % 4096 : rng();
+			}
+			c->result = static_cast<uint64_t>(not_run);
+			uint32_t frame = static_cast<uint32_t>(gpa >> 12);
+			if (rng() % 16 == 0) {	// a page outside guest memory
+				frame = static_cast<uint32_t>(rng());
+			}
+			cmds.push_back(Command{call_port, 0, frame});
+		}
+		g.run(cmds);
+		expect_results(g, cmds.size(), "random call");
+		for (size_t i = 0; i < cmds.size(); i++) {
+			auto r = static_cast<int64_t>(g.obj<vbus_kvm_call>(call_gpa + i * 4096)->result);
+			results[r == not_run ? 1 : r < 0 ? r : 0]++;
+		}
+	}
+	std::cout << "random calls: " << rounds << " sent;";
+	for (const auto &[r, n] : results) {
+		const std::string name = r == 0   ? "ok"
+					 : r == 1 ? "outside-memory"
+						  : std::strerror(static_cast<int>(-r));
+		std::cout << " " << name << "=" << n;
+	}
+	std::cout << "\n";
+}
+
+void random_doorbells(Guest &g, std::mt19937_64 &rng, unsigned rounds)
+{
+	std::vector<Command> cmds;
+	const unsigned long before = g.stray_exits;
+	for (unsigned i = 0; i < rounds; i++) {
+		// Mostly registered slots; one in eight a port beyond them.
+		const unsigned slot = rng() % 8 == 0 ? doorbells + rng() % 16 : rng() % doorbells;
+		cmds.push_back(Command{static_cast<uint16_t>(doorbell_port + 4 * slot), 0,
+				       static_cast<uint32_t>(rng())});
+		if (cmds.size() == max_commands) {
+			g.run(cmds);
+			cmds.clear();
+		}
+	}
+	g.run(cmds);
+	std::cout << "random doorbells: " << rounds << " rung, "
+		  << g.stray_exits - before << " on unregistered ports exited to the VMM\n";
+}
+
+void corrupt_rings(Guest &g, std::mt19937_64 &rng, const Venet &v, unsigned rounds)
+{
+	std::vector<Command> cmds;
+	for (unsigned i = 0; i < rounds; i++) {
+		const unsigned r = rng() % 2;
+		const uint64_t gpa = ring_gpa + r * ring_stride;
+		auto ring = std::span(g.at(gpa, VBUS_IOQ_SIZE(ring_count)), VBUS_IOQ_SIZE(ring_count));
+		const size_t off = rng() % ring.size();
+		const size_t n = 1 + rng() % 64;
+		for (size_t k = off; k < off + n && k < ring.size(); k++) {
+			ring[k] = static_cast<uint8_t>(rng());
+		}
+		if (rng() % 2) {	// plausible descriptors into the buffer area
+			auto *d = g.obj<vbus_ioq_desc>(gpa + sizeof(vbus_ioq_head) +
+						       (rng() % ring_count) * sizeof(vbus_ioq_desc));
+			d->addr = rng() % 2 ? buf_gpa + rng() % 0x10000 : rng();
+			d->len = rng() % 2 ? rng() % 2048 : static_cast<uint32_t>(rng());
+		}
+		cmds.push_back(Command{static_cast<uint16_t>(doorbell_port + 4 * v.slots.at(r)), 0, 0});
+		if (cmds.size() == 256) {
+			g.run(cmds);
+			cmds.clear();
+			usleep(1000);	// let the device's work run between bursts
+		}
+	}
+	g.run(cmds);
+	std::cout << "ring corruption: " << rounds << " rounds\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	const std::span args(argv, argc);
+	if (argc < 4) {
+		std::cerr << "usage: kvm-hostile CONTAINER DEVICES FOREIGN_ID [SEED [ROUNDS]]\n";
+		return 2;
+	}
+	try {
+		const std::string container = args[1];
+		const unsigned devices = std::stoul(args[2]);
+		const uint32_t foreign = std::stoul(args[3]);
+		const uint64_t seed = argc > 4 ? std::stoull(args[4]) : 1;
+		const unsigned rounds = argc > 5 ? std::stoul(args[5]) : 10000;
+		std::mt19937_64 rng(seed);
+
+		Guest g(container);
+		const Venet v = handshake(g, devices);
+
+		vbus_kvm_call c{};
+		c.op = VBUS_KVM_OP_DEVOPEN;
+		c.u.devopen.devid = foreign;
+		c.u.devopen.version = VBUS_VENET_VERSION;
+		const int64_t r = call(g, c);
+		if (r != -ENODEV) {
+			throw std::runtime_error("opening foreign device " + std::to_string(foreign) +
+						 " gave " + std::to_string(r) + ", not -ENODEV");
+		}
+		std::cout << "isolation: foreign device " << foreign << " refused (ENODEV)\n";
+
+		corrupt_rings(g, rng, v, rounds);
+		random_doorbells(g, rng, rounds);
+		random_calls(g, rng, rounds);
+
+		c = vbus_kvm_call{};
+		c.op = VBUS_KVM_OP_HELLO;
+		c.u.hello.version = VBUS_KVM_VERSION;
+		must(call(g, c), "HELLO after the attacks");
+		std::cout << "vm exits: " << g.exits << ", calls refused by the connector:";
+		for (const auto &[e, n] : g.call_refused) {
+			std::cout << " " << std::strerror(e) << "=" << n;
+		}
+		std::cout << "\nvector interrupts: " << g.vector_count(0) << " " << g.vector_count(1)
+			  << " " << g.vector_count(2) << " " << g.vector_count(3) << "\n";
+		std::cout << "kvm-hostile: ok\n";
+	} catch (const std::exception &e) {
+		std::cerr << "kvm-hostile: " << e.what() << "\n";
+		return 1;
+	}
+	return 0;
+}
