@@ -24,6 +24,9 @@
 //   5. ROUNDS ring corruptions: the venet's rings overwritten with random
 //      bytes, then their doorbells rung;
 //   6. a valid call again, which must still work.
+// Before that, the VMM's ioctls are abused: calls before a bind, a second
+// bind of the VM or of the fd, non-VM and non-eventfd descriptors, bad
+// sizes, reserved bits and unknown ioctls must all be refused.
 // Every result must be a success or a negative errno.  Prints one line
 // per step and "kvm-hostile: ok" at the end; exits non-zero, naming the
 // step and the error, at the first failure.
@@ -283,6 +286,9 @@ class Guest
 		return n;
 	}
 
+	[[nodiscard]] int vm_fd() const { return vm_.get(); }
+	[[nodiscard]] int bus_fd() const { return bus_.get(); }
+
 	unsigned long exits = 0;
 	unsigned long stray_exits = 0;
 	std::map<int, unsigned long> call_refused;
@@ -522,6 +528,54 @@ void corrupt_rings(Guest &g, std::mt19937_64 &rng, const Venet &v, unsigned roun
 	std::cout << "ring corruption: " << rounds << " rounds\n";
 }
 
+
+// ioctl() must fail with @err.
+void expect_errno(int ret, int err, const std::string &what)
+{
+	if (ret >= 0 || errno != err) {
+		throw std::runtime_error(what + ": expected " + std::strerror(err) + ", got " +
+					 (ret >= 0 ? "success" : std::strerror(errno)));
+	}
+}
+
+// The VMM side of the ABI refuses what it must.
+void ioctl_abuse(Guest &g, const std::string &container)
+{
+	const Fd other(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC));
+	if (other.get() < 0) {
+		fail("open /dev/vbus-kvm");
+	}
+	vbus_kvm_guest_call gc{};
+	gc.size = sizeof(gc);
+	expect_errno(ioctl(other.get(), VBUS_KVM_CALL, &gc), ENOTCONN, "call before bind");
+
+	vbus_kvm_bind b{};
+	b.size = sizeof(b);
+	b.vm_fd = g.vm_fd();
+	b.container = reinterpret_cast<uintptr_t>(container.data()); // NOLINT
+	b.container_len = container.size();
+	expect_errno(ioctl(other.get(), VBUS_KVM_BIND, &b), EBUSY, "second bind of the VM");
+	expect_errno(ioctl(g.bus_fd(), VBUS_KVM_BIND, &b), EBUSY, "second bind of the fd");
+	b.vm_fd = other.get();
+	expect_errno(ioctl(other.get(), VBUS_KVM_BIND, &b), EINVAL, "bind of a non-VM fd");
+	b.vm_fd = g.vm_fd();
+	b.size = 8;
+	expect_errno(ioctl(other.get(), VBUS_KVM_BIND, &b), EINVAL, "bind with a short size");
+	b.size = sizeof(b);
+	b.reserved = 1;
+	expect_errno(ioctl(other.get(), VBUS_KVM_BIND, &b), EINVAL, "bind with reserved bits");
+
+	vbus_kvm_eventfd e{};
+	e.size = sizeof(e);
+	e.index = 7;
+	e.fd = other.get();
+	expect_errno(ioctl(g.bus_fd(), VBUS_KVM_SET_VECTOR, &e), EINVAL, "a vector that is no eventfd");
+	e.fd = -2;
+	expect_errno(ioctl(g.bus_fd(), VBUS_KVM_SET_DOORBELL, &e), EINVAL, "a doorbell with fd -2");
+	expect_errno(ioctl(g.bus_fd(), _IO(VBUS_KVM_IOC_MAGIC, 0x7f)), ENOTTY, "an unknown ioctl");
+	std::cout << "ioctl abuse: 9 refusals as documented\n";
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -540,6 +594,7 @@ int main(int argc, char **argv)
 		std::mt19937_64 rng(seed);
 
 		Guest g(container);
+		ioctl_abuse(g, container);
 		const Venet v = handshake(g, devices);
 
 		vbus_kvm_call c{};

@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The KVM connector against a hostile guest.  tests/tools/kvm-hostile is
+# a VMM and a guest without an operating system in one program: it binds
+# a VM to container A and makes its vCPU send random calls, doorbells on
+# every kind of slot, bad guest addresses and corrupted venet rings, after
+# abusing the VMM ioctls.  The host must answer with errors only, stay
+# healthy (the harness fails the run on any WARN or oops), keep container
+# B untouched, let an honest guest in afterwards and unload cleanly.  The
+# permission check of the bind is enforced in the kernel.
+. tests/vm/lib.sh
+
+HOSTILE=build/cmake/tests/tools/kvm-hostile
+A=$CFS/containers/A
+B=$CFS/containers/B
+
+install_modules
+modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
+check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+
+# Warm up once, so one-time allocations are part of the baseline.
+modprobe vbus_venet && modprobe vbus_kvm && modprobe -r vbus_kvm vbus_venet vbus
+slab_objects >/tmp/slab0
+
+modprobe vbus_venet
+check "vbus_kvm loads" modprobe vbus_kvm
+check "/dev/vbus-kvm is there, for root only" \
+	sh -c '[ "$(stat -c %a /dev/vbus-kvm)" = 600 ]'
+setup() {
+	mkdir $A $B &&
+	for d in a0 b0 b1; do
+		mkdir $CFS/devices/venet/$d && put $CFS/devices/venet/$d/enabled 1 || return 1
+	done
+	ln -s $CFS/devices/venet/a0 $A/devices/a0 &&
+	ln -s $CFS/devices/venet/b0 $B/devices/b0 &&
+	ln -s $CFS/devices/venet/b1 $B/devices/b1
+}
+check "containers A (one venet) and B (two)" setup
+foreign=$(cat $CFS/devices/venet/b1/id)
+VBUSCTL=build/cmake/tools/vbusctl/vbusctl
+# B's devices: their counters (opens, calls, signals) and connections.
+stats_b() { $VBUSCTL stats | grep -E 'device=b[01]( |$)'; }
+stats_b >/tmp/b-before
+check "B's devices are counted" test "$(wc -l </tmp/b-before)" = 2
+
+check_fails_with "an unknown container is refused" "No such file or directory" \
+	$HOSTILE nosuch 1 0
+chmod 666 /dev/kvm /dev/vbus-kvm
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+check_fails_with "an unprivileged user may not bind to A" "Permission denied" \
+	as_nobody $HOSTILE A 1 "$foreign" 1 10
+check "the administrator makes nobody A's owner" put $A/owner_uid "$(id -u nobody)"
+check "then nobody may bind to A" as_nobody $HOSTILE A 1 "$foreign" 1 10
+put $A/owner_uid ''
+chmod 600 /dev/kvm /dev/vbus-kvm
+
+out=$($HOSTILE A 1 "$foreign" 7 20000 2>&1)
+rc=$?
+printf '%s\n' "$out" | sed 's/^/# /'
+check "a hostile guest: 20000 random calls, doorbells and ring corruptions answered with errors" \
+	test "$rc" = 0
+check "its ioctl abuse was refused" sh -c "printf '%s\n' '$out' | grep -q 'ioctl abuse: 9 refusals'"
+check "it could not open B's device" sh -c "printf '%s\n' '$out' | grep -q 'isolation: foreign device'"
+check "most of its calls were refused" sh -c "printf '%s\n' '$out' | grep -Eq 'Invalid argument=[0-9]{4}'"
+check "second hostile guest with another seed" $HOSTILE A 1 "$foreign" 8 5000
+stats_b >/tmp/b-after
+check "container B saw nothing of it" cmp /tmp/b-before /tmp/b-after
+check "nothing of A's guests is left attached" test "$(cat $A/clients)" = 0
+check "an honest guest still gets a working venet on A" $HOSTILE A 1 "$foreign" 9 0
+
+teardown() {
+	rm $A/devices/a0 $B/devices/b0 $B/devices/b1 &&
+	for d in a0 b0 b1; do
+		put $CFS/devices/venet/$d/enabled 0 && rmdir $CFS/devices/venet/$d || return 1
+	done
+	rmdir $A $B
+}
+check "tear down" teardown
+check "every module unloads" modprobe -r vbus_kvm vbus_venet vbus
+slab_objects >/tmp/slab1
+check "no slab cache grew by 200 objects" slab_grew_less_than /tmp/slab0 /tmp/slab1 200
+
+done_testing
