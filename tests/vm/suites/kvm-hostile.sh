@@ -39,7 +39,7 @@ check "containers A (one venet) and B (two)" setup
 foreign=$(cat $CFS/devices/venet/b1/id)
 VBUSCTL=build/cmake/tools/vbusctl/vbusctl
 # B's devices: their counters (opens, calls, signals) and connections.
-stats_b() { $VBUSCTL stats | grep -E 'device=b[01]( |$)'; }
+stats_b() { $VBUSCTL stats | grep -E '^b[01] '; }
 stats_b >/tmp/b-before
 check "B's devices are counted" test "$(wc -l </tmp/b-before)" = 2
 
