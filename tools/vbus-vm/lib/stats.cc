@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Exit counters.
+
+#include "stats.hh"
+
+#include <ostream>
+
+namespace vbusvm
+{
+
+std::uint64_t Stats::user_exits() const
+{
+	return exit_io + exit_mmio + exit_hlt + exit_shutdown + exit_system_event + exit_other;
+}
+
+void Stats::print(std::ostream &out) const
+{
+	out << "vbus-vm: user exits: " << user_exits() << " (io " << exit_io << ", mmio "
+	    << exit_mmio << ", hlt " << exit_hlt << ", shutdown " << exit_shutdown
+	    << ", system-event " << exit_system_event << ", other " << exit_other << ")\n"
+	    << "vbus-vm: port exits: serial " << serial << ", pci-config " << pci_config
+	    << ", legacy " << legacy << ", vbus-bridge " << bridge << ", unhandled " << unknown_pio
+	    << "\n"
+	    << "vbus-vm: memory exits: msix " << msix << ", unhandled " << unknown_mmio << "\n"
+	    << "vbus-vm: vbus calls: " << calls << " (failed " << call_errors
+	    << "), other call-register accesses " << bridge_ignored << "\n"
+	    << "vbus-vm: doorbell exits: " << doorbell_exits << "\n"
+	    << "vbus-vm: interrupted runs: " << interrupted << '\n'
+	    << std::flush;
+}
+
+} // namespace vbusvm
