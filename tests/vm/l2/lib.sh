@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for suites that boot an L2 guest with vbus-vm inside the test VM
+# (sourced from bash, run from the project top, after tests/vm/lib.sh).
+#
+#   l2_kver                      the kernel release the harness boots
+#   l2_kernel                    its image, /boot/vmlinuz-<kver>
+#   l2_load_kvm                  load KVM with nested virtualization
+#   l2_mkinitrd OUT SCRIPT [mkinitrd options]
+#                                an L2 initramfs (tests/vm/l2/mkinitrd)
+#   l2_start LOG [vbus-vm args]  start vbus-vm in the background: the
+#                                guest's console and vbus-vm's messages
+#                                in LOG (its messages in $L2_ERR instead,
+#                                if set), stdin from $L2_STDIN (default
+#                                /dev/null); sets L2_PID.  kill -USR1
+#                                $L2_PID prints vbus-vm's counters.
+#   l2_wait LOG ERE [SECONDS]    wait for a line of LOG matching ERE;
+#                                fails on timeout (default 120 s) or when
+#                                vbus-vm exits first
+#   l2_stop [SIGNAL]             signal vbus-vm (default TERM, KILL after
+#                                10 s) and reap it; sets L2_STATUS
+#   l2_wait_exit [SECONDS]       wait for vbus-vm to exit by itself; sets
+#                                L2_STATUS (124: killed at the timeout)
+#   l2_run LOG SECONDS [args]    run vbus-vm in the foreground with a
+#                                timeout (output as for l2_start); sets
+#                                L2_STATUS (124: timed out)
+#   l2_result LOG                the status the guest's script reported
+#   l2_value LOG KEY             the value of the guest's "KEY=value" line
+
+VBUS_VM=${VBUS_VM:-build/cmake/tools/vbus-vm/vbus-vm}
+L2_PID=""
+L2_STATUS=""
+
+l2_kver() {
+	scripts/kver "${KDIR:-$(scripts/find-kdir)}"
+}
+
+l2_kernel() {
+	echo "/boot/vmlinuz-$(l2_kver)"
+}
+
+l2_load_kvm() {
+	modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1 2>/dev/null
+	[ -c /dev/kvm ]
+}
+
+l2_mkinitrd() {
+	local out=$1 script=$2
+	shift 2
+	tests/vm/l2/mkinitrd --script "$script" "$@" "$(l2_kver)" "$out"
+}
+
+l2_start() {
+	local log=$1
+	shift
+	if [ -n "${L2_ERR:-}" ]; then
+		"$VBUS_VM" "$@" <"${L2_STDIN:-/dev/null}" >"$log" 2>"$L2_ERR" &
+	else
+		"$VBUS_VM" "$@" <"${L2_STDIN:-/dev/null}" >"$log" 2>&1 &
+	fi
+	L2_PID=$!
+}
+
+l2_wait() {
+	local log=$1 pattern=$2 limit=${3:-120} i=0
+	while [ $i -lt $((limit * 5)) ]; do
+		grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
+		if [ -n "$L2_PID" ] && ! kill -0 "$L2_PID" 2>/dev/null; then
+			grep -Eq -- "$pattern" "$log" 2>/dev/null
+			return
+		fi
+		sleep 0.2
+		i=$((i + 1))
+	done
+	echo "l2_wait: no /$pattern/ in $log after ${limit}s" >&2
+	return 1
+}
+
+l2_wait_exit() {
+	local limit=${1:-120} i=0
+	[ -n "$L2_PID" ] || return 1
+	while kill -0 "$L2_PID" 2>/dev/null && [ $i -lt $((limit * 5)) ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	if kill -0 "$L2_PID" 2>/dev/null; then
+		kill -KILL "$L2_PID" 2>/dev/null
+		wait "$L2_PID" 2>/dev/null
+		L2_STATUS=124
+	else
+		wait "$L2_PID"
+		L2_STATUS=$?
+	fi
+	L2_PID=""
+}
+
+l2_stop() {
+	local sig=${1:-TERM} i=0
+	[ -n "$L2_PID" ] || return 1
+	kill -"$sig" "$L2_PID" 2>/dev/null
+	while kill -0 "$L2_PID" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	kill -KILL "$L2_PID" 2>/dev/null
+	wait "$L2_PID"
+	L2_STATUS=$?
+	L2_PID=""
+}
+
+l2_run() {
+	local log=$1 limit=$2
+	shift 2
+	if [ -n "${L2_ERR:-}" ]; then
+		timeout -k 5 "$limit" "$VBUS_VM" "$@" <"${L2_STDIN:-/dev/null}" >"$log" 2>"$L2_ERR"
+	else
+		timeout -k 5 "$limit" "$VBUS_VM" "$@" <"${L2_STDIN:-/dev/null}" >"$log" 2>&1
+	fi
+	L2_STATUS=$?
+}
+
+l2_result() {
+	sed -n 's/^L2-RESULT: \([0-9]*\).*/\1/p' "$1" | tail -n 1
+}
+
+l2_value() {
+	sed -n "s/^$2=//p" "$1" | tr -d '\r' | tail -n 1
+}
