@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vbus-vm, the project's KVM VMM, boots the distribution kernel as an L2
+# guest inside the test VM (nested KVM under TCG): the guest reaches its
+# init and sees its CPUs, its memory and the PCI host bridge; the console
+# goes both ways; vbus-vm exits 0 when the guest reboots or panics,
+# 128+15 on SIGTERM, and its errors say what is wrong.
+# vm-options: --timeout 900
+. tests/vm/lib.sh
+. tests/vm/l2/lib.sh
+
+kernel=$(l2_kernel)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# exits_with STATUS ERE COMMAND...: the command exits with STATUS and its
+# output (stdout and stderr) has a line matching ERE.
+exits_with() {
+	local want=$1 pattern=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	[ "$rc" -eq "$want" ] || { echo "exit status $rc, expected $want"; return 1; }
+	printf '%s\n' "$out" | grep -Eq -- "$pattern" || { echo "no /$pattern/"; return 1; }
+}
+
+# The guest's side: report what it sees, then do what the command line
+# asks (l2.input: echo a line from the console; l2.hang: wait to be
+# killed; l2.panic: crash).
+cat >"$work/guest.sh" <<'GUEST'
+read -r cmdline </proc/cmdline
+echo "cpus=$(grep -c '^processor' /proc/cpuinfo)"
+echo "online=$(cat /sys/devices/system/cpu/online)"
+echo "memtotal=$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' /proc/meminfo)"
+echo "clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+for d in /sys/bus/pci/devices/*; do
+	[ -e "$d/vendor" ] && echo "pcidev=${d##*/} $(cat "$d/vendor") $(cat "$d/device") $(cat "$d/class")"
+done
+echo "warnings=$(dmesg | grep -c -E 'WARNING|BUG|Oops|Call Trace')"
+case " $cmdline " in
+*" l2.input "*)
+	echo "L2-WAITING-INPUT"
+	read -r -t 120 line && echo "got=$line" ;;
+esac
+case " $cmdline " in
+*" l2.hang "*)
+	echo "L2-HANGING"
+	while :; do sleep 1; done ;;
+*" l2.panic "*)
+	echo "L2-PANICKING"
+	echo c >/proc/sysrq-trigger ;;
+esac
+exit 0
+GUEST
+
+cmdline() {
+	echo "console=ttyS0 reboot=k panic=-1 acpi=off pci=conf1 quiet $*"
+}
+
+check "vbus-vm is built" test -x "$VBUS_VM"
+
+# ---- errors, before KVM is loaded
+if [ -e /dev/kvm ]; then
+	ok "without /dev/kvm: a clear message # SKIP /dev/kvm exists already"
+else
+	check "without /dev/kvm: the message names it and the modules" \
+		exits_with 1 '^vbus-vm: /dev/kvm: open: No such file or directory \(is kvm_intel or kvm_amd loaded\?\)$' \
+		"$VBUS_VM" -k "$kernel"
+fi
+check "a missing KVM device given with --kvm-device" \
+	exits_with 1 '^vbus-vm: /nonexistent/kvm: open: No such file or directory' \
+	"$VBUS_VM" -k "$kernel" --kvm-device /nonexistent/kvm
+check "a device that is not KVM" \
+	exits_with 1 '^vbus-vm: /dev/null: KVM_GET_API_VERSION: ' \
+	"$VBUS_VM" -k "$kernel" --kvm-device /dev/null
+check "bad --mem: usage error, status 2" \
+	exits_with 2 "^vbus-vm: --mem: '12X' is not a size" "$VBUS_VM" -k "$kernel" --mem 12X
+check "--mem below 64M: usage error" \
+	exits_with 2 "^vbus-vm: --mem: '16M' is out of range 64M-64G" "$VBUS_VM" -k "$kernel" --mem 16M
+check "bad --cpus: usage error" \
+	exits_with 2 "^vbus-vm: --cpus: '0' is out of range" "$VBUS_VM" -k "$kernel" --cpus 0
+check "no --kernel: usage error" exits_with 2 'kernel is required' "$VBUS_VM"
+check "a kernel file that does not exist" \
+	exits_with 1 '^vbus-vm: /nonexistent/bzImage: open kernel: No such file or directory$' \
+	"$VBUS_VM" -k /nonexistent/bzImage
+head -c 100000 /dev/urandom >"$work/garbage"
+check "a file that is not a bzImage" \
+	exits_with 1 "^vbus-vm: $work/garbage: read kernel: not a bzImage: no HdrS signature" \
+	"$VBUS_VM" -k "$work/garbage"
+head -c 600 "$kernel" >"$work/truncated"
+check "a truncated bzImage" \
+	exits_with 1 "^vbus-vm: $work/truncated: read kernel: truncated" "$VBUS_VM" -k "$work/truncated"
+check "an initrd that does not exist" \
+	exits_with 1 '^vbus-vm: /nonexistent/initrd: open initrd: No such file or directory$' \
+	"$VBUS_VM" -k "$kernel" -i /nonexistent/initrd --kvm-device /nonexistent/kvm
+
+# ---- with KVM
+check "KVM loads with nested virtualization" l2_load_kvm
+check "a missing connector given with --vbus-device: load vbus_kvm" \
+	exits_with 1 '^vbus-vm: /dev/vbus-kvm-absent: open: No such file or directory \(load the vbus_kvm module\)$' \
+	"$VBUS_VM" -k "$kernel" --container c0 --vbus-device /dev/vbus-kvm-absent
+if [ -e /dev/vbus-kvm ]; then
+	ok "/dev/vbus-kvm missing: load vbus_kvm # SKIP /dev/vbus-kvm exists"
+else
+	check "/dev/vbus-kvm missing: load vbus_kvm" \
+		exits_with 1 '^vbus-vm: /dev/vbus-kvm: open: No such file or directory \(load the vbus_kvm module\)$' \
+		"$VBUS_VM" -k "$kernel" --container c0
+fi
+check "not enough memory for the kernel and initrd" \
+	exits_with 1 'raise --mem' "$VBUS_VM" -k "$kernel" -i "$kernel" --mem 64M
+
+check "the L2 initramfs builds" l2_mkinitrd "$work/initrd" "$work/guest.sh"
+
+# ---- one vCPU, 256 MiB, reboot -f
+L2_ERR=$work/one.err l2_run "$work/one" 300 -k "$kernel" -i "$work/initrd" --mem 256M --stats
+check "1 vCPU: the guest reached its init" grep -q '^L2-INIT: ok' "$work/one"
+check "1 vCPU: its script ran to the end" test "$(l2_result "$work/one")" = 0
+check "1 vCPU: vbus-vm exited 0 on reboot -f (status $L2_STATUS)" test "$L2_STATUS" = 0
+check "1 vCPU: the guest sees 1 CPU" test "$(l2_value "$work/one" cpus)" = 1
+mem=$(l2_value "$work/one" memtotal)
+check "1 vCPU: the guest sees about 256 MiB (MemTotal ${mem:-?} kB)" \
+	test "${mem:-0}" -gt $((160 * 1024)) -a "${mem:-0}" -le $((256 * 1024))
+check "the guest sees the host bridge 00:00.0 (class 0x060000)" \
+	grep -q '^pcidev=0000:00:00.0 0x1b36 0x0008 0x060000' "$work/one"
+check "the host bridge is the only PCI function without --container" \
+	test "$(grep -c '^pcidev=' "$work/one")" = 1
+check "the guest uses kvm-clock" test "$(l2_value "$work/one" clocksource)" = kvm-clock
+check "the guest logged no warning" test "$(l2_value "$work/one" warnings)" = 0
+check "the console has only the guest's output" sh -c "! grep -q 'vbus-vm' '$work/one'"
+check "--stats counted exits on stderr" grep -Eq '^vbus-vm: user exits: [1-9][0-9]* \(io [1-9]' "$work/one.err"
+check "--stats: port I/O reached the UART and the PCI ports" \
+	grep -Eq '^vbus-vm: port exits: serial [1-9][0-9]*, pci-config [1-9]' "$work/one.err"
+
+# ---- two vCPUs, 384 MiB
+L2_ERR=$work/two.err l2_run "$work/two" 300 -k "$kernel" -i "$work/initrd" --mem 384M --cpus 2
+check "2 vCPUs: the guest reached its init" grep -q '^L2-INIT: ok' "$work/two"
+check "2 vCPUs: vbus-vm exited 0 (status $L2_STATUS)" test "$L2_STATUS" = 0
+check "2 vCPUs: the guest sees 2 CPUs" test "$(l2_value "$work/two" cpus)" = 2
+check "2 vCPUs: both are online" test "$(l2_value "$work/two" online)" = 0-1
+mem=$(l2_value "$work/two" memtotal)
+check "2 vCPUs: the guest sees about 384 MiB (MemTotal ${mem:-?} kB)" \
+	test "${mem:-0}" -gt $((288 * 1024)) -a "${mem:-0}" -le $((384 * 1024))
+check "2 vCPUs: no warning" test "$(l2_value "$work/two" warnings)" = 0
+check "2 vCPUs: nothing on stderr" test ! -s "$work/two.err"
+
+# ---- console input, then SIGTERM
+mkfifo "$work/in"
+exec 3<>"$work/in"
+L2_STDIN=$work/in L2_ERR=$work/term.err l2_start "$work/term" -k "$kernel" -i "$work/initrd" --mem 256M \
+	--append "$(cmdline l2.input l2.hang)"
+if l2_wait "$work/term" '^L2-WAITING-INPUT' 200; then
+	echo "hello-from-the-host" >&3
+	check "console input reaches the guest" l2_wait "$work/term" '^got=hello-from-the-host' 60
+	check "the guest waits to be stopped" l2_wait "$work/term" '^L2-HANGING' 60
+	kill -USR1 "$L2_PID"
+	check "SIGUSR1 prints the counters" l2_wait "$work/term.err" '^vbus-vm: user exits: [1-9]' 30
+	check "... and the guest runs on" kill -0 "$L2_PID"
+else
+	not_ok "the guest asked for console input"
+	cat "$work/term" "$work/term.err" | tail -n 20 | sed 's/^/#   /'
+fi
+l2_stop TERM
+exec 3>&-
+check "SIGTERM: vbus-vm exited with 143 (status $L2_STATUS)" test "$L2_STATUS" = 143
+check "SIGTERM: it says so" grep -q '^vbus-vm: stopped by SIGTERM$' "$work/term.err"
+
+# ---- a kernel panic ends the VMM (panic=-1 reboots, reboot=k resets)
+l2_run "$work/panic" 300 -k "$kernel" -i "$work/initrd" --mem 256M \
+	--append "$(cmdline l2.panic)"
+check "panic: the guest got to crash itself" grep -q '^L2-PANICKING' "$work/panic"
+check "panic: vbus-vm exited 0 (status $L2_STATUS)" test "$L2_STATUS" = 0
+check "panic: the script did not finish" test -z "$(l2_result "$work/panic")"
+
+done_testing
