@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Two KVM guests on two containers at once: each sees only its own
+# container's devices; a device placed in a running guest's container
+# becomes a NIC there and leaves again when removed; and the other VMM,
+# killed with SIGKILL in the middle of iperf3, leaves nothing behind: no
+# VM, no pinned page, no connection, no attached client, and every module
+# unloads.
+# vm-options: --timeout 1500
+. tests/vm/lib.sh
+. tests/vm/l2/lib.sh
+
+VBUSCTL=build/cmake/tools/vbusctl/vbusctl
+C=$CFS/containers
+
+install_modules
+check "nested KVM is available" l2_load_kvm
+# Warm up once, so one-time allocations are part of the baseline.
+modprobe vbus_venet && modprobe vbus_kvm && modprobe -r vbus_kvm vbus_venet vbus
+slab_objects >/tmp/slab0
+pins() { awk '/^nr_foll_pin_(acquired|released)/ { printf "%s ", $2 }' /proc/vmstat; }
+pins0=$(pins)
+
+modprobe vbus_venet && modprobe vbus_kvm
+setup() {
+	$VBUSCTL container add c1 && $VBUSCTL container add c2 &&
+	$VBUSCTL device add venet h0 ifname=vnh0 --enable && $VBUSCTL attach h0 c1 &&
+	$VBUSCTL device add venet h1 ifname=vnh1 --enable &&
+	$VBUSCTL device add venet k0 ifname=vnk0 --enable && $VBUSCTL attach k0 c2 &&
+	$VBUSCTL device add venet k1 ifname=vnk1 --enable && $VBUSCTL attach k1 c2 &&
+	sysctl -qw net.ipv6.conf.vnk0.disable_ipv6=1 &&
+	ip addr add 10.78.0.1/24 dev vnk0 && ip link set vnk0 up
+}
+check "c1 holds h0; c2 holds k0 and k1; h1 waits outside" setup
+iperf3 -s -D -f m --pidfile /tmp/iperf3.pid
+
+files=()
+for p in $(command -v iperf3) $(ldd "$(command -v iperf3)" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+	files+=(--file "$p")
+done
+check "the L2 initramfs builds" l2_mkinitrd /tmp/l2.img tests/vm/l2/lifecycle-guest.sh \
+	--ko guest/proxy/vbus_proxy.ko --ko guest/kvm/vbus_bridge.ko --ko guest/venet/vbus_enet.ko \
+	"${files[@]}"
+boot() { # LOG CONTAINER ROLE
+	l2_start "$1" --kernel "$(l2_kernel)" --initrd /tmp/l2.img --mem 384M --cpus 1 \
+		--container "$2" \
+		--append "console=ttyS0 reboot=k panic=-1 acpi=off pci=conf1 quiet l2role=$3"
+}
+boot /tmp/g1.log c1 hotplug
+g1=$L2_PID
+boot /tmp/g2.log c2 kill
+g2=$L2_PID
+
+# ---- isolation: each guest sees its own container only
+L2_PID=$g1
+check "guest 1 boots" l2_wait /tmp/g1.log '^L2-READY=1' 300
+check "guest 1 sees c1's one device only" grep -q '^L2-BUS=kvm0:0 *$' /tmp/g1.log
+L2_PID=$g2
+check "guest 2 sees c2's two devices only" l2_wait /tmp/g2.log '^L2-BUS=kvm0:0 kvm0:1 *$' 300
+check "each container has one client" \
+	test "$(cat $C/c1/clients) $(cat $C/c2/clients)" = "1 1"
+
+# ---- hotplug into guest 1
+check "h1 placed in c1" $VBUSCTL attach h1 c1
+L2_PID=$g1
+check "a second NIC appears in guest 1" l2_wait /tmp/g1.log '^L2-HOTPLUG-ADD=kvm0:0 kvm0:1 *$' 120
+check "h1 is open by guest 1" test "$(cat $CFS/devices/venet/h1/connections)" = 1
+check "h1 removed from c1" $VBUSCTL detach h1
+check "the NIC leaves guest 1 cleanly" l2_wait /tmp/g1.log '^L2-HOTPLUG-DEL=kvm0:0 *$' 120
+check "h1 has no connection left" test "$(cat $CFS/devices/venet/h1/connections)" = 0
+l2_wait_exit 120
+check "guest 1 ends cleanly" test "$L2_STATUS/$(l2_result /tmp/g1.log)" = 0/0
+
+# ---- SIGKILL in the middle of iperf3
+L2_PID=$g2
+check "guest 2 runs iperf3" l2_wait /tmp/g2.log '^L2-IPERF=started' 300
+rx0=$(cat /sys/class/net/vnk0/statistics/rx_bytes)
+sleep 2
+check "traffic flows from guest 2" test "$(cat /sys/class/net/vnk0/statistics/rx_bytes)" -gt "$rx0"
+check "k0 is open" test "$(cat $CFS/devices/venet/k0/connections)" = 1
+check "guest 2's VMM killed with SIGKILL" kill -KILL "$g2"
+wait "$g2" 2>/dev/null
+gone() {
+	for _ in $(seq 100); do
+		[ "$(cat $C/c2/clients)" = 0 ] && ! ls -d /sys/kernel/debug/kvm/"$g2"-* >/dev/null 2>&1 &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+check "the host released the VM and detached its client" gone
+check "k0 and k1 have no connection left" \
+	test "$(cat $CFS/devices/venet/k0/connections)/$(cat $CFS/devices/venet/k1/connections)" = 0/0
+check "k0's host side lost its carrier" test "$(cat /sys/class/net/vnk0/carrier)" = 0
+pins_done() { set -- $(pins); [ $(($1 - ${pins0%% *})) = $(($2 - ${pins0#* })) ]; }
+check "every pinned guest page was unpinned" pins_done
+check "the other containers' devices are untouched" \
+	test "$(cat $CFS/devices/venet/h0/connections)" = 0
+
+kill "$(cat /tmp/iperf3.pid)"
+check "tear down" $VBUSCTL clear --yes
+check "every module unloads" modprobe -r vbus_kvm vbus_venet vbus
+slab_objects >/tmp/slab1
+check "no slab cache grew by 200 objects" slab_grew_less_than /tmp/slab0 /tmp/slab1 200
+
+done_testing

@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# venet in a KVM guest: the test VM (L1) creates a container with a venet
+# device, and vbus-vm boots the same Debian kernel as an L2 guest with the
+# container attached.  The guest's vbus_bridge binds to the PCI function,
+# vbus_enet to the venet on the bus; then ping both ways, iperf3 TCP 5 s
+# each way, counters that agree on both ends, and the event counts of the
+# data path: exits to user space (none may come from the data path),
+# doorbells and interrupts per 1,000 packets.
+# vm-options: --timeout 1500
+. tests/vm/lib.sh
+. tests/vm/l2/lib.sh
+
+VBUSCTL=build/cmake/tools/vbusctl/vbusctl
+HOST_IF=vnkvm0
+LOG=/tmp/l2.log
+
+install_modules
+check "nested KVM is available" l2_load_kvm
+check "vbus_venet and vbus_kvm load" sh -c 'modprobe vbus_venet && modprobe vbus_kvm'
+setup() {
+	$VBUSCTL container add c0 &&
+	$VBUSCTL device add venet v0 host_mac=52:54:00:00:00:01 \
+		guest_mac=52:54:00:00:00:02 ifname=$HOST_IF --enable &&
+	$VBUSCTL attach v0 c0 &&
+	sysctl -qw net.ipv6.conf.$HOST_IF.disable_ipv6=1 &&
+	ip addr add 10.77.0.1/24 dev $HOST_IF && ip link set $HOST_IF up
+}
+check "container c0 with venet v0, host side $HOST_IF" setup
+iperf3 -s -D -f m --pidfile /tmp/iperf3.pid
+
+# The guest: busybox, the guest modules, iperf3 with its libraries.
+files=()
+for p in $(command -v iperf3) $(ldd "$(command -v iperf3)" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+	files+=(--file "$p")
+done
+check "the L2 initramfs builds" l2_mkinitrd /tmp/l2.img tests/vm/l2/venet-guest.sh \
+	--ko guest/proxy/vbus_proxy.ko --ko guest/kvm/vbus_bridge.ko --ko guest/venet/vbus_enet.ko \
+	"${files[@]}"
+
+l2_start $LOG --kernel "$(l2_kernel)" --initrd /tmp/l2.img --mem 512M --cpus 2 \
+	--container c0 --stats
+check "the guest boots and its venet driver binds through the bus" l2_wait $LOG '^L2-NIC=' 300
+check "the guest's bus shows its one device" test "$(l2_value $LOG L2-BUS)" = "kvm0:0 "
+check "bound by vbus_enet" test "$(l2_value $LOG L2-DRIVER)" = vbus-enet
+check "the host side has carrier" test "$(cat /sys/class/net/$HOST_IF/carrier)" = 1
+
+# Event counts over the traffic: KVM's per-VM statistics, the device's
+# doorbells (signals in) and interrupts (signals out), the VMM's exits.
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+kvmdir=$(ls -d /sys/kernel/debug/kvm/"$L2_PID"-* 2>/dev/null | head -n 1)
+snapshot() {
+	local f
+	for f in exits io_exits irq_injections halt_exits; do
+		printf '%s=%s ' $f "$(cat "$kvmdir/$f" 2>/dev/null || echo 0)"
+	done
+	$VBUSCTL stats v0 | awk 'NR == 2 { printf "signals_in=%s signals_out=%s ", $4, $5 }'
+	kill -USR1 "$L2_PID"
+	sleep 1
+	tr -d '\r,' <$LOG | awk '
+		/^vbus-vm: user exits:/ { u = $4 }
+		/^vbus-vm: port exits:/ { s = $5; b = $11 }
+		/^vbus-vm: memory exits:/ { m = $5 }
+		/^vbus-vm: vbus calls:/ { c = $4 }
+		/^vbus-vm: doorbell exits:/ { d = $4 }
+		END { printf "user_exits=%s serial=%s bridge=%s msix=%s calls=%s vmm_doorbells=%s ", u, s, b, m, c, d }'
+	echo "packets=$(( $(cat /sys/class/net/$HOST_IF/statistics/rx_packets) +
+		$(cat /sys/class/net/$HOST_IF/statistics/tx_packets) ))"
+}
+snap0=$(snapshot)
+echo "# before the traffic: $snap0"
+
+check "the guest pings the host" l2_wait $LOG '^L2-PING=ok' 120
+check "iperf3 guest->host 5 s" sh -c "l2_wait $LOG '^L2-G2H-STATUS=' 180 && grep -q '^L2-G2H-STATUS=0' $LOG"
+g2h=$(tr -d '\r' <$LOG | sed -n 's/^L2-G2H: .* \([0-9.]*\) Mbits\/sec .*receiver$/\1/p')
+echo "# guest->host: ${g2h:-?} Mbit/s"
+check "iperf3 guest->host moved data" sh -c "[ -n '$g2h' ] && awk 'BEGIN { exit !($g2h > 0) }'"
+
+check "the guest's iperf3 server is up" l2_wait $LOG '^L2-SERVER=ready' 60
+sleep 1
+check "the host pings the guest" ping -c 3 -W 5 10.77.0.2
+iperf3 -c 10.77.0.2 -t 5 -f m >/tmp/h2g 2>&1
+rc=$?
+sed 's/^/# /' /tmp/h2g
+check "iperf3 host->guest 5 s" test $rc = 0
+h2g=$(sed -n 's/.* \([0-9.]*\) Mbits\/sec .*receiver$/\1/p' /tmp/h2g)
+echo "# host->guest: ${h2g:-?} Mbit/s"
+snap1=$(snapshot)
+echo "# after the traffic: $snap1"
+
+check "the guest reports its counters" l2_wait $LOG '^L2-DONE=1' 120
+l2_wait_exit 60
+check "vbus-vm exits 0 when the guest reboots" test "$L2_STATUS" = 0
+check "the guest reported success" test "$(l2_result $LOG)" = 0
+
+# Counters: what one end sent, the other received, without drops.
+read -r grx_p grx_b gtx_p gtx_b grx_d gtx_d <<<"$(l2_value $LOG L2-COUNTERS)"
+s=/sys/class/net/$HOST_IF/statistics
+hrx_p=$(cat $s/rx_packets) hrx_b=$(cat $s/rx_bytes) htx_p=$(cat $s/tx_packets) htx_b=$(cat $s/tx_bytes)
+echo "# guest rx $grx_p pkts/$grx_b B, tx $gtx_p/$gtx_b; host rx $hrx_p/$hrx_b, tx $htx_p/$htx_b"
+check "guest tx = host rx (packets and bytes)" test "$gtx_p/$gtx_b" = "$hrx_p/$hrx_b"
+check "host tx = guest rx (packets and bytes)" test "$htx_p/$htx_b" = "$grx_p/$grx_b"
+check "no drops in the guest" test "$grx_d/$gtx_d" = "0/0"
+
+# Per 1,000 packets over the traffic window.
+val() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+per_k() { awk -v a="$(val "$snap0" "$1")" -v b="$(val "$snap1" "$1")" \
+	-v p0="$(val "$snap0" packets)" -v p1="$(val "$snap1" packets)" \
+	'BEGIN { printf "%.1f", (b - a) * 1000 / (p1 - p0) }'; }
+pk=$(( $(val "$snap1" packets) - $(val "$snap0" packets) ))
+delta() { echo $(( $(val "$snap1" "$1") - $(val "$snap0" "$1") )); }
+echo "# traffic window: $pk packets; per 1000 packets: exits to user space $(per_k user_exits)" \
+	"(of which the serial console $(per_k serial), the vbus bridge $(per_k bridge), MSI-X $(per_k msix))," \
+	"KVM exits $(per_k exits), PIO exits $(per_k io_exits), doorbells $(per_k signals_in)," \
+	"interrupts $(per_k signals_out) (KVM injections $(per_k irq_injections));" \
+	"guest vbus-bridge interrupts $(l2_value $LOG L2-IRQS) in all"
+check "the traffic window saw packets" test "$pk" -gt 1000
+check "no doorbell exited to the VMM" test "$(delta vmm_doorbells)" = 0
+check "no exit to user space for the data path (bridge, calls, MSI-X)" \
+	test "$(delta bridge)/$(delta calls)/$(delta msix)" = 0/0/0
+check "the only exits to user space were the console's" \
+	test "$(delta user_exits)" -le "$(delta serial)"
+sed 's/^/# L2| /' $LOG
+kill "$(cat /tmp/iperf3.pid)"
+teardown() {
+	$VBUSCTL detach v0 && $VBUSCTL device del v0 && $VBUSCTL container del c0
+}
+check "tear down" teardown
+check "every module unloads" modprobe -r vbus_kvm vbus_venet vbus
+
+done_testing
