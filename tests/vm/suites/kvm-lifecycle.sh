@@ -78,6 +78,8 @@ rx0=$(cat /sys/class/net/vnk0/statistics/rx_bytes)
 sleep 2
 check "traffic flows from guest 2" test "$(cat /sys/class/net/vnk0/statistics/rx_bytes)" -gt "$rx0"
 check "k0 is open" test "$(cat $CFS/devices/venet/k0/connections)" = 1
+pinned() { set -- $(pins); [ $(($1 - $2)) -gt $((${pins0%% *} - ${pins0#* })) ]; }
+check "guest pages are pinned for the rings" pinned
 check "guest 2's VMM killed with SIGKILL" kill -KILL "$g2"
 wait "$g2" 2>/dev/null
 gone() {
