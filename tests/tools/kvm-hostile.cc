@@ -57,6 +57,9 @@ extern "C" {
 #include <vbus_ioq.h>
 }
 
+// The call page is the ABI's union of operations.
+// NOLINTBEGIN(cppcoreguidelines-pro-type-union-access)
+
 namespace
 {
 
@@ -67,7 +70,7 @@ namespace
 
 class Fd
 {
-      public:
+public:
 	explicit Fd(int fd = -1) : fd_(fd) {}
 	Fd(const Fd &) = delete;
 	Fd &operator=(const Fd &) = delete;
@@ -85,18 +88,17 @@ class Fd
 	}
 	[[nodiscard]] int get() const { return fd_; }
 
-      private:
+private:
 	int fd_;
 };
 
 class Mapping
 {
-      public:
+public:
 	Mapping(size_t len, int fd) : len_(len)
 	{
 		void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
-			       fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED,
-			       fd, 0);
+		               fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED) {
 			fail("mmap");
 		}
@@ -109,7 +111,7 @@ class Mapping
 	~Mapping() { munmap(ptr_, len_); }
 	[[nodiscard]] std::span<uint8_t> bytes() const { return {ptr_, len_}; }
 
-      private:
+private:
 	uint8_t *ptr_ = nullptr;
 	size_t len_;
 };
@@ -117,14 +119,14 @@ class Mapping
 // Guest physical layout.
 constexpr uint64_t mem_size = 8ULL << 20;
 constexpr uint64_t code_gpa = 0x1000;
-constexpr uint64_t table_gpa = 0x10000;		// DS base, 64 KiB of commands
-constexpr uint64_t call_gpa = 0x20000;		// call pages
+constexpr uint64_t table_gpa = 0x10000; // DS base, 64 KiB of commands
+constexpr uint64_t call_gpa = 0x20000;  // call pages
 constexpr unsigned call_pages = 32;
-constexpr uint64_t data_gpa = 0x40000;		// call arguments
-constexpr uint64_t ring_gpa = 0x100000;		// venet rings
+constexpr uint64_t data_gpa = 0x40000;  // call arguments
+constexpr uint64_t ring_gpa = 0x100000; // venet rings
 constexpr uint32_t ring_count = 64;
 constexpr uint64_t ring_stride = 0x10000;
-constexpr uint64_t buf_gpa = 0x200000;		// packet buffers
+constexpr uint64_t buf_gpa = 0x200000; // packet buffers
 
 // Guest ports.
 constexpr uint16_t call_port = 0x1000;
@@ -142,17 +144,15 @@ constexpr size_t max_commands = 0x10000 / sizeof(Command) - 1;
 
 // mov si,0; l: mov dx,[si]; mov eax,[si+4]; out dx,eax; add si,8; jmp l
 constexpr std::array<uint8_t, 16> guest_code = {
-	0xbe, 0x00, 0x00, 0x8b, 0x14, 0x66, 0x8b, 0x44,
-	0x04, 0x66, 0xef, 0x83, 0xc6, 0x08, 0xeb, 0xf3,
+    0xbe, 0x00, 0x00, 0x8b, 0x14, 0x66, 0x8b, 0x44, 0x04, 0x66, 0xef, 0x83, 0xc6, 0x08, 0xeb, 0xf3,
 };
 
 class Guest
 {
-      public:
+public:
 	explicit Guest(const std::string &container)
-		: kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)),
-		  vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
-		  mem_(mem_size, -1)
+	    : kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)), vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
+	      mem_(mem_size, -1)
 	{
 		if (kvm_.get() < 0 || vm_.get() < 0) {
 			fail("create VM");
@@ -217,7 +217,11 @@ class Guest
 		return &mem_.bytes()[gpa];
 	}
 
-	template <typename T> T *obj(uint64_t gpa) { return reinterpret_cast<T *>(at(gpa, sizeof(T))); } // NOLINT
+	template <typename T> T *obj(uint64_t gpa)
+	{
+		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
+		return reinterpret_cast<T *>(at(gpa, sizeof(T)));
+	} // NOLINT
 
 	// Run the guest over @cmds; calls are forwarded as a VMM would.
 	void run(const std::vector<Command> &cmds)
@@ -255,7 +259,7 @@ class Guest
 			}
 			if (run->exit_reason != KVM_EXIT_IO) {
 				throw std::runtime_error("unexpected exit " +
-							 std::to_string(run->exit_reason));
+				                         std::to_string(run->exit_reason));
 			}
 			exits++;
 			const uint16_t port = run->io.port;
@@ -263,7 +267,8 @@ class Guest
 				return;
 			}
 			uint32_t value = 0;
-			std::memcpy(&value, run_map_->bytes().data() + run->io.data_offset, 4); // NOLINT
+			std::memcpy(&value, run_map_->bytes().data() + run->io.data_offset,
+			            4); // NOLINT
 			if (port == call_port) {
 				vbus_kvm_guest_call c{};
 				c.size = sizeof(c);
@@ -293,7 +298,7 @@ class Guest
 	unsigned long stray_exits = 0;
 	std::map<int, unsigned long> call_refused;
 
-      private:
+private:
 	void set_eventfd(unsigned long req, unsigned index, int fd)
 	{
 		vbus_kvm_eventfd e{};
@@ -366,15 +371,17 @@ Venet handshake(Guest &g, unsigned devices)
 		if (page->u.event.type == VBUS_KVM_EVENT_NONE) {
 			break;
 		}
-		const std::string type(reinterpret_cast<char *>(g.at(call_gpa + 32, 64)), page->u.event.type_len); // NOLINT
+		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
+		const std::string type(reinterpret_cast<char *>(g.at(call_gpa + 32, 64)),
+		                       page->u.event.type_len); // NOLINT
 		if (page->u.event.type != VBUS_KVM_EVENT_DEVADD || type != VBUS_VENET_TYPE) {
 			throw std::runtime_error("unexpected bus event of type " + type);
 		}
 		ids.push_back(page->u.event.devid);
 	}
 	if (ids.size() != devices) {
-		throw std::runtime_error("saw " + std::to_string(ids.size()) + " devices, expected " +
-					 std::to_string(devices));
+		throw std::runtime_error("saw " + std::to_string(ids.size()) +
+		                         " devices, expected " + std::to_string(devices));
 	}
 	std::cout << "handshake: " << ids.size() << " devices announced\n";
 
@@ -407,7 +414,7 @@ Venet handshake(Guest &g, unsigned devices)
 		const uint64_t gpa = ring_gpa + i * ring_stride;
 		vbus_ioq_driver q{};
 		if (vbus_ioq_drv_init(&q, g.at(gpa, VBUS_IOQ_SIZE(ring_count)),
-				      VBUS_IOQ_SIZE(ring_count), ring_count, 0) != 0) {
+		                      VBUS_IOQ_SIZE(ring_count), ring_count, 0) != 0) {
 			throw std::runtime_error("ring init");
 		}
 		c = vbus_kvm_call{};
@@ -422,16 +429,18 @@ Venet handshake(Guest &g, unsigned devices)
 		v.slots.push_back(page->u.devshm.slot);
 	}
 	std::cout << "handshake: venet " << v.handle << " open, rings on slots " << v.slots[0]
-		  << " and " << v.slots[1] << "\n";
+	          << " and " << v.slots[1] << "\n";
 	return v;
 }
 
 void expect_results(Guest &g, unsigned n, const std::string &what)
 {
 	for (unsigned i = 0; i < n; i++) {
-		const auto r = static_cast<int64_t>(g.obj<vbus_kvm_call>(call_gpa + i * 4096)->result);
+		const auto r = static_cast<int64_t>(
+		    g.obj<vbus_kvm_call>(call_gpa + i * uint64_t{4096})->result);
 		if (!is_result(r)) {
-			throw std::runtime_error(what + ": result " + std::to_string(r) + " is no errno");
+			throw std::runtime_error(what + ": result " + std::to_string(r) +
+			                         " is no errno");
 		}
 	}
 }
@@ -443,22 +452,24 @@ void random_calls(Guest &g, std::mt19937_64 &rng, unsigned rounds)
 	while (done < rounds) {
 		std::vector<Command> cmds;
 		for (unsigned i = 0; i < call_pages && done < rounds; i++, done++) {
-			uint64_t gpa = call_gpa + i * 4096;
+			uint64_t gpa = call_gpa + i * uint64_t{4096};
 			auto bytes = std::span(g.at(gpa, 4096), 4096);
 			for (auto &b : bytes) {
 				b = static_cast<uint8_t>(rng());
 			}
 			auto *c = g.obj<vbus_kvm_call>(gpa);
-			if (rng() % 4 != 0) {	// mostly plausible operations
+			if (rng() % 4 != 0) { // mostly plausible operations
 				c->op = static_cast<uint32_t>(rng() % 8);
 				c->reserved = 0;
 				c->u.devopen.handle = static_cast<uint32_t>(rng() % 4);
-				c->u.devcall.len = static_cast<uint32_t>(rng() % 2 ? rng() % 512 : rng());
-				c->u.devcall.data = rng() % 2 ? data_gpa + rng() % 4096 : rng();
+				c->u.devcall.len =
+				    static_cast<uint32_t>(rng() % 2 != 0 ? rng() % 512 : rng());
+				c->u.devcall.data =
+				    rng() % 2 != 0 ? data_gpa + rng() % 4096 : rng();
 			}
 			c->result = static_cast<uint64_t>(not_run);
-			uint32_t frame = static_cast<uint32_t>(gpa >> 12);
-			if (rng() % 16 == 0) {	// a page outside guest memory
+			auto frame = static_cast<uint32_t>(gpa >> 12);
+			if (rng() % 16 == 0) { // a page outside guest memory
 				frame = static_cast<uint32_t>(rng());
 			}
 			cmds.push_back(Command{call_port, 0, frame});
@@ -466,15 +477,16 @@ void random_calls(Guest &g, std::mt19937_64 &rng, unsigned rounds)
 		g.run(cmds);
 		expect_results(g, cmds.size(), "random call");
 		for (size_t i = 0; i < cmds.size(); i++) {
-			auto r = static_cast<int64_t>(g.obj<vbus_kvm_call>(call_gpa + i * 4096)->result);
+			auto r = static_cast<int64_t>(
+			    g.obj<vbus_kvm_call>(call_gpa + i * uint64_t{4096})->result);
 			results[r == not_run ? 1 : r < 0 ? r : 0]++;
 		}
 	}
 	std::cout << "random calls: " << rounds << " sent;";
 	for (const auto &[r, n] : results) {
 		const std::string name = r == 0   ? "ok"
-					 : r == 1 ? "outside-memory"
-						  : std::strerror(static_cast<int>(-r));
+		                         : r == 1 ? "outside-memory"
+		                                  : std::strerror(static_cast<int>(-r));
 		std::cout << " " << name << "=" << n;
 	}
 	std::cout << "\n";
@@ -488,15 +500,15 @@ void random_doorbells(Guest &g, std::mt19937_64 &rng, unsigned rounds)
 		// Mostly registered slots; one in eight a port beyond them.
 		const unsigned slot = rng() % 8 == 0 ? doorbells + rng() % 16 : rng() % doorbells;
 		cmds.push_back(Command{static_cast<uint16_t>(doorbell_port + 4 * slot), 0,
-				       static_cast<uint32_t>(rng())});
+		                       static_cast<uint32_t>(rng())});
 		if (cmds.size() == max_commands) {
 			g.run(cmds);
 			cmds.clear();
 		}
 	}
 	g.run(cmds);
-	std::cout << "random doorbells: " << rounds << " rung, "
-		  << g.stray_exits - before << " on unregistered ports exited to the VMM\n";
+	std::cout << "random doorbells: " << rounds << " rung, " << g.stray_exits - before
+	          << " on unregistered ports exited to the VMM\n";
 }
 
 void corrupt_rings(Guest &g, std::mt19937_64 &rng, const Venet &v, unsigned rounds)
@@ -505,36 +517,38 @@ void corrupt_rings(Guest &g, std::mt19937_64 &rng, const Venet &v, unsigned roun
 	for (unsigned i = 0; i < rounds; i++) {
 		const unsigned r = rng() % 2;
 		const uint64_t gpa = ring_gpa + r * ring_stride;
-		auto ring = std::span(g.at(gpa, VBUS_IOQ_SIZE(ring_count)), VBUS_IOQ_SIZE(ring_count));
+		auto ring =
+		    std::span(g.at(gpa, VBUS_IOQ_SIZE(ring_count)), VBUS_IOQ_SIZE(ring_count));
 		const size_t off = rng() % ring.size();
 		const size_t n = 1 + rng() % 64;
 		for (size_t k = off; k < off + n && k < ring.size(); k++) {
 			ring[k] = static_cast<uint8_t>(rng());
 		}
-		if (rng() % 2) {	// plausible descriptors into the buffer area
-			auto *d = g.obj<vbus_ioq_desc>(gpa + sizeof(vbus_ioq_head) +
-						       (rng() % ring_count) * sizeof(vbus_ioq_desc));
-			d->addr = rng() % 2 ? buf_gpa + rng() % 0x10000 : rng();
-			d->len = rng() % 2 ? rng() % 2048 : static_cast<uint32_t>(rng());
+		if (rng() % 2 != 0) { // plausible descriptors into the buffer area
+			auto *d =
+			    g.obj<vbus_ioq_desc>(gpa + sizeof(vbus_ioq_head) +
+			                         (rng() % ring_count) * sizeof(vbus_ioq_desc));
+			d->addr = rng() % 2 != 0 ? buf_gpa + rng() % 0x10000 : rng();
+			d->len = rng() % 2 != 0 ? rng() % 2048 : static_cast<uint32_t>(rng());
 		}
-		cmds.push_back(Command{static_cast<uint16_t>(doorbell_port + 4 * v.slots.at(r)), 0, 0});
+		cmds.push_back(
+		    Command{static_cast<uint16_t>(doorbell_port + 4 * v.slots.at(r)), 0, 0});
 		if (cmds.size() == 256) {
 			g.run(cmds);
 			cmds.clear();
-			usleep(1000);	// let the device's work run between bursts
+			usleep(1000); // let the device's work run between bursts
 		}
 	}
 	g.run(cmds);
 	std::cout << "ring corruption: " << rounds << " rounds\n";
 }
 
-
 // ioctl() must fail with @err.
 void expect_errno(int ret, int err, const std::string &what)
 {
 	if (ret >= 0 || errno != err) {
 		throw std::runtime_error(what + ": expected " + std::strerror(err) + ", got " +
-					 (ret >= 0 ? "success" : std::strerror(errno)));
+		                         (ret >= 0 ? "success" : std::strerror(errno)));
 	}
 }
 
@@ -569,7 +583,8 @@ void ioctl_abuse(Guest &g, const std::string &container)
 	e.size = sizeof(e);
 	e.index = 7;
 	e.fd = other.get();
-	expect_errno(ioctl(g.bus_fd(), VBUS_KVM_SET_VECTOR, &e), EINVAL, "a vector that is no eventfd");
+	expect_errno(ioctl(g.bus_fd(), VBUS_KVM_SET_VECTOR, &e), EINVAL,
+	             "a vector that is no eventfd");
 	e.fd = -2;
 	expect_errno(ioctl(g.bus_fd(), VBUS_KVM_SET_DOORBELL, &e), EINVAL, "a doorbell with fd -2");
 	expect_errno(ioctl(g.bus_fd(), _IO(VBUS_KVM_IOC_MAGIC, 0x7f)), ENOTTY, "an unknown ioctl");
@@ -603,8 +618,9 @@ int main(int argc, char **argv)
 		c.u.devopen.version = VBUS_VENET_VERSION;
 		const int64_t r = call(g, c);
 		if (r != -ENODEV) {
-			throw std::runtime_error("opening foreign device " + std::to_string(foreign) +
-						 " gave " + std::to_string(r) + ", not -ENODEV");
+			throw std::runtime_error("opening foreign device " +
+			                         std::to_string(foreign) + " gave " +
+			                         std::to_string(r) + ", not -ENODEV");
 		}
 		std::cout << "isolation: foreign device " << foreign << " refused (ENODEV)\n";
 
@@ -620,8 +636,9 @@ int main(int argc, char **argv)
 		for (const auto &[e, n] : g.call_refused) {
 			std::cout << " " << std::strerror(e) << "=" << n;
 		}
-		std::cout << "\nvector interrupts: " << g.vector_count(0) << " " << g.vector_count(1)
-			  << " " << g.vector_count(2) << " " << g.vector_count(3) << "\n";
+		std::cout << "\nvector interrupts: " << g.vector_count(0) << " "
+		          << g.vector_count(1) << " " << g.vector_count(2) << " "
+		          << g.vector_count(3) << "\n";
 		std::cout << "kvm-hostile: ok\n";
 	} catch (const std::exception &e) {
 		std::cerr << "kvm-hostile: " << e.what() << "\n";
@@ -629,3 +646,5 @@ int main(int argc, char **argv)
 	}
 	return 0;
 }
+
+// NOLINTEND(cppcoreguidelines-pro-type-union-access)
