@@ -221,7 +221,7 @@ public:
 	{
 		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
 		return reinterpret_cast<T *>(at(gpa, sizeof(T)));
-	} // NOLINT
+	}
 
 	// Run the guest over @cmds; calls are forwarded as a VMM would.
 	void run(const std::vector<Command> &cmds)
