@@ -44,6 +44,21 @@ case " $cmdline " in
 	read -r -t 120 line && echo "got=$line" ;;
 esac
 case " $cmdline " in
+*" l2.bridge "*)
+	d=/sys/bus/pci/devices/0000:00:01.0
+	byte() { dd if=$d/config bs=1 skip=$(($1)) count=1 2>/dev/null | od -An -tu1 | tr -d ' '; }
+	echo "bridge=$(cat $d/vendor) $(cat $d/device) $(cat $d/class)"
+	echo "bars=$(head -n 3 $d/resource | cut -d' ' -f1 | tr '\n' ' ')"
+	cap=$(byte 0x34)
+	echo "capability=$(byte $cap) size=$(( ($(byte $((cap + 2))) | ($(byte $((cap + 3))) << 8)) & 0x7ff ))"
+	# Move BAR 1 to 0xd000 with I/O decoding on, then ring slots 0-4 there.
+	printf '\001\320\000\000' | dd of=$d/config bs=4 seek=5 conv=notrunc 2>/dev/null
+	echo "bar1=$(dd if=$d/config bs=4 skip=5 count=1 2>/dev/null | od -An -tx4 | tr -d ' ')"
+	rang=0
+	for slot in 0 1 2 3 4; do /bin/outl $((0xd000 + 4 * slot)) 1 && rang=$((rang + 1)); done
+	echo "L2-RANG=$rang" ;;
+esac
+case " $cmdline " in
 *" l2.hang "*)
 	echo "L2-HANGING"
 	while :; do sleep 1; done ;;
@@ -116,6 +131,7 @@ check "the L2 initramfs builds" l2_mkinitrd "$work/initrd" "$work/guest.sh"
 L2_ERR=$work/one.err l2_run "$work/one" 300 -k "$kernel" -i "$work/initrd" --mem 256M --stats
 check "1 vCPU: the guest reached its init" grep -q '^L2-INIT: ok' "$work/one"
 check "1 vCPU: its script ran to the end" test "$(l2_result "$work/one")" = 0
+check "console lines end without a CR" grep -qx 'L2-RESULT: 0' "$work/one"
 check "1 vCPU: vbus-vm exited 0 on reboot -f (status $L2_STATUS)" test "$L2_STATUS" = 0
 check "1 vCPU: the guest sees 1 CPU" test "$(l2_value "$work/one" cpus)" = 1
 mem=$(l2_value "$work/one" memtotal)
@@ -164,6 +180,57 @@ l2_stop TERM
 exec 3>&-
 check "SIGTERM: vbus-vm exited with 143 (status $L2_STATUS)" test "$L2_STATUS" = 143
 check "SIGTERM: it says so" grep -q '^vbus-vm: stopped by SIGTERM$' "$work/term.err"
+
+# ---- the vbus bridge, with the project's connector (not its guest driver)
+if [ ! -f connectors/kvm/vbus_kvm.ko ]; then
+	ok "the vbus bridge # SKIP connectors/kvm/vbus_kvm.ko is not built"
+else
+	VBUSCTL=build/cmake/tools/vbusctl/vbusctl
+	install_modules
+	check "vbus_kvm loads, container c0 exists" \
+		sh -c "modprobe vbus_kvm && $VBUSCTL container add c0"
+	check "binding to a missing container: no container NAME" \
+		exits_with 1 "^vbus-vm: /dev/vbus-kvm: VBUS_KVM_BIND to container 'nosuch': No such file or directory \\(no container nosuch\\)$" \
+		"$VBUS_VM" -k "$kernel" --container nosuch
+	chmod 0666 /dev/kvm /dev/vbus-kvm
+	check "binding without the right: needs CAP_NET_ADMIN or the owner" \
+		exits_with 1 "(Operation not permitted|Permission denied) \\(not allowed to attach to container c0: needs CAP_NET_ADMIN or the container's owner\\)$" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$VBUS_VM" -k "$kernel" --container c0
+	chmod 0600 /dev/kvm /dev/vbus-kvm
+
+	cat >"$work/outl.c" <<'OUTL'
+#include <stdlib.h>
+#include <sys/io.h>
+int main(int argc, char **argv)
+{
+	if (argc != 3 || iopl(3) != 0)
+		return 1;
+	outl((unsigned)strtoul(argv[2], NULL, 0), (unsigned short)strtoul(argv[1], NULL, 0));
+	return 0;
+}
+OUTL
+	check "the bridge's L2 initramfs builds" sh -c "gcc -O2 -static -o '$work/outl' '$work/outl.c' &&
+		tests/vm/l2/mkinitrd --script '$work/guest.sh' --file '$work/outl:/bin/outl' \
+			'$(l2_kver)' '$work/initrd-bridge'"
+	L2_ERR=$work/bridge.err l2_run "$work/bridge" 300 -k "$kernel" -i "$work/initrd-bridge" \
+		--mem 256M --container c0 --verbose --stats --append "$(cmdline l2.bridge)"
+	check "bridge: vbus-vm exited 0 (status $L2_STATUS)" test "$L2_STATUS" = 0
+	check "bridge: the guest sees the vbus bridge at 00:01.0" \
+		grep -qx 'bridge=0x7662 0x0001 0x068000' "$work/bridge"
+	check "bridge: Linux kept the BARs (0xc000, 0xc400, 0xe0000000)" \
+		grep -qx 'bars=0x000000000000c000 0x000000000000c400 0x00000000e0000000 ' "$work/bridge"
+	check "bridge: an MSI-X capability with 33 vectors" grep -qx 'capability=17 size=32' "$work/bridge"
+	check "bridge: the guest moved BAR 1" grep -qx 'bar1=0000d001' "$work/bridge"
+	check "bridge: the doorbells followed it" \
+		grep -q '^vbus-vm: doorbells moved to port 0xd000$' "$work/bridge.err"
+	check "bridge: the guest rang the moved doorbells" grep -qx 'L2-RANG=5' "$work/bridge"
+	check "bridge: no doorbell exited to vbus-vm (the ioeventfds took them)" \
+		grep -qx 'vbus-vm: doorbell exits: 0' "$work/bridge.err"
+	check "bridge: the connector let go of the VM" \
+		test "$(cat "$CFS/containers/c0/clients" 2>/dev/null || echo 0)" = 0
+	check "bridge: c0 and the modules go away" \
+		sh -c "$VBUSCTL container del c0 && modprobe -r vbus_kvm vbus"
+fi
 
 # ---- a kernel panic ends the VMM (panic=-1 reboots, reboot=k resets)
 l2_run "$work/panic" 300 -k "$kernel" -i "$work/initrd" --mem 256M \
