@@ -52,7 +52,7 @@ ls -l /tmp/guest.img
 step "host: vbus-vm boots the guest with container 'demo' attached (its console is marked 'guest|')"
 iperf3 -s -D -f m -I /tmp/iperf.pid
 set -x
-$VBUS_VM --kernel "/boot/vmlinuz-$kver" --initrd /tmp/guest.img --mem 512M --cpus 2 \
+$VBUS_VM --kernel "/boot/vmlinuz-$kver" --initrd /tmp/guest.img --mem 512M --cpus 1 \
 	--container demo --stats >$LOG 2>&1 &
 set +x
 vm=$!

@@ -38,7 +38,7 @@ check "the L2 initramfs builds" l2_mkinitrd /tmp/l2.img tests/vm/l2/venet-guest.
 	--ko guest/proxy/vbus_proxy.ko --ko guest/kvm/vbus_bridge.ko --ko guest/venet/vbus_enet.ko \
 	"${files[@]}"
 
-l2_start $LOG --kernel "$(l2_kernel)" --initrd /tmp/l2.img --mem 512M --cpus 2 \
+l2_start $LOG --kernel "$(l2_kernel)" --initrd /tmp/l2.img --mem 512M --cpus 1 \
 	--container c0 --stats
 check "the guest boots and its venet driver binds through the bus" l2_wait $LOG '^L2-NIC=' 300
 check "the guest's bus shows its one device" test "$(l2_value $LOG L2-BUS)" = "kvm0:0 "
