@@ -40,10 +40,8 @@ set +x
 $VBUSCTL device show web0
 
 step "host: a guest initramfs (busybox, the guest modules, iperf3)"
-files=()
-for p in $(command -v iperf3) $(ldd "$(command -v iperf3)" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
-	files+=(--file "$p")
-done
+. tests/vm/l2/lib.sh
+mapfile -t files <<<"$(l2_bin_files iperf3)"
 tests/vm/l2/mkinitrd --script scripts/demo-guest.sh \
 	--ko guest/proxy/vbus_proxy.ko --ko guest/kvm/vbus_bridge.ko \
 	--ko guest/venet/vbus_enet.ko "${files[@]}" "$kver" /tmp/guest.img

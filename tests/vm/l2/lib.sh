@@ -26,6 +26,8 @@
 #                                L2_STATUS (124: timed out)
 #   l2_result LOG                the status the guest's script reported
 #   l2_value LOG KEY             the value of the guest's "KEY=value" line
+#   l2_bin_files BIN...          mkinitrd --file options for programs of
+#                                the host with their shared libraries
 
 VBUS_VM=${VBUS_VM:-build/cmake/tools/vbus-vm/vbus-vm}
 L2_PID=""
@@ -125,4 +127,14 @@ l2_result() {
 
 l2_value() {
 	sed -n "s/^$2=//p" "$1" | tr -d '\r' | tail -n 1
+}
+
+l2_bin_files() {
+	local b p
+	for b in "$@"; do
+		p=$(command -v "$b") || { echo "l2_bin_files: no $b" >&2; return 1; }
+		for f in "$p" $(ldd "$p" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+			printf -- '--file\n%s\n' "$f"
+		done
+	done
 }

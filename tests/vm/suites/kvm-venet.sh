@@ -30,10 +30,7 @@ check "container c0 with venet v0, host side $HOST_IF" setup
 iperf3 -s -D -f m --pidfile /tmp/iperf3.pid
 
 # The guest: busybox, the guest modules, iperf3 with its libraries.
-files=()
-for p in $(command -v iperf3) $(ldd "$(command -v iperf3)" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
-	files+=(--file "$p")
-done
+mapfile -t files <<<"$(l2_bin_files iperf3)"
 check "the L2 initramfs builds" l2_mkinitrd /tmp/l2.img tests/vm/l2/venet-guest.sh \
 	--ko guest/proxy/vbus_proxy.ko --ko guest/kvm/vbus_bridge.ko --ko guest/venet/vbus_enet.ko \
 	"${files[@]}"
