@@ -6,7 +6,8 @@
 # killed with SIGKILL in the middle of iperf3, leaves nothing behind: no
 # VM, no pinned page, no connection, no attached client, and every module
 # unloads.
-# vm-options: --timeout 1500
+# vm-options: --timeout 600
+# vm-retry: 1
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
 

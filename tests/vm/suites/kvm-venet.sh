@@ -7,7 +7,8 @@
 # each way, counters that agree on both ends, and the event counts of the
 # data path: exits to user space (none may come from the data path),
 # doorbells and interrupts per 1,000 packets.
-# vm-options: --timeout 1500
+# vm-options: --timeout 600
+# vm-retry: 1
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
 

@@ -5,7 +5,8 @@
 # init and sees its CPUs, its memory and the PCI host bridge; the console
 # goes both ways; vbus-vm exits 0 when the guest reboots or panics,
 # 128+15 on SIGTERM, and its errors say what is wrong.
-# vm-options: --timeout 900
+# vm-options: --timeout 600
+# vm-retry: 1
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
 
