@@ -265,6 +265,7 @@ static int vkvm_release(struct inode *inode, struct file *file)
 {
 	struct vkvm *v = file->private_data;
 
+	/* Doorbells and vectors need a bind: an unbound file holds nothing. */
 	if (v->kvm) {
 		/* No doorbell reaches the core from here on ... */
 		vkvm_irq_teardown_slots(v);
@@ -280,9 +281,6 @@ static int vkvm_release(struct inode *inode, struct file *file)
 		mutex_unlock(&vkvm_bound_lock);
 		vbus_memctx_put(v->mem);
 		kvm_put_kvm(v->kvm);
-	} else {
-		vkvm_irq_teardown_slots(v);
-		vkvm_irq_teardown_vectors(v);
 	}
 	kfree(v);
 	return 0;
