@@ -204,6 +204,19 @@ static inline int vbus_ioq_dev_attach(struct vbus_ioq_device *q, void *mem,
 }
 
 /**
+ * vbus_ioq_dev_move() - follow a ring to a new mapping of its memory
+ * @q:		an attached ring
+ * @mem:	the same memory, mapped elsewhere (its length unchanged)
+ *
+ * The device's indices carry over.  What @mem holds is not checked
+ * again: every access already treats the ring as hostile.
+ */
+static inline void vbus_ioq_dev_move(struct vbus_ioq_device *q, void *mem)
+{
+	q->head = (struct vbus_ioq_head *)mem;
+}
+
+/**
  * vbus_ioq_dev_pop() - consume the next available descriptor
  * @q:		the device's ring
  * @buf:	receives a private copy of the descriptor

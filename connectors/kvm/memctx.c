@@ -18,13 +18,21 @@
  * VMM is exiting every access fails with -EFAULT.
  *
  * Long-term maps (rings, signals) pin the guest pages with FOLL_LONGTERM
- * and map them contiguously with vmap().
+ * and map them contiguously with vmap().  They follow the VMM's changes:
+ * an mmu interval notifier over the pages' user addresses sees any
+ * change of the VMM's page tables there (munmap, mremap, MAP_FIXED,
+ * MADV_DONTNEED), and the memslot generation, checked on every doorbell,
+ * call and copy, any change of the memslots.  Either makes the core remap
+ * the region and move its device to the new pages (vbus_memmap_stale());
+ * until then the device keeps the old pages, which stay pinned, so a
+ * VMM's change can never make the host touch memory it no longer owns.
  */
 
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -36,14 +44,31 @@
 /* The largest region a guest may map: rings and signals are far smaller. */
 #define VKVM_MAP_MAX	(4UL << 20)
 
+/**
+ * struct vkvm_memctx - the memctx of a VM
+ * @ctx:	the core's part
+ * @kvm:	the VM (a reference is held)
+ * @lock:	protects @maps and @slots_gen; taken with interrupts off
+ *		(doorbells check the memslots from a wait-queue callback)
+ * @maps:	the live long-term maps, struct vkvm_map
+ * @slots_gen:	the memslot generation the maps were last checked against
+ */
 struct vkvm_memctx {
 	struct vbus_memctx ctx;
 	struct kvm *kvm;
+	spinlock_t lock;	/* @maps, @slots_gen; irqsave */
+	struct list_head maps;
+	u64 slots_gen;
 };
+
+static struct vkvm_memctx *to_vm(struct vbus_memctx *ctx)
+{
+	return container_of(ctx, struct vkvm_memctx, ctx);
+}
 
 static struct kvm *to_kvm(struct vbus_memctx *ctx)
 {
-	return container_of(ctx, struct vkvm_memctx, ctx)->kvm;
+	return to_vm(ctx)->kvm;
 }
 
 /*
@@ -148,88 +173,242 @@ static int vkvm_copy(struct kvm *kvm, u64 gpa, void *buf, size_t len,
 static int vkvm_copy_to(struct vbus_memctx *ctx, u64 dst, const void *src,
 			size_t len)
 {
+	vkvm_memctx_check_slots(ctx);
 	return vkvm_copy(to_kvm(ctx), dst, (void *)src, len, true);
 }
 
 static int vkvm_copy_from(struct vbus_memctx *ctx, void *dst, u64 src,
 			  size_t len)
 {
+	vkvm_memctx_check_slots(ctx);
 	return vkvm_copy(to_kvm(ctx), src, dst, len, false);
 }
 
 /**
- * struct vkvm_map - a pinned, vmap()ed guest range
+ * struct vkvm_range - a run of a map's pages at consecutive user addresses
+ * @mni:	watches the VMM's page tables over the run
+ * @map:	the map it belongs to
+ * @seq:	@mni's sequence when the pages were looked up
+ */
+struct vkvm_range {
+	struct mmu_interval_notifier mni;
+	struct vkvm_map *map;
+	unsigned long seq;
+};
+
+/**
+ * struct vkvm_map - a pinned, vmap()ed guest range, watched for changes
+ * @vm:		the memctx
+ * @owner:	the core's mapping this serves (for vbus_memmap_stale())
+ * @node:	in @vm->maps, under @vm->lock
+ * @gpa:	the guest physical address mapped
+ * @len:	its length
  * @pages:	the pinned pages
  * @npages:	how many
  * @vaddr:	their contiguous kernel mapping
+ * @nranges:	entries in @ranges
+ * @ranges:	one per run of consecutive user addresses (usually one)
  */
 struct vkvm_map {
+	struct vkvm_memctx *vm;
+	struct vbus_memmap *owner;
+	struct list_head node;
+	u64 gpa;
+	size_t len;
 	struct page **pages;
 	unsigned long npages;
 	void *vaddr;
+	unsigned int nranges;
+	struct vkvm_range ranges[];
 };
 
-static long vkvm_pin(struct kvm *kvm, u64 gpa, unsigned long npages,
-		     struct page **pages)
+/*
+ * The VMM changed its page tables under a run: munmap(), mremap(),
+ * mmap(MAP_FIXED), madvise(MADV_DONTNEED), a changed protection...  The
+ * core remaps from a work item; the pinned pages stay valid until then.
+ * The VMM's exit (MMU_NOTIFY_RELEASE) moves nothing.
+ */
+static bool vkvm_range_invalidate(struct mmu_interval_notifier *mni,
+				  const struct mmu_notifier_range *range,
+				  unsigned long cur_seq)
+{
+	struct vkvm_range *r = container_of(mni, struct vkvm_range, mni);
+
+	mmu_interval_set_seq(mni, cur_seq);
+	if (range->event != MMU_NOTIFY_RELEASE)
+		vbus_memmap_stale(r->map->owner);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops vkvm_range_ops = {
+	.invalidate = vkvm_range_invalidate,
+};
+
+/* KVM's memslot generation: any memslot change moves it. */
+static u64 vkvm_slots_gen(struct kvm *kvm)
+{
+	/*
+	 * The memslot sets are embedded in struct kvm and never freed
+	 * before it, so a racy read is safe; it is only compared.
+	 */
+	return READ_ONCE(rcu_dereference_raw(kvm->memslots[0])->generation);
+}
+
+/* The user address of every page of [gpa, gpa + npages pages). */
+static int vkvm_lookup(struct kvm *kvm, u64 gpa, unsigned long npages,
+		       unsigned long *hva)
 {
 	unsigned long i;
-	long ret = 0;
+	int idx, ret = 0;
 
-	mmap_read_lock(kvm->mm);
+	idx = srcu_read_lock(&kvm->srcu);
 	for (i = 0; i < npages; i++) {
-		unsigned long hva;
-		int idx;
-
-		idx = srcu_read_lock(&kvm->srcu);
-		hva = gfn_to_hva(kvm, (gpa >> PAGE_SHIFT) + i);
-		srcu_read_unlock(&kvm->srcu, idx);
-		if (kvm_is_error_hva(hva)) {
+		hva[i] = gfn_to_hva(kvm, (gpa >> PAGE_SHIFT) + i);
+		if (kvm_is_error_hva(hva[i])) {
 			ret = -EFAULT;
 			break;
 		}
-		ret = pin_user_pages_remote(kvm->mm, hva, 1,
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return ret;
+}
+
+static unsigned int vkvm_count_runs(const unsigned long *hva,
+				    unsigned long npages)
+{
+	unsigned int runs = 1;
+	unsigned long i;
+
+	for (i = 1; i < npages; i++)
+		if (hva[i] != hva[i - 1] + PAGE_SIZE)
+			runs++;
+	return runs;
+}
+
+/* Pin the pages of every run; 0, -EAGAIN if a run changed meanwhile. */
+static int vkvm_pin_runs(struct kvm *kvm, struct vkvm_map *m,
+			 const unsigned long *hva)
+{
+	unsigned long i = 0, pinned = 0;
+	unsigned int k;
+	long ret = 0;
+
+	for (k = 0; k < m->nranges; k++)
+		m->ranges[k].seq = mmu_interval_read_begin(&m->ranges[k].mni);
+
+	mmap_read_lock(kvm->mm);
+	while (i < m->npages) {
+		unsigned long n = 1;
+
+		while (i + n < m->npages && hva[i + n] == hva[i] + n * PAGE_SIZE)
+			n++;
+		ret = pin_user_pages_remote(kvm->mm, hva[i], n,
 					    FOLL_WRITE | FOLL_LONGTERM,
-					    &pages[i], NULL, NULL);
-		if (ret != 1) {
+					    &m->pages[i], NULL, NULL);
+		if (ret > 0)
+			pinned += ret;
+		if (ret != n) {
 			ret = ret < 0 ? ret : -EFAULT;
 			break;
 		}
 		ret = 0;
+		i += n;
 	}
 	mmap_read_unlock(kvm->mm);
-	if (ret && i)
-		unpin_user_pages(pages, i);
+
+	for (k = 0; !ret && k < m->nranges; k++)
+		if (mmu_interval_read_retry(&m->ranges[k].mni, m->ranges[k].seq))
+			ret = -EAGAIN;
+	if (ret && pinned)
+		unpin_user_pages(m->pages, pinned);
 	return ret;
 }
 
-static int vkvm_map(struct vbus_memctx *ctx, u64 addr, size_t len,
-		    struct vbus_memmap *map)
+static void vkvm_map_remove_ranges(struct vkvm_map *m, unsigned int n)
 {
-	struct kvm *kvm = to_kvm(ctx);
-	unsigned long npages;
+	while (n--)
+		mmu_interval_notifier_remove(&m->ranges[n].mni);
+}
+
+/* Watch each run of @hva, then pin it: a change after the lookup shows. */
+static int vkvm_map_pin(struct vkvm_map *m, const unsigned long *hva)
+{
+	struct kvm *kvm = m->vm->kvm;
+	unsigned long i = 0;
+	unsigned int k;
+	int ret;
+
+	for (k = 0; k < m->nranges; k++) {
+		unsigned long n = 1;
+
+		while (i + n < m->npages && hva[i + n] == hva[i] + n * PAGE_SIZE)
+			n++;
+		m->ranges[k].map = m;
+		ret = mmu_interval_notifier_insert(&m->ranges[k].mni, kvm->mm,
+						   hva[i], n * PAGE_SIZE,
+						   &vkvm_range_ops);
+		if (ret) {
+			vkvm_map_remove_ranges(m, k);
+			return ret;
+		}
+		i += n;
+	}
+	ret = vkvm_pin_runs(kvm, m, hva);
+	if (ret)
+		vkvm_map_remove_ranges(m, m->nranges);
+	return ret;
+}
+
+/* How often a map is looked up again while the VMM keeps changing it. */
+#define VKVM_MAP_TRIES	8
+
+static struct vkvm_map *vkvm_map_new(struct vkvm_memctx *vm, u64 gpa,
+				     size_t len, struct vbus_memmap *owner)
+{
+	unsigned long npages, *hva;
+	unsigned int runs, tries = 0;
 	struct vkvm_map *m;
-	long ret;
+	u64 gen;
+	int ret;
 
-	if (!len || len > VKVM_MAP_MAX || addr + len < addr)
-		return -EINVAL;
-	npages = (offset_in_page(addr) + len + PAGE_SIZE - 1) >> PAGE_SHIFT;
-
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
-	if (!m)
-		return -ENOMEM;
+	npages = (offset_in_page(gpa) + len + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	hva = kcalloc(npages, sizeof(*hva), GFP_KERNEL);
+	if (!hva)
+		return ERR_PTR(-ENOMEM);
+again:
+	gen = vkvm_slots_gen(vm->kvm);
+	ret = vkvm_lookup(vm->kvm, gpa, npages, hva);
+	if (ret)
+		goto err_hva;
+	runs = vkvm_count_runs(hva, npages);
+	m = kzalloc(struct_size(m, ranges, runs), GFP_KERNEL);
+	if (!m) {
+		ret = -ENOMEM;
+		goto err_hva;
+	}
+	m->vm = vm;
+	m->owner = owner;
+	m->gpa = gpa;
+	m->len = len;
 	m->npages = npages;
+	m->nranges = runs;
 	m->pages = kcalloc(npages, sizeof(*m->pages), GFP_KERNEL);
 	if (!m->pages) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
-
-	if (!mmget_not_zero(kvm->mm)) {
-		ret = -EFAULT;
-		goto err_free;
+	ret = vkvm_map_pin(m, hva);
+	if (!ret && vkvm_slots_gen(vm->kvm) != gen) {
+		/* The memslots changed during the lookup: look again. */
+		unpin_user_pages(m->pages, npages);
+		vkvm_map_remove_ranges(m, m->nranges);
+		ret = -EAGAIN;
 	}
-	ret = vkvm_pin(kvm, addr, npages, m->pages);
-	mmput(kvm->mm);
+	if (ret == -EAGAIN && ++tries < VKVM_MAP_TRIES) {
+		kfree(m->pages);
+		kfree(m);
+		goto again;
+	}
 	if (ret)
 		goto err_free;
 
@@ -238,27 +417,116 @@ static int vkvm_map(struct vbus_memctx *ctx, u64 addr, size_t len,
 		ret = -ENOMEM;
 		goto err_unpin;
 	}
-	map->ptr = m->vaddr + offset_in_page(addr);
-	map->len = len;
-	map->priv = m;
-	return 0;
+	spin_lock_irq(&vm->lock);
+	list_add(&m->node, &vm->maps);
+	spin_unlock_irq(&vm->lock);
+	kfree(hva);
+	return m;
 
 err_unpin:
 	unpin_user_pages(m->pages, npages);
+	vkvm_map_remove_ranges(m, m->nranges);
 err_free:
 	kfree(m->pages);
 	kfree(m);
-	return ret;
+err_hva:
+	kfree(hva);
+	return ERR_PTR(ret);
+}
+
+static void vkvm_map_free(struct vkvm_map *m, bool dirty)
+{
+	struct vkvm_memctx *vm = m->vm;
+
+	/* No memslot check reaches it once off the list... */
+	spin_lock_irq(&vm->lock);
+	list_del(&m->node);
+	spin_unlock_irq(&vm->lock);
+	/* ...and no invalidation once its notifiers are gone. */
+	vkvm_map_remove_ranges(m, m->nranges);
+	vunmap(m->vaddr);
+	unpin_user_pages_dirty_lock(m->pages, m->npages, dirty);
+	kfree(m->pages);
+	kfree(m);
+}
+
+/* Map [@gpa, @gpa + @len) for @owner; the VMM's mm must be alive. */
+static int vkvm_map_into(struct vkvm_memctx *vm, u64 gpa, size_t len,
+			 struct vbus_memmap *owner, struct vbus_memmap *out)
+{
+	struct vkvm_map *m;
+
+	if (!mmget_not_zero(vm->kvm->mm))
+		return -EFAULT;
+	m = vkvm_map_new(vm, gpa, len, owner);
+	mmput(vm->kvm->mm);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	out->ptr = m->vaddr + offset_in_page(gpa);
+	out->len = len;
+	out->priv = m;
+	return 0;
+}
+
+static int vkvm_map(struct vbus_memctx *ctx, u64 addr, size_t len,
+		    struct vbus_memmap *map)
+{
+	if (!len || len > VKVM_MAP_MAX || addr + len < addr)
+		return -EINVAL;
+	return vkvm_map_into(to_vm(ctx), addr, len, map, map);
+}
+
+/*
+ * Map the range again.  The same pages (a change that moved nothing,
+ * like an mprotect() or a memslot update elsewhere): nothing to do.
+ */
+static int vkvm_remap(struct vbus_memctx *ctx, struct vbus_memmap *map,
+		      struct vbus_memmap *moved)
+{
+	struct vkvm_map *old = map->priv, *m;
+	int ret;
+
+	ret = vkvm_map_into(to_vm(ctx), old->gpa, old->len, map, moved);
+	if (ret)
+		return ret;
+	m = moved->priv;
+	if (!memcmp(m->pages, old->pages, old->npages * sizeof(*m->pages))) {
+		vkvm_map_free(m, false);
+		return 0;
+	}
+	return 1;
 }
 
 static void vkvm_unmap(struct vbus_memctx *ctx, struct vbus_memmap *map)
 {
-	struct vkvm_map *m = map->priv;
+	vkvm_map_free(map->priv, true);
+}
 
-	vunmap(m->vaddr);
-	unpin_user_pages_dirty_lock(m->pages, m->npages, true);
-	kfree(m->pages);
-	kfree(m);
+/**
+ * vkvm_memctx_check_slots() - notice a change of the VM's memslots
+ * @ctx:	the VM's memctx
+ *
+ * KVM tells nobody when the VMM moves, deletes or creates a memslot;
+ * the connector calls this on every doorbell, call and copy, which
+ * costs a load and a compare.  When the generation moved, every map is
+ * revalidated.  Any context.
+ */
+void vkvm_memctx_check_slots(struct vbus_memctx *ctx)
+{
+	struct vkvm_memctx *vm = to_vm(ctx);
+	u64 gen = vkvm_slots_gen(vm->kvm);
+	struct vkvm_map *m;
+	unsigned long flags;
+
+	if (likely(gen == READ_ONCE(vm->slots_gen)))
+		return;
+	spin_lock_irqsave(&vm->lock, flags);
+	if (gen != vm->slots_gen) {
+		WRITE_ONCE(vm->slots_gen, gen);
+		list_for_each_entry(m, &vm->maps, node)
+			vbus_memmap_stale(m->owner);
+	}
+	spin_unlock_irqrestore(&vm->lock, flags);
 }
 
 static void vkvm_memctx_release(struct vbus_memctx *ctx)
@@ -273,6 +541,7 @@ static const struct vbus_memctx_ops vkvm_memctx_ops = {
 	.copy_to = vkvm_copy_to,
 	.copy_from = vkvm_copy_from,
 	.map = vkvm_map,
+	.remap = vkvm_remap,
 	.unmap = vkvm_unmap,
 	.release = vkvm_memctx_release,
 };
@@ -291,6 +560,9 @@ struct vbus_memctx *vkvm_memctx_create(struct kvm *kvm)
 		return NULL;
 	kvm_get_kvm(kvm);
 	m->kvm = kvm;
+	spin_lock_init(&m->lock);
+	INIT_LIST_HEAD(&m->maps);
+	m->slots_gen = vkvm_slots_gen(kvm);
 	vbus_memctx_init(&m->ctx, &vkvm_memctx_ops);
 	return &m->ctx;
 }

@@ -111,6 +111,7 @@ struct vkvm {
 
 /* memctx.c */
 struct vbus_memctx *vkvm_memctx_create(struct kvm *kvm);
+void vkvm_memctx_check_slots(struct vbus_memctx *ctx);
 
 /* irq.c */
 int vkvm_set_vector(struct vkvm *v, u32 index, int fd);

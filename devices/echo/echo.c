@@ -39,6 +39,7 @@ struct echo_conn {
 	struct vbus_ioq_device ring;
 	struct vbus_signal *signal;
 	bool ring_ok;		/* read by the work item, READ/WRITE_ONCE */
+	bool moving;		/* shm_moved() runs: the work item waits */
 	u8 *call_buf;		/* max_len bytes, for calls */
 	u8 *ring_buf;		/* max_len bytes, for the work item */
 };
@@ -83,7 +84,8 @@ static void echo_ring_work(struct work_struct *work)
 	bool notify = false;
 	int ret;
 
-	if (!READ_ONCE(ec->ring_ok))
+	/* Pairs with echo_shm_moved(): the ring's new view is set. */
+	if (!READ_ONCE(ec->ring_ok) || smp_load_acquire(&ec->moving))
 		return;
 	do {
 		unsigned int unpublished = 0;
@@ -157,6 +159,21 @@ static int echo_shm(struct vbus_connection *conn, u32 id,
 	return 0;
 }
 
+/* The client's memory under the ring moved: follow it. */
+static void echo_shm_moved(struct vbus_connection *conn,
+			   struct vbus_memmap *shm)
+{
+	struct echo_conn *ec = conn->priv;
+
+	/* Only the work item uses the ring: stop it, switch, restart. */
+	WRITE_ONCE(ec->moving, true);
+	cancel_work_sync(&ec->work);
+	vbus_ioq_dev_move(&ec->ring, shm->ptr);
+	/* Pairs with echo_ring_work(): the new view is set when clear. */
+	smp_store_release(&ec->moving, false);
+	queue_work(system_wq, &ec->work);
+}
+
 static void echo_close(struct vbus_connection *conn)
 {
 	struct echo_conn *ec = conn->priv;
@@ -178,6 +195,7 @@ static void echo_release(struct vbus_connection *conn)
 static const struct vbus_connection_ops echo_conn_ops = {
 	.call = echo_call,
 	.shm = echo_shm,
+	.shm_moved = echo_shm_moved,
 	.close = echo_close,
 	.release = echo_release,
 };

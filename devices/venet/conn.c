@@ -182,7 +182,7 @@ static int venet_shm(struct vbus_connection *conn, u32 id,
 		vp->ev_sent = -1;	/* send the current state first */
 	else if (ring == &q->rxr)
 		q->rx_max_chain = min_t(u32, VENET_RX_MAX_CHAIN, ioq.mask + 1);
-	venet_ring_attach(ring, &ioq, signal, conn->ctx);
+	venet_ring_attach(ring, &ioq, shm, signal, conn->ctx);
 
 	signal->priv = q ? (void *)q : (void *)vp;
 	/* A doorbell that finds the handler finds @priv set. */
@@ -191,6 +191,26 @@ static int venet_shm(struct vbus_connection *conn, u32 id,
 	vbus_shm_signal_enable(&ioq.head->dev_signal);
 	queue_work(venet_wq, work);
 	return 0;
+}
+
+/* The guest's memory under a registered ring moved: follow it. */
+static void venet_shm_moved(struct vbus_connection *conn,
+			    struct vbus_memmap *shm)
+{
+	struct venet_conn *vc = conn->priv;
+	struct venet_priv *vp = vc->vp;
+	unsigned int id;
+
+	if (test_bit(VENET_REG_EVENTS, vc->registered) && vp->evr.shm == shm)
+		venet_ring_move(&vp->evr, &vp->event_work);
+	for (id = 0; id < 2 * vp->queue_pairs; id++) {
+		struct venet_queue *q = &vp->queues[id / 2];
+		bool tx = id == VBUS_VENET_SHM_TX(q->index);
+		struct venet_ring *ring = tx ? &q->txr : &q->rxr;
+
+		if (test_bit(id, vc->registered) && ring->shm == shm)
+			venet_ring_move(ring, tx ? &q->tx_work : &q->rx_work);
+	}
 }
 
 /*
@@ -262,6 +282,7 @@ static void venet_conn_release(struct vbus_connection *conn)
 static const struct vbus_connection_ops venet_conn_ops = {
 	.call = venet_call,
 	.shm = venet_shm,
+	.shm_moved = venet_shm_moved,
 	.close = venet_close,
 	.release = venet_conn_release,
 };

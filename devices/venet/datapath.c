@@ -62,25 +62,52 @@ static void venet_stats_packet(struct venet_qstats *s, unsigned int len)
  * venet_ring_attach() - make a registered ring servable
  * @ring:	the ring, detached, its work item idle
  * @ioq:	the validated ring
+ * @shm:	the region that holds it
  * @signal:	the region's signal
  * @ctx:	the guest's memory
  */
 void venet_ring_attach(struct venet_ring *ring, struct vbus_ioq_device *ioq,
-		       struct vbus_signal *signal, struct vbus_memctx *ctx)
+		       struct vbus_memmap *shm, struct vbus_signal *signal,
+		       struct vbus_memctx *ctx)
 {
 	ring->ioq = *ioq;
 	ring->published = ioq->used;
+	ring->shm = shm;
 	ring->signal = signal;
 	ring->ctx = ctx;
+	ring->moving = false;
 	/* The fields above are set before a work item can see the flag. */
 	smp_store_release(&ring->attached, true);
+}
+
+/**
+ * venet_ring_move() - follow the ring to its region's new mapping
+ * @ring:	a ring attached by this connection
+ * @work:	its work item, the only user of the ring's memory
+ *
+ * From shm_moved(): the work item is stopped, the ring's view switched
+ * to @ring->shm->ptr, and the work item run once to serve what the
+ * guest posted meanwhile.  The old mapping is unused on return.
+ */
+void venet_ring_move(struct venet_ring *ring, struct work_struct *work)
+{
+	WRITE_ONCE(ring->moving, true);
+	/* A run that starts from now on sees @moving and returns. */
+	cancel_work_sync(work);
+	vbus_ioq_dev_move(&ring->ioq, ring->shm->ptr);
+	/* Pairs with venet_ring_ok(): the new view is set when clear. */
+	smp_store_release(&ring->moving, false);
+	queue_work(venet_wq, work);
 }
 
 /* For a work item: may the ring be used? */
 static bool venet_ring_ok(struct venet_ring *ring)
 {
 	/* Pairs with venet_ring_attach(): the fields are valid when set. */
-	return smp_load_acquire(&ring->attached);
+	if (!smp_load_acquire(&ring->attached))
+		return false;
+	/* Pairs with venet_ring_move(): the new view is set when clear. */
+	return !smp_load_acquire(&ring->moving);
 }
 
 static void venet_ring_abandon(struct venet_priv *vp, struct venet_ring *ring,

@@ -137,6 +137,9 @@ struct venet_dev {
  *		or by the work item when the guest breaks the protocol.  The
  *		work item reads it with acquire semantics before anything
  *		else and does nothing when it is clear.
+ * @shm:	the region holding the ring (identifies it to shm_moved())
+ * @moving:	the ring's memory is being moved (venet_ring_move()); the
+ *		work item does nothing while it is set
  */
 struct venet_ring {
 	struct vbus_ioq_device ioq;
@@ -144,6 +147,8 @@ struct venet_ring {
 	struct vbus_signal *signal;
 	struct vbus_memctx *ctx;
 	bool attached;
+	struct vbus_memmap *shm;
+	bool moving;
 };
 
 /**
@@ -326,7 +331,9 @@ void venet_queue_init(struct venet_queue *q, struct venet_priv *vp,
 		      unsigned int index);
 void venet_queue_reset(struct venet_queue *q);
 void venet_ring_attach(struct venet_ring *ring, struct vbus_ioq_device *ioq,
-		       struct vbus_signal *signal, struct vbus_memctx *ctx);
+		       struct vbus_memmap *shm, struct vbus_signal *signal,
+		       struct vbus_memctx *ctx);
+void venet_ring_move(struct venet_ring *ring, struct work_struct *work);
 void venet_txr_doorbell(struct vbus_signal *signal);
 void venet_rxr_doorbell(struct vbus_signal *signal);
 void venet_evr_doorbell(struct vbus_signal *signal);

@@ -148,17 +148,25 @@ struct vbus_device {
  *		device-defined purpose, @shm->ptr/@shm->len the mapping and
  *		@signal the region's signal (set its handler to receive the
  *		client's doorbells).  Return 0 to accept it.
+ * @shm_moved:	the client's memory behind a region accepted by @shm
+ *		moved (its VMM replaced it): @shm->ptr is the new mapping.
+ *		Stop using the old one before returning; it is unmapped
+ *		then.  Sleepable.  A device without it keeps the memory it
+ *		was given first.
  * @close:	stop using everything the connection holds; sleepable
  * @release:	free the connection's private state
  *
- * @call and @shm of one connection never run concurrently with each
- * other or with @close; after @close they are not called again.
+ * @call, @shm and @shm_moved of one connection never run concurrently
+ * with each other or with @close; after @close they are not called
+ * again.
  */
 struct vbus_connection_ops {
 	long (*call)(struct vbus_connection *conn, u32 func, u64 addr,
 		     u32 len, u32 flags);
 	int (*shm)(struct vbus_connection *conn, u32 id,
 		   struct vbus_memmap *shm, struct vbus_signal *signal);
+	void (*shm_moved)(struct vbus_connection *conn,
+			  struct vbus_memmap *shm);
 	void (*close)(struct vbus_connection *conn);
 	void (*release)(struct vbus_connection *conn);
 };
@@ -185,6 +193,8 @@ struct vbus_connection {
 	u32 handle;
 	struct list_head dev_node;	/* in dev->conns, under vbus_lock */
 	struct list_head regions;	/* struct vbus_region, under @lock */
+	/* Remaps stale regions; holds a reference on @kref while queued. */
+	struct work_struct remap_work;
 };
 
 typedef void (*vbus_signal_handler_t)(struct vbus_signal *signal);

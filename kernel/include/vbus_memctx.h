@@ -33,11 +33,22 @@ struct vbus_memmap {
  * @copy_to:	copy @len bytes from @src to client address @dst
  * @copy_from:	copy @len bytes from client address @src to @dst
  * @map:	map [@addr, @addr + @len) for long-term use by the kernel
- * @unmap:	undo @map
+ * @remap:	map again the range @map covers, when the client's memory
+ *		map changed under it (optional): 0 when it still maps the
+ *		same memory, 1 with the new mapping in @moved, or a negative
+ *		errno (the range is not the client's memory now); @map stays
+ *		valid in every case
+ * @unmap:	undo @map or @remap
  * @release:	free the memctx (last reference gone)
  *
  * All may sleep.  Each returns 0 or a negative errno (-EFAULT for an
  * address outside the client's memory).
+ *
+ * A memctx whose memory can change behind a mapping (a VMM may replace
+ * the memory of a running guest) calls vbus_memmap_stale() for the
+ * mapping when that happens, from any context; the core then calls
+ * @remap from a work item and, if the mapping moved, moves the device
+ * over to the new one before it calls @unmap on the old.
  */
 struct vbus_memctx_ops {
 	int (*copy_to)(struct vbus_memctx *ctx, u64 dst, const void *src,
@@ -46,6 +57,8 @@ struct vbus_memctx_ops {
 			 size_t len);
 	int (*map)(struct vbus_memctx *ctx, u64 addr, size_t len,
 		   struct vbus_memmap *map);
+	int (*remap)(struct vbus_memctx *ctx, struct vbus_memmap *map,
+		     struct vbus_memmap *moved);
 	void (*unmap)(struct vbus_memctx *ctx, struct vbus_memmap *map);
 	void (*release)(struct vbus_memctx *ctx);
 };
@@ -78,5 +91,7 @@ static inline int vbus_memctx_copy_from(struct vbus_memctx *ctx, void *dst,
 }
 
 struct vbus_memctx *vbus_memctx_kernel_create(void);
+
+void vbus_memmap_stale(struct vbus_memmap *map);
 
 #endif /* _VBUS_MEMCTX_H */

@@ -32,12 +32,19 @@
 #define VBUS_CLIENT_MAX_CONNS	1024
 #define VBUS_CONN_MAX_REGIONS	64
 
-/* A shared-memory region registered on a connection. */
+/*
+ * A shared-memory region registered on a connection.  @map and @node
+ * are under conn->lock; @stale is set by vbus_memmap_stale() from any
+ * context and cleared by the connection's remap work.
+ */
 struct vbus_region {
 	struct list_head node;		/* in conn->regions */
 	struct vbus_memmap map;
 	struct vbus_signal *signal;
+	unsigned long stale;		/* bit 0: remap wanted */
 };
+
+#define VBUS_REGION_STALE	0
 
 static atomic_t vbus_next_client_id = ATOMIC_INIT(0);
 
@@ -100,6 +107,66 @@ void vbus_connection_close(struct vbus_connection *conn)
 	list_del_init(&conn->dev_node);
 	conn->dev->nconns--;
 }
+
+/*
+ * Move a region whose memory changed to its new mapping, if it moved.
+ * The old mapping stays valid until the device stopped using it.
+ */
+static void vbus_region_remap(struct vbus_connection *conn,
+			      struct vbus_region *r)
+{
+	struct vbus_memctx *ctx = conn->ctx;
+	struct vbus_memmap old = r->map, moved;
+
+	if (!ctx->ops->remap || !conn->ops->shm_moved)
+		return;
+	if (ctx->ops->remap(ctx, &r->map, &moved) <= 0)
+		return;		/* same memory, or none: keep what we have */
+	r->map.ptr = moved.ptr;
+	r->map.priv = moved.priv;
+	conn->ops->shm_moved(conn, &r->map);
+	ctx->ops->unmap(ctx, &old);
+}
+
+static void vbus_connection_remap_work(struct work_struct *work)
+{
+	struct vbus_connection *conn =
+		container_of(work, struct vbus_connection, remap_work);
+	struct vbus_region *r;
+
+	mutex_lock(&conn->lock);
+	if (!conn->closed) {
+		list_for_each_entry(r, &conn->regions, node)
+			if (test_and_clear_bit(VBUS_REGION_STALE, &r->stale))
+				vbus_region_remap(conn, r);
+	}
+	mutex_unlock(&conn->lock);
+	/* Taken by vbus_memmap_stale() when it queued us. */
+	vbus_connection_put(conn);
+}
+
+/**
+ * vbus_memmap_stale() - the memory behind a mapping may have moved
+ * @map:	a mapping the core obtained from the memctx's map() or
+ *		remap(), not yet unmapped
+ *
+ * For connectors: the client's memory map changed under @map (a VMM
+ * replaced guest memory).  The core remaps the region from a work item
+ * and moves its device over.  Any context; the memctx must not call it
+ * once unmap() of @map has returned.
+ */
+void vbus_memmap_stale(struct vbus_memmap *map)
+{
+	struct vbus_region *r = container_of(map, struct vbus_region, map);
+	struct vbus_connection *conn = r->signal->conn;
+
+	set_bit(VBUS_REGION_STALE, &r->stale);
+	kref_get(&conn->kref);
+	/* Already queued: that run sees the bit and holds a reference. */
+	if (!queue_work(vbus_wq, &conn->remap_work))
+		kref_put(&conn->kref, vbus_connection_free);
+}
+EXPORT_SYMBOL_GPL(vbus_memmap_stale);
 
 static bool vbus_may_attach(struct vbus_container *c)
 {
@@ -261,6 +328,7 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	mutex_init(&conn->lock);
 	INIT_LIST_HEAD(&conn->regions);
 	INIT_LIST_HEAD(&conn->dev_node);
+	INIT_WORK(&conn->remap_work, vbus_connection_remap_work);
 	conn->client = client;
 	conn->ctx = client->ctx;
 

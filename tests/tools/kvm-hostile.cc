@@ -57,64 +57,17 @@ extern "C" {
 #include <vbus_ioq.h>
 }
 
+#include "posix.hh"
+
 // The call page is the ABI's union of operations.
 // NOLINTBEGIN(cppcoreguidelines-pro-type-union-access)
 
 namespace
 {
 
-[[noreturn]] void fail(const std::string &what)
-{
-	throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-class Fd
-{
-public:
-	explicit Fd(int fd = -1) : fd_(fd) {}
-	Fd(const Fd &) = delete;
-	Fd &operator=(const Fd &) = delete;
-	Fd(Fd &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-	Fd &operator=(Fd &&o) noexcept
-	{
-		std::swap(fd_, o.fd_);
-		return *this;
-	}
-	~Fd()
-	{
-		if (fd_ >= 0) {
-			close(fd_);
-		}
-	}
-	[[nodiscard]] int get() const { return fd_; }
-
-private:
-	int fd_;
-};
-
-class Mapping
-{
-public:
-	Mapping(size_t len, int fd) : len_(len)
-	{
-		void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
-		               fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED) {
-			fail("mmap");
-		}
-		ptr_ = static_cast<uint8_t *>(p);
-	}
-	Mapping(const Mapping &) = delete;
-	Mapping &operator=(const Mapping &) = delete;
-	Mapping(Mapping &&) = delete;
-	Mapping &operator=(Mapping &&) = delete;
-	~Mapping() { munmap(ptr_, len_); }
-	[[nodiscard]] std::span<uint8_t> bytes() const { return {ptr_, len_}; }
-
-private:
-	uint8_t *ptr_ = nullptr;
-	size_t len_;
-};
+using testtools::fail;
+using testtools::Fd;
+using testtools::Mapping;
 
 // Guest physical layout.
 constexpr uint64_t mem_size = 8ULL << 20;

@@ -7,10 +7,13 @@
 # abusing the VMM ioctls.  The host must answer with errors only, stay
 # healthy (the harness fails the run on any WARN or oops), keep container
 # B untouched, let an honest guest in afterwards and unload cleanly.  The
-# permission check of the bind is enforced in the kernel.
+# permission check of the bind is enforced in the kernel.  Last, a VMM
+# replaces the memory under a live ring in every way it can, and the
+# device must follow.
 . tests/vm/lib.sh
 
 HOSTILE=build/cmake/tests/tools/kvm-hostile
+REMAP=build/cmake/tests/tools/kvm-remap
 A=$CFS/containers/A
 B=$CFS/containers/B
 
@@ -67,6 +70,35 @@ stats_b >/tmp/b-after
 check "container B saw nothing of it" cmp /tmp/b-before /tmp/b-after
 check "nothing of A's guests is left attached" test "$(cat $A/clients)" = 0
 check "an honest guest still gets a working venet on A" $HOSTILE A 1 "$foreign" 9 0
+
+# A VMM that replaces guest memory under live rings (tests/tools/kvm-remap):
+# an echo device and a venet must follow it to the new memory, and every
+# page pinned for the rings must be unpinned in the end.
+pins() { awk '/^nr_foll_pin_(acquired|released)/ { printf "%s ", $2 }' /proc/vmstat; }
+remap_setup() {
+	modprobe vbus_echo && mkdir $CFS/devices/echo/e0 $R &&
+	put $CFS/devices/echo/e0/enabled 1 && ln -s $CFS/devices/echo/e0 $R/devices/e0 &&
+	$VBUSCTL device add venet r0 ifname=vnr0 --enable && $VBUSCTL attach r0 R &&
+	ip link set vnr0 up
+}
+R=$CFS/containers/R
+check "container R with an echo device and a venet" remap_setup
+set -- $(pins)
+pins0=$(($1 - $2))
+out=$($REMAP R "$(cat $CFS/devices/echo/e0/id)" "$(cat $CFS/devices/venet/r0/id)" vnr0 2>&1)
+rc=$?
+printf '%s\n' "$out" | sed 's/^/# /'
+check "the devices follow guest memory replaced by mmap and moved or deleted memslots" \
+	test "$rc" = 0
+set -- $(pins)
+check "every page pinned for the ring was unpinned" test $(($1 - $2)) = "$pins0"
+check "R has no client left" test "$(cat $R/clients)" = 0
+remap_teardown() {
+	rm $R/devices/e0 && put $CFS/devices/echo/e0/enabled 0 &&
+	rmdir $CFS/devices/echo/e0 && modprobe -r vbus_echo &&
+	$VBUSCTL detach r0 && $VBUSCTL device del r0 && rmdir $R
+}
+check "R and its devices removed" remap_teardown
 
 teardown() {
 	rm $A/devices/a0 $B/devices/b0 $B/devices/b1 &&
