@@ -16,7 +16,8 @@
 #                                $L2_PID prints vbus-vm's counters.
 #   l2_wait LOG ERE [SECONDS]    wait for a line of LOG matching ERE;
 #                                fails on timeout (default 120 s) or when
-#                                vbus-vm exits first
+#                                vbus-vm exits first (then shows the
+#                                end of LOG)
 #   l2_stop [SIGNAL]             signal vbus-vm (default TERM, KILL after
 #                                10 s) and reap it; sets L2_STATUS
 #   l2_wait_exit [SECONDS]       wait for vbus-vm to exit by itself; sets
@@ -68,14 +69,23 @@ l2_wait() {
 	while [ $i -lt $((limit * 5)) ]; do
 		grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
 		if [ -n "$L2_PID" ] && ! kill -0 "$L2_PID" 2>/dev/null; then
-			grep -Eq -- "$pattern" "$log" 2>/dev/null
-			return
+			grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
+			echo "l2_wait: vbus-vm $L2_PID exited before /$pattern/ in $log" >&2
+			l2_tail "$log"
+			return 1
 		fi
 		sleep 0.2
 		i=$((i + 1))
 	done
 	echo "l2_wait: no /$pattern/ in $log after ${limit}s" >&2
+	l2_tail "$log"
 	return 1
+}
+
+# The end of an L2 log, for a failing check's diagnostics.
+l2_tail() {
+	echo "l2_wait: last lines of $1:" >&2
+	tail -n "${L2_TAIL:-25}" "$1" 2>/dev/null | tr -d '\r' >&2
 }
 
 l2_wait_exit() {

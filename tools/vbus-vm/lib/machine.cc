@@ -159,7 +159,7 @@ void Machine::setup_vcpus()
 	}
 }
 
-void Machine::stop(int status, const std::string &why)
+void Machine::stop(int status, const std::string &why, bool loud)
 {
 	const std::scoped_lock lock(stop_mutex_);
 	if (stopping_) {
@@ -167,6 +167,7 @@ void Machine::stop(int status, const std::string &why)
 	}
 	status_ = status;
 	why_ = why;
+	loud_ = loud;
 	stopping_ = true;
 	stop_event_.signal();
 }
@@ -312,7 +313,8 @@ bool Machine::handle_exit(const Vcpu &cpu)
 	case KVM_EXIT_SHUTDOWN:
 		++stats_.exit_shutdown;
 		stop(kExitOk,
-		     cpu.name() + " shut down (triple fault): the guest reset the machine");
+		     cpu.name() + " shut down (triple fault): the guest reset the machine",
+		     true);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		++stats_.exit_system_event;
@@ -457,7 +459,7 @@ int Machine::run()
 	if (opts_.stats) {
 		print_stats();
 	}
-	if (status_ == kExitOk) {
+	if (status_ == kExitOk && !loud_) {
 		log(why_);
 	} else {
 		std::cerr << "vbus-vm: " << why_ << '\n';

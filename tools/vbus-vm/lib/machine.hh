@@ -56,7 +56,9 @@ private:
 	void handle_mmio(const Vcpu &cpu);
 	std::uint32_t pio(std::uint16_t port, unsigned size, bool write, std::uint32_t value);
 	void unknown(const char *space, std::uint64_t addr, unsigned size, bool write);
-	void stop(int status, const std::string &why);
+	// Ends the run with status; why is printed on stderr for a failure
+	// or when loud (a reset nobody asked for), else only with -v.
+	void stop(int status, const std::string &why, bool loud = false);
 	void console_output(std::uint8_t byte);
 	void main_loop(int signal_fd);
 	void print_stats();
@@ -82,6 +84,7 @@ private:
 	std::atomic<bool> stopping_ = false;
 	int status_ = kExitOk;
 	std::string why_;
+	bool loud_ = false;
 	std::atomic<unsigned> unknown_reported_ = 0;
 };
 
