@@ -312,8 +312,7 @@ bool Machine::handle_exit(const Vcpu &cpu)
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		++stats_.exit_shutdown;
-		stop(kExitOk,
-		     cpu.name() + " shut down (triple fault): the guest reset the machine",
+		stop(kExitOk, cpu.name() + " shut down (triple fault): the guest reset the machine",
 		     true);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
