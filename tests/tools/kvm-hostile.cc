@@ -58,6 +58,7 @@ extern "C" {
 }
 
 #include "posix.hh"
+#include "vkvm_client.hh"
 
 // The call page is the ABI's union of operations.
 // NOLINTBEGIN(cppcoreguidelines-pro-type-union-access)
@@ -131,14 +132,7 @@ public:
 		if (bus_.get() < 0) {
 			fail("open /dev/vbus-kvm");
 		}
-		vbus_kvm_bind bind{};
-		bind.size = sizeof(bind);
-		bind.vm_fd = vm_.get();
-		bind.container = reinterpret_cast<uintptr_t>(container.data()); // NOLINT
-		bind.container_len = container.size();
-		if (ioctl(bus_.get(), VBUS_KVM_BIND, &bind) < 0) {
-			fail("bind to container " + container);
-		}
+		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
 		for (unsigned s = 0; s < doorbells; s++) {
 			Fd efd(eventfd(0, EFD_CLOEXEC));
 			kvm_ioeventfd io{};
@@ -254,13 +248,7 @@ public:
 private:
 	void set_eventfd(unsigned long req, unsigned index, int fd)
 	{
-		vbus_kvm_eventfd e{};
-		e.size = sizeof(e);
-		e.index = index;
-		e.fd = fd;
-		if (ioctl(bus_.get(), req, &e) < 0) {
-			fail("set eventfd " + std::to_string(index));
-		}
+		testtools::vkvm_set_eventfd(bus_.get(), req, index, fd);
 	}
 
 	Fd kvm_;

@@ -52,6 +52,7 @@ extern "C" {
 }
 
 #include "posix.hh"
+#include "vkvm_client.hh"
 
 // The call page is the ABI's union of operations.
 // NOLINTBEGIN(cppcoreguidelines-pro-type-union-access)
@@ -109,14 +110,7 @@ public:
 		if (bus_.get() < 0 || vector_.get() < 0) {
 			fail("open /dev/vbus-kvm and an eventfd");
 		}
-		vbus_kvm_bind bind{};
-		bind.size = sizeof(bind);
-		bind.vm_fd = vm_.get();
-		bind.container = reinterpret_cast<uintptr_t>(container.data()); // NOLINT
-		bind.container_len = container.size();
-		if (ioctl(bus_.get(), VBUS_KVM_BIND, &bind) < 0) {
-			fail("bind to container " + container);
-		}
+		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
 		// A doorbell slot per ring, one vector for all.
 		for (unsigned slot = 0; slot < doorbells; slot++) {
 			doorbells_.at(slot) = Fd(eventfd(0, EFD_CLOEXEC));
@@ -141,13 +135,7 @@ public:
 
 	void set_eventfd(unsigned long req, unsigned index, int fd)
 	{
-		vbus_kvm_eventfd e{};
-		e.size = sizeof(e);
-		e.index = index;
-		e.fd = fd;
-		if (ioctl(bus_.get(), req, &e) < 0) {
-			fail("set eventfd " + std::to_string(index));
-		}
+		testtools::vkvm_set_eventfd(bus_.get(), req, index, fd);
 	}
 
 	// Run the call at call_gpa of @mem, the memory the memslot maps.
@@ -208,6 +196,18 @@ template <typename F> bool wait_for(F done, std::chrono::milliseconds limit = wa
 		std::this_thread::sleep_for(std::chrono::milliseconds(5));
 	}
 	return true;
+}
+
+// DEVOPEN @devid at protocol @version; returns the connection handle.
+uint32_t dev_open(Vmm &vmm, std::span<uint8_t> mem, uint32_t devid, uint32_t version,
+                  const std::string &what)
+{
+	vbus_kvm_call c{};
+	c.op = VBUS_KVM_OP_DEVOPEN;
+	c.u.devopen.devid = devid;
+	c.u.devopen.version = version;
+	must(vmm.call(mem, c), "DEVOPEN of " + what);
+	return Vmm::page_of(mem)->u.devopen.handle;
 }
 
 // A ring the VMM drives as the guest's driver would.
@@ -287,13 +287,8 @@ struct Echo {
 
 Echo open_echo(Vmm &vmm, std::span<uint8_t> mem, uint32_t devid)
 {
-	vbus_kvm_call c{};
-	c.op = VBUS_KVM_OP_DEVOPEN;
-	c.u.devopen.devid = devid;
-	c.u.devopen.version = VBUS_ECHO_VERSION;
-	must(vmm.call(mem, c), "DEVOPEN of the echo device");
 	Echo e;
-	e.handle = Vmm::page_of(mem)->u.devopen.handle;
+	e.handle = dev_open(vmm, mem, devid, VBUS_ECHO_VERSION, "the echo device");
 	e.ring = add_ring(vmm, mem, e.handle, VBUS_ECHO_SHM_RING, ring_gpa, "echo ring");
 	return e;
 }
@@ -341,13 +336,8 @@ int64_t venet_call(Vmm &vmm, std::span<uint8_t> mem, uint32_t handle, uint32_t f
 
 Venet open_venet(Vmm &vmm, std::span<uint8_t> mem, uint32_t devid, const std::string &ifname)
 {
-	vbus_kvm_call c{};
-	c.op = VBUS_KVM_OP_DEVOPEN;
-	c.u.devopen.devid = devid;
-	c.u.devopen.version = VBUS_VENET_VERSION;
-	must(vmm.call(mem, c), "DEVOPEN of the venet");
 	Venet v;
-	v.handle = Vmm::page_of(mem)->u.devopen.handle;
+	v.handle = dev_open(vmm, mem, devid, VBUS_VENET_VERSION, "the venet");
 	v.ifname = ifname;
 	must(venet_call(vmm, mem, v.handle, VBUS_VENET_CALL_GET_CONFIG, sizeof(vbus_venet_config)),
 	     "GET_CONFIG");
