@@ -3,14 +3,9 @@
 # The guest's part of `make demo` (busybox sh, run by the guest's init):
 # find the NIC that vbus gave it, ping the host, send to it with iperf3,
 # then serve one iperf3 test from the host, and show its counters.
-nic() {
-	for d in /sys/bus/vbus-proxy/devices/*/net/*; do
-		[ -e "$d" ] && { basename "$d"; return 0; }
-	done
-	return 1
-}
-for i in $(seq 300); do nic >/dev/null && break; sleep 0.1; done
-IF=$(nic) || { echo "no vbus NIC"; exit 1; }
+. /l2/lib.sh
+wait_vbus_nics 1 30
+IF=$(vbus_nic) || { echo "no vbus NIC"; exit 1; }
 dev=$(basename "$(readlink -f /sys/class/net/$IF/device)")
 echo "guest: PCI $(cat /sys/bus/pci/drivers/vbus-bridge/*/vendor 2>/dev/null | head -n 1):$(cat /sys/bus/pci/drivers/vbus-bridge/*/device 2>/dev/null | head -n 1)" \
 	"bound to vbus-bridge; vbus-proxy device $dev, type $(cat /sys/bus/vbus-proxy/devices/$dev/type)," \

@@ -3,25 +3,21 @@
 # The L2 side of tests/vm/suites/kvm-lifecycle.sh (busybox sh).  The
 # role comes from the kernel command line, l2role=hotplug or l2role=kill.
 role=$(sed -n 's/.*l2role=\([a-z]*\).*/\1/p' /proc/cmdline)
-nics() { ls -d /sys/bus/vbus-proxy/devices/*/net/* 2>/dev/null | wc -l; }
-wait_nics() { # COUNT SECONDS
-	for i in $(seq $(($2 * 10))); do [ "$(nics)" = "$1" ] && return 0; sleep 0.1; done
-	return 1
-}
+. /l2/lib.sh
 bus() { ls /sys/bus/vbus-proxy/devices | tr '\n' ' '; }
 
 case $role in
 hotplug)
-	wait_nics 1 60 || { echo "L2-ERROR: no NIC"; exit 1; }
+	wait_vbus_nics 1 60 || { echo "L2-ERROR: no NIC"; exit 1; }
 	echo "L2-BUS=$(bus)"
 	echo "L2-READY=1"
-	wait_nics 2 300 || { echo "L2-ERROR: the hot-added NIC did not appear"; exit 1; }
+	wait_vbus_nics 2 300 || { echo "L2-ERROR: the hot-added NIC did not appear"; exit 1; }
 	echo "L2-HOTPLUG-ADD=$(bus)"
-	wait_nics 1 300 || { echo "L2-ERROR: the removed NIC did not go"; exit 1; }
+	wait_vbus_nics 1 300 || { echo "L2-ERROR: the removed NIC did not go"; exit 1; }
 	echo "L2-HOTPLUG-DEL=$(bus)"
 	;;
 kill)
-	wait_nics 2 60 || { echo "L2-ERROR: expected two NICs"; exit 1; }
+	wait_vbus_nics 2 60 || { echo "L2-ERROR: expected two NICs"; exit 1; }
 	echo "L2-BUS=$(bus)"
 	IF=$(basename "$(ls -d /sys/bus/vbus-proxy/devices/*/net/* | head -n 1)")
 	echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6

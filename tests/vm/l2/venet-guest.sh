@@ -4,14 +4,9 @@
 # initramfs's /init).  The host (L1) owns 10.77.0.1; the guest takes
 # 10.77.0.2 on its first venet NIC.  Progress and results go to the
 # console as KEY=value lines the suite reads.
-nic() {
-	for d in /sys/bus/vbus-proxy/devices/*/net/*; do
-		[ -e "$d" ] && { basename "$d"; return 0; }
-	done
-	return 1
-}
-for i in $(seq 300); do nic >/dev/null && break; sleep 0.1; done
-IF=$(nic) || { echo "L2-ERROR: no venet NIC appeared"; exit 1; }
+. /l2/lib.sh
+wait_vbus_nics 1 30
+IF=$(vbus_nic) || { echo "L2-ERROR: no venet NIC appeared"; exit 1; }
 echo "L2-BUS=$(ls /sys/bus/vbus-proxy/devices | tr '\n' ' ')"
 echo "L2-DRIVER=$(basename "$(readlink /sys/class/net/$IF/device/driver)")"
 echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6
