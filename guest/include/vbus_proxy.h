@@ -80,6 +80,7 @@ struct vbus_proxy_bus {
 	struct device *parent;
 	bool phys_addrs;
 
+	/* private: */
 	struct device dev;
 	spinlock_t event_lock;		/* protects @events and @dying */
 	struct list_head events;	/* struct vbus_proxy_event, queued */
@@ -106,6 +107,7 @@ struct vbus_proxy_device {
 	u32 id;
 	const char *type;
 
+	/* private: */
 	struct list_head node;		/* in bus->devices */
 	struct mutex lock;		/* protects the fields below */
 	bool open;
@@ -129,6 +131,7 @@ struct vbus_proxy_signal {
 	void (*handler)(struct vbus_proxy_signal *sig);
 	void *priv;
 
+	/* private: */
 	struct vbus_proxy_device *pdev;
 	struct list_head node;
 	u32 cookie;

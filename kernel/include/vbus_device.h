@@ -60,6 +60,7 @@ struct vbus_devclass {
 	const struct vbus_devclass_ops *ops;
 	struct configfs_attribute **attrs;
 
+	/* private: */
 	struct config_group group;
 	struct config_item_type group_type;
 	struct config_item_type dev_type;
@@ -186,6 +187,7 @@ struct vbus_connection {
 	struct vbus_device *dev;
 	struct vbus_memctx *ctx;
 
+	/* private: */
 	struct kref kref;
 	struct mutex lock;	/* serialises call/shm/close */
 	bool closed;		/* under @lock */
@@ -213,6 +215,7 @@ struct vbus_signal {
 	vbus_signal_handler_t handler;
 	void *priv;
 
+	/* private: */
 	struct vbus_connection *conn;
 	u64 cookie;
 	u32 handle;
