@@ -106,7 +106,7 @@ class Guest
 public:
 	explicit Guest(const std::string &container)
 	    : kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)), vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
-	      mem_(mem_size, -1)
+	      mem_(testtools::map_memory(mem_size, -1))
 	{
 		if (kvm_.get() < 0 || vm_.get() < 0) {
 			fail("create VM");
@@ -125,7 +125,7 @@ public:
 		if (run_size < 0) {
 			fail("KVM_GET_VCPU_MMAP_SIZE");
 		}
-		run_map_ = std::make_unique<Mapping>(run_size, vcpu_.get());
+		run_map_ = testtools::map_memory(run_size, vcpu_.get());
 		std::memcpy(at(code_gpa, guest_code.size()), guest_code.data(), guest_code.size());
 
 		bus_ = Fd(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC));
@@ -199,7 +199,7 @@ public:
 			fail("KVM_SET_REGS");
 		}
 
-		auto *run = reinterpret_cast<kvm_run *>(run_map_->bytes().data()); // NOLINT
+		auto *run = reinterpret_cast<kvm_run *>(run_map_.bytes().data()); // NOLINT
 		for (;;) {
 			if (ioctl(vcpu_.get(), KVM_RUN, 0) < 0) {
 				fail("KVM_RUN");
@@ -214,7 +214,7 @@ public:
 				return;
 			}
 			uint32_t value = 0;
-			std::memcpy(&value, run_map_->bytes().data() + run->io.data_offset,
+			std::memcpy(&value, run_map_.bytes().data() + run->io.data_offset,
 			            4); // NOLINT
 			if (port == call_port) {
 				vbus_kvm_guest_call c{};
@@ -255,7 +255,7 @@ private:
 	Fd vm_;
 	Mapping mem_;
 	Fd vcpu_;
-	std::unique_ptr<Mapping> run_map_;
+	Mapping run_map_;
 	Fd bus_;
 	std::vector<Fd> eventfds_;
 	std::vector<Fd> vector_fds_;

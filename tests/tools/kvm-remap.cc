@@ -84,16 +84,16 @@ constexpr std::chrono::milliseconds absent_limit{500};
 // One copy of guest memory: a memfd and the VMM's mapping of it.
 struct Copy {
 	Fd fd;
-	std::unique_ptr<Mapping> map;
+	Mapping map;
 
 	explicit Copy(const char *name) : fd(memfd_create(name, MFD_CLOEXEC))
 	{
 		if (fd.get() < 0 || ftruncate(fd.get(), mem_size) < 0) {
 			fail(std::string("memfd ") + name);
 		}
-		map = std::make_unique<Mapping>(mem_size, fd.get());
+		map = testtools::map_memory(mem_size, fd.get());
 	}
-	[[nodiscard]] std::span<uint8_t> mem() const { return map->bytes(); }
+	[[nodiscard]] std::span<uint8_t> mem() const { return map.bytes(); }
 };
 
 class Vmm
@@ -448,7 +448,7 @@ int main(int argc, char **argv)
 		// 1. Copy b over the same user addresses (the memslot is unchanged).
 		const Copy b("guest-b");
 		std::ranges::copy(a.mem(), b.mem().begin());
-		const Mapping a_view(mem_size, a.fd.get()); // a's pages, still observable
+		const Mapping a_view = testtools::map_memory(mem_size, a.fd.get()); // a's pages
 		if (mmap(slot_hva.data(), mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 		         b.fd.get(), 0) == MAP_FAILED) {
 			fail("mmap(MAP_FIXED)");
