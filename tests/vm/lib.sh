@@ -24,6 +24,26 @@ install_modules() {
 	fi
 }
 
+# Pages pinned with FOLL_PIN right now (acquired - released), with the
+# per-CPU counter deltas folded in first.
+pins_held() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
+	awk '/^nr_foll_pin_acquired/ { a = $2 } /^nr_foll_pin_released/ { r = $2 }
+		END { print a - r }' /proc/vmstat
+}
+
+# Succeeds once no more pages are pinned than BASE (pins_held before);
+# waits up to 5 s for unpins still under way, then says what it saw.
+pins_back_to() {
+	local i
+	for i in $(seq 50); do
+		[ "$(pins_held)" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "pages pinned: $(pins_held), before: $1"
+	return 1
+}
+
 # Total slab memory in kB, after dropping what can be dropped.
 slab_kb() {
 	sync

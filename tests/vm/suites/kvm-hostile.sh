@@ -10,6 +10,8 @@
 # permission check of the bind is enforced in the kernel.  Last, a VMM
 # replaces the memory under a live ring in every way it can, and the
 # device must follow.
+# vm-options: --timeout 300
+# vm-retry: 1
 . tests/vm/lib.sh
 
 HOSTILE=build/cmake/tests/tools/kvm-hostile
@@ -74,7 +76,6 @@ check "an honest guest still gets a working venet on A" $HOSTILE A 1 "$foreign" 
 # A VMM that replaces guest memory under live rings (tests/tools/kvm-remap):
 # an echo device and a venet must follow it to the new memory, and every
 # page pinned for the rings must be unpinned in the end.
-pins() { awk '/^nr_foll_pin_(acquired|released)/ { printf "%s ", $2 }' /proc/vmstat; }
 remap_setup() {
 	modprobe vbus_echo && mkdir $CFS/devices/echo/e0 $R &&
 	put $CFS/devices/echo/e0/enabled 1 && ln -s $CFS/devices/echo/e0 $R/devices/e0 &&
@@ -83,15 +84,13 @@ remap_setup() {
 }
 R=$CFS/containers/R
 check "container R with an echo device and a venet" remap_setup
-set -- $(pins)
-pins0=$(($1 - $2))
+pins0=$(pins_held)
 out=$($REMAP R "$(cat $CFS/devices/echo/e0/id)" "$(cat $CFS/devices/venet/r0/id)" vnr0 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/# /'
 check "the devices follow guest memory replaced by mmap and moved or deleted memslots" \
 	test "$rc" = 0
-set -- $(pins)
-check "every page pinned for the ring was unpinned" test $(($1 - $2)) = "$pins0"
+check "every page pinned for the rings was unpinned" pins_back_to "$pins0"
 check "R has no client left" test "$(cat $R/clients)" = 0
 remap_teardown() {
 	rm $R/devices/e0 && put $CFS/devices/echo/e0/enabled 0 &&

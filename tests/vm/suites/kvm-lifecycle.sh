@@ -19,8 +19,7 @@ check "nested KVM is available" l2_load_kvm
 # Warm up once, so one-time allocations are part of the baseline.
 modprobe vbus_venet && modprobe vbus_kvm && modprobe -r vbus_kvm vbus_venet vbus
 slab_objects >/tmp/slab0
-pins() { awk '/^nr_foll_pin_(acquired|released)/ { printf "%s ", $2 }' /proc/vmstat; }
-pins0=$(pins)
+pins0=$(pins_held)
 
 modprobe vbus_venet && modprobe vbus_kvm
 setup() {
@@ -78,7 +77,7 @@ rx0=$(cat /sys/class/net/vnk0/statistics/rx_bytes)
 sleep 2
 check "traffic flows from guest 2" test "$(cat /sys/class/net/vnk0/statistics/rx_bytes)" -gt "$rx0"
 check "k0 is open" test "$(cat $CFS/devices/venet/k0/connections)" = 1
-pinned() { set -- $(pins); [ $(($1 - $2)) -gt $((${pins0%% *} - ${pins0#* })) ]; }
+pinned() { [ "$(pins_held)" -gt "$pins0" ]; }
 check "guest pages are pinned for the rings" pinned
 check "guest 2's VMM killed with SIGKILL" kill -KILL "$g2"
 wait "$g2" 2>/dev/null
@@ -95,8 +94,7 @@ check "the host released the VM and detached its client" gone
 check "k0 and k1 have no connection left" \
 	test "$(cat $CFS/devices/venet/k0/connections)/$(cat $CFS/devices/venet/k1/connections)" = 0/0
 check "k0's host side lost its carrier" test "$(cat /sys/class/net/vnk0/carrier)" = 0
-pins_done() { set -- $(pins); [ $(($1 - ${pins0%% *})) = $(($2 - ${pins0#* })) ]; }
-check "every pinned guest page was unpinned" pins_done
+check "every pinned guest page was unpinned" pins_back_to "$pins0"
 check "the other containers' devices are untouched" \
 	test "$(cat $CFS/devices/venet/h0/connections)" = 0
 
