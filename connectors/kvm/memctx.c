@@ -188,11 +188,15 @@ static int vkvm_copy_from(struct vbus_memctx *ctx, void *dst, u64 src,
  * struct vkvm_range - a run of a map's pages at consecutive user addresses
  * @mni:	watches the VMM's page tables over the run
  * @map:	the map it belongs to
+ * @first:	the index of its first page in the map
+ * @npages:	its pages
  * @seq:	@mni's sequence when the pages were looked up
  */
 struct vkvm_range {
 	struct mmu_interval_notifier mni;
 	struct vkvm_map *map;
+	unsigned long first;
+	unsigned long npages;
 	unsigned long seq;
 };
 
@@ -289,7 +293,7 @@ static unsigned int vkvm_count_runs(const unsigned long *hva,
 static int vkvm_pin_runs(struct kvm *kvm, struct vkvm_map *m,
 			 const unsigned long *hva)
 {
-	unsigned long i = 0, pinned = 0;
+	unsigned long pinned = 0;
 	unsigned int k;
 	long ret = 0;
 
@@ -297,22 +301,19 @@ static int vkvm_pin_runs(struct kvm *kvm, struct vkvm_map *m,
 		m->ranges[k].seq = mmu_interval_read_begin(&m->ranges[k].mni);
 
 	mmap_read_lock(kvm->mm);
-	while (i < m->npages) {
-		unsigned long n = 1;
+	for (k = 0; k < m->nranges; k++) {
+		struct vkvm_range *r = &m->ranges[k];
 
-		while (i + n < m->npages && hva[i + n] == hva[i] + n * PAGE_SIZE)
-			n++;
-		ret = pin_user_pages_remote(kvm->mm, hva[i], n,
+		ret = pin_user_pages_remote(kvm->mm, hva[r->first], r->npages,
 					    FOLL_WRITE | FOLL_LONGTERM,
-					    &m->pages[i], NULL, NULL);
+					    &m->pages[r->first], NULL, NULL);
 		if (ret > 0)
 			pinned += ret;
-		if (ret != n) {
+		if (ret != r->npages) {
 			ret = ret < 0 ? ret : -EFAULT;
 			break;
 		}
 		ret = 0;
-		i += n;
 	}
 	mmap_read_unlock(kvm->mm);
 
@@ -344,6 +345,8 @@ static int vkvm_map_pin(struct vkvm_map *m, const unsigned long *hva)
 		while (i + n < m->npages && hva[i + n] == hva[i] + n * PAGE_SIZE)
 			n++;
 		m->ranges[k].map = m;
+		m->ranges[k].first = i;
+		m->ranges[k].npages = n;
 		ret = mmu_interval_notifier_insert(&m->ranges[k].mni, kvm->mm,
 						   hva[i], n * PAGE_SIZE,
 						   &vkvm_range_ops);

@@ -164,7 +164,7 @@ void vbus_memmap_stale(struct vbus_memmap *map)
 	kref_get(&conn->kref);
 	/* Already queued: that run sees the bit and holds a reference. */
 	if (!queue_work(vbus_wq, &conn->remap_work))
-		kref_put(&conn->kref, vbus_connection_free);
+		vbus_connection_put(conn);
 }
 EXPORT_SYMBOL_GPL(vbus_memmap_stale);
 
