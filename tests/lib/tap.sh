@@ -3,6 +3,11 @@
 # Minimal TAP producer for the shell test suites (sourced, POSIX sh).
 #
 #   check "description" command [arg...]   pass when the command succeeds
+#   check_here "description" command ...  like check, but the command runs
+#                                          in this shell (variables it sets and
+#                                          processes it starts stay here); its
+#                                          standard output goes straight out,
+#                                          so it may print TAP comments
 #   check_fails "description" command ...  pass when the command fails
 #   check_fails_with "description" ERE command ...
 #                                          pass when it fails and its output
@@ -45,6 +50,19 @@ check() {
 		not_ok "$t_desc"
 		t_show
 	fi
+}
+
+check_here() {
+	t_desc=$1
+	shift
+	t_err=$(mktemp)
+	if "$@" 2>"$t_err"; then
+		ok "$t_desc"
+	else
+		not_ok "$t_desc"
+		sed 's/^/#   /' "$t_err"
+	fi
+	rm -f "$t_err"
 }
 
 check_fails() {

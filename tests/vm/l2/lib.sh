@@ -18,6 +18,14 @@
 #                                fails on timeout (default 120 s) or when
 #                                vbus-vm exits first (then shows the
 #                                end of LOG)
+#   l2_boot LOG ERE SECONDS [vbus-vm args]
+#                                l2_start, then l2_wait for ERE; a guest
+#                                that triple-faults before ERE is started
+#                                once more (nested KVM under TCG has been
+#                                seen to do that in early boot while
+#                                another L2 guest runs); the first
+#                                attempt's log is kept in LOG.1 and the
+#                                retry noted as a TAP comment on stdout
 #   l2_stop [SIGNAL]             signal vbus-vm (default TERM, KILL after
 #                                10 s) and reap it; sets L2_STATUS
 #   l2_wait_exit [SECONDS]       wait for vbus-vm to exit by itself; sets
@@ -80,6 +88,23 @@ l2_wait() {
 	echo "l2_wait: no /$pattern/ in $log after ${limit}s" >&2
 	l2_tail "$log"
 	return 1
+}
+
+l2_boot() {
+	local log=$1 pattern=$2 limit=$3
+	shift 3
+	l2_start "$log" "$@"
+	l2_wait "$log" "$pattern" "$limit" 2>"$log.wait" && return 0
+	if kill -0 "$L2_PID" 2>/dev/null || ! grep -q 'shut down (triple fault)' "$log"; then
+		cat "$log.wait" >&2
+		return 1
+	fi
+	wait "$L2_PID" 2>/dev/null
+	mv "$log" "$log.1"
+	echo "# l2_boot: $(grep -m1 'triple fault' "$log.1" | tr -d '\r')"
+	echo "# l2_boot: the guest triple-faulted before /$pattern/; starting it again"
+	l2_start "$log" "$@"
+	l2_wait "$log" "$pattern" "$limit"
 }
 
 # The end of an L2 log, for a failing check's diagnostics.

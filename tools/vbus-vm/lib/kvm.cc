@@ -293,6 +293,15 @@ kvm_sregs Vcpu::sregs() const
 	return sregs;
 }
 
+kvm_regs Vcpu::regs() const
+{
+	kvm_regs regs{};
+	if (xioctl(fd_.get(), KVM_GET_REGS, &regs) < 0) {
+		throw_errno(name_, "KVM_GET_REGS");
+	}
+	return regs;
+}
+
 void Vcpu::set_sregs(const kvm_sregs &sregs) const
 {
 	if (xioctl(fd_.get(), KVM_SET_SREGS, &sregs) < 0) {

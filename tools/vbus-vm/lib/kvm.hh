@@ -70,6 +70,7 @@ public:
 	void set_cpuid(std::span<const kvm_cpuid_entry2> entries) const;
 	[[nodiscard]] kvm_sregs sregs() const;
 	void set_sregs(const kvm_sregs &sregs) const;
+	[[nodiscard]] kvm_regs regs() const;
 	void set_regs(const kvm_regs &regs) const;
 	void set_fpu(const kvm_fpu &fpu) const;
 	void set_msrs(std::span<const kvm_msr_entry> msrs) const;

@@ -54,6 +54,21 @@ constexpr int kSignalBase = 128;
 
 void ignore_signal(int /*sig*/) {}
 
+// Where a vCPU stood, for the report of a triple fault; empty if KVM
+// cannot tell.
+std::string cpu_state(const Vcpu &cpu) noexcept
+{
+	try {
+		const kvm_regs regs = cpu.regs();
+		const kvm_sregs sregs = cpu.sregs();
+		return " (rip " + hex(regs.rip) + ", rsp " + hex(regs.rsp) + ", cr0 " +
+		       hex(sregs.cr0) + ", cr2 " + hex(sregs.cr2) + ", cr3 " + hex(sregs.cr3) +
+		       ", cr4 " + hex(sregs.cr4) + ", efer " + hex(sregs.efer) + ")";
+	} catch (const std::exception &) {
+		return {};
+	}
+}
+
 } // namespace
 
 Machine::Machine(const Options &opts)
@@ -312,7 +327,9 @@ bool Machine::handle_exit(const Vcpu &cpu)
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		++stats_.exit_shutdown;
-		stop(kExitOk, cpu.name() + " shut down (triple fault): the guest reset the machine",
+		stop(kExitOk,
+		     cpu.name() + " shut down (triple fault): the guest reset the machine" +
+		         cpu_state(cpu),
 		     true);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
