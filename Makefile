@@ -33,7 +33,7 @@ help:
 	@echo "make unit      unit tests only (CTest)"
 	@echo "make vm-check  VM suites only"
 	@echo "make demo      boot a VM and show vbus at work"
-	@echo "make bench     benchmarks: venet over the local connector vs veth"
+	@echo "make bench     benchmarks: venet vs virtio-net/vhost-net, venet-local vs veth"
 	@echo "make install   install modules and tools (DESTDIR=, PREFIX=$(PREFIX))"
 	@echo "make clean     remove every build product"
 
@@ -92,8 +92,8 @@ demo:
 
 bench:
 	@$(TOP)/scripts/deps.sh
-	@$(MAKE) --no-print-directory modules
-	@KDIR=$(KDIR) $(TOP)/bench/venet-local
+	@$(MAKE) --no-print-directory modules tools
+	@KDIR=$(KDIR) $(TOP)/bench/run
 
 install: all
 	@# No signing key comes with the headers: install unsigned.

@@ -17,7 +17,7 @@ packages=(
 	# the VM harness
 	qemu-system-x86 busybox-static cpio gzip
 	# tools used inside the VMs
-	iproute2 iputils-ping ethtool iperf3 procps udev python3
+	iproute2 iputils-ping ethtool iperf3 sockperf procps udev python3
 	# documentation lint
 	python3-docutils
 )

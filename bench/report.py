@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the "BENCH {json}" lines of bench/vm.sh into the benchmark table.
+
+    bench/report.py LOG JSON_OUT MD_OUT
+
+Every figure is the median over the repetitions, with the spread (lowest
+and highest repetition) next to it, and the ratio of the project's side
+to the reference side: venet/vhost-net for the KVM part, venet over the
+local connector/veth for the local part.  Counters are given per 1,000
+packets (at the host's netdev) over all repetitions of a workload.
+Exits with status 1 when a figure is missing, so a broken run cannot
+pass for a result.
+"""
+
+import json
+import statistics
+import sys
+
+WORKLOADS = [
+    ("tcp-g2h", "mbps", "TCP guest to host, Mbit/s", True),
+    ("tcp-h2g", "mbps", "TCP host to guest, Mbit/s", True),
+    ("udp64-g2h", "kpps", "UDP 64 B guest to host, kpackets/s", True),
+    ("latency", "p50_us", "UDP ping-pong latency, median, us", False),
+    ("latency", "p99_us", "UDP ping-pong latency, 99th percentile, us", False),
+]
+
+COUNTERS = [
+    ("exits", "KVM exits"),
+    ("user_exits", "exits to user space"),
+    ("pio_exits", "PIO exits"),
+    ("emulated", "emulated instructions (MMIO)"),
+    ("guest_kicks", "kicks (guest driver)"),
+    ("injected_irqs", "interrupts injected (KVM)"),
+    ("guest_irqs", "NIC interrupts (guest /proc/interrupts)"),
+]
+
+PARTS = {
+    "kvm": ("vhost-net", "venet", "venet/vhost-net"),
+    "local": ("veth", "venet-local", "venet-local/veth"),
+}
+
+
+def load(path):
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip().replace("\r", "")
+            if line.startswith("BENCH "):
+                rows.append(json.loads(line[len("BENCH "):]))
+    return rows
+
+
+def spread(values):
+    return {"median": statistics.median(values), "min": min(values),
+            "max": max(values), "values": values}
+
+
+def fmt(stat, digits):
+    text = f"{stat['median']:.{digits}f}"
+    if len(stat["values"]) > 1:
+        text += f" ({stat['min']:.{digits}f}-{stat['max']:.{digits}f})"
+    return text
+
+
+def ratio(ours, ref):
+    return ours / ref if ref else None
+
+
+def figures(rows, part):
+    ref_side, our_side, _ = PARTS[part]
+    out = []
+    for workload, key, label, higher in WORKLOADS:
+        entry = {"workload": workload, "figure": key, "label": label,
+                 "higher_is_better": higher}
+        for side in (ref_side, our_side):
+            values = [r[key] for r in rows
+                      if r["part"] == part and r["side"] == side
+                      and r["workload"] == workload and key in r]
+            if not values:
+                raise SystemExit(f"report: no {part} {side} {workload} {key}")
+            entry[side] = spread(values)
+        entry["ratio"] = ratio(entry[our_side]["median"], entry[ref_side]["median"])
+        if entry["ratio"] is None:
+            raise SystemExit(f"report: {part} {workload} {key}: reference is 0")
+        better = entry["ratio"] > 1 if higher else entry["ratio"] < 1
+        entry["winner"] = our_side if better else ref_side
+        out.append(entry)
+    return out
+
+
+def per_thousand(counters, key):
+    return 1000.0 * counters[key] / counters["packets"] if counters["packets"] else 0.0
+
+
+def counter_table(rows):
+    ref_side, our_side, _ = PARTS["kvm"]
+    out = []
+    for workload in dict.fromkeys(w for w, _, _, _ in WORKLOADS):
+        for key, label in COUNTERS:
+            entry = {"workload": workload, "counter": key, "label": label}
+            for side in (ref_side, our_side):
+                reps = [r["counters"] for r in rows
+                        if r["part"] == "kvm" and r["side"] == side
+                        and r["workload"] == workload]
+                if not reps:
+                    raise SystemExit(f"report: no kvm {side} {workload} counters")
+                total = {k: sum(c[k] for c in reps) for k in reps[0]}
+                entry[side] = {"per_1000_packets": per_thousand(total, key),
+                               "spread": spread([per_thousand(c, key) for c in reps]),
+                               "packets": total["packets"], "count": total[key]}
+            ours = entry[our_side]["per_1000_packets"]
+            ref = entry[ref_side]["per_1000_packets"]
+            entry["ratio"] = ratio(ours, ref)
+            out.append(entry)
+    return out
+
+
+def markdown(result):
+    lines = []
+    meta = result["method"]
+    lines.append(f"Side by side in one test VM boot; {meta['seconds']} s per "
+                 f"measurement, {meta['reps']} repetition(s), median (lowest-highest).")
+    for part in ("kvm", "local"):
+        ref_side, our_side, ratio_name = PARTS[part]
+        lines.append("")
+        lines.append(f"| {part}: figure | {ref_side} | {our_side} | {ratio_name} | better |")
+        lines.append("|---|---|---|---|---|")
+        for e in result[part]["figures"]:
+            digits = 0 if e["figure"] == "mbps" else 1
+            lines.append(f"| {e['label']} | {fmt(e[ref_side], digits)} | "
+                         f"{fmt(e[our_side], digits)} | {e['ratio']:.2f} | {e['winner']} |")
+    ref_side, our_side, ratio_name = PARTS["kvm"]
+    lines.append("")
+    lines.append(f"| kvm: per 1,000 packets | {ref_side} | {our_side} | {ratio_name} |")
+    lines.append("|---|---|---|---|")
+    for e in result["kvm"]["counters"]:
+        r = "-" if e["ratio"] is None else f"{e['ratio']:.2f}"
+        lines.append(f"| {e['workload']}: {e['label']} | "
+                     f"{e[ref_side]['per_1000_packets']:.1f} | "
+                     f"{e[our_side]['per_1000_packets']:.1f} | {r} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    if len(sys.argv) != 4:
+        raise SystemExit("usage: report.py LOG JSON_OUT MD_OUT")
+    rows = load(sys.argv[1])
+    if not rows:
+        raise SystemExit("report: no BENCH lines in " + sys.argv[1])
+    reps = max(r["rep"] for r in rows if "rep" in r)
+    meta = next((r for r in rows if r.get("part") == "method"), {})
+    result = {
+        "method": {"seconds": meta.get("seconds"), "reps": reps,
+                   "kernel": meta.get("kernel"), "l2": meta.get("l2")},
+        "kvm": {"figures": figures(rows, "kvm"), "counters": counter_table(rows)},
+        "local": {"figures": figures(rows, "local")},
+    }
+    with open(sys.argv[2], "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    text = markdown(result)
+    with open(sys.argv[3], "w", encoding="utf-8") as f:
+        f.write(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
