@@ -8,7 +8,7 @@ Every figure is the median over the repetitions, with the spread (lowest
 and highest repetition) next to it, and the ratio of the project's side
 to the reference side: venet/vhost-net for the KVM part, venet over the
 local connector/veth for the local part.  Counters are given per 1,000
-packets (at the host's netdev) over all repetitions of a workload.
+packets (at the host side's netdev) over all repetitions of a workload.
 Exits with status 1 when a figure is missing, so a broken run cannot
 pass for a result.
 """
@@ -25,15 +25,22 @@ WORKLOADS = [
     ("latency", "p99_us", "UDP ping-pong latency, 99th percentile, us", False),
 ]
 
-COUNTERS = [
-    ("exits", "KVM exits"),
-    ("user_exits", "exits to user space"),
-    ("pio_exits", "PIO exits"),
-    ("emulated", "emulated instructions (MMIO)"),
-    ("guest_kicks", "kicks (guest driver)"),
-    ("injected_irqs", "interrupts injected (KVM)"),
-    ("guest_irqs", "NIC interrupts (guest /proc/interrupts)"),
-]
+# (key, label, shown in the Markdown table); the JSON has them all.
+COUNTERS = {
+    "kvm": [
+        ("exits", "KVM exits", True),
+        ("user_exits", "exits to user space", True),
+        ("guest_kicks", "kick exits (the driver's kicks)", True),
+        ("pio_exits", "PIO exits", False),
+        ("emulated", "emulated instructions", False),
+        ("injected_irqs", "interrupts injected (KVM)", True),
+        ("guest_irqs", "NIC interrupts (guest /proc/interrupts)", True),
+        ("context_switches", "context switches (test VM)", True),
+    ],
+    "local": [
+        ("context_switches", "context switches", True),
+    ],
+}
 
 PARTS = {
     "kvm": ("vhost-net", "venet", "venet/vhost-net"),
@@ -93,18 +100,18 @@ def per_thousand(counters, key):
     return 1000.0 * counters[key] / counters["packets"] if counters["packets"] else 0.0
 
 
-def counter_table(rows):
-    ref_side, our_side, _ = PARTS["kvm"]
+def counter_table(rows, part):
+    ref_side, our_side, _ = PARTS[part]
     out = []
     for workload in dict.fromkeys(w for w, _, _, _ in WORKLOADS):
-        for key, label in COUNTERS:
-            entry = {"workload": workload, "counter": key, "label": label}
+        for key, label, shown in COUNTERS[part]:
+            entry = {"workload": workload, "counter": key, "label": label, "shown": shown}
             for side in (ref_side, our_side):
                 reps = [r["counters"] for r in rows
-                        if r["part"] == "kvm" and r["side"] == side
+                        if r["part"] == part and r["side"] == side
                         and r["workload"] == workload]
                 if not reps:
-                    raise SystemExit(f"report: no kvm {side} {workload} counters")
+                    raise SystemExit(f"report: no {part} {side} {workload} counters")
                 total = {k: sum(c[k] for c in reps) for k in reps[0]}
                 entry[side] = {"per_1000_packets": per_thousand(total, key),
                                "spread": spread([per_thousand(c, key) for c in reps]),
@@ -130,15 +137,23 @@ def markdown(result):
             digits = 0 if e["figure"] == "mbps" else 1
             lines.append(f"| {e['label']} | {fmt(e[ref_side], digits)} | "
                          f"{fmt(e[our_side], digits)} | {e['ratio']:.2f} | {e['winner']} |")
-    ref_side, our_side, ratio_name = PARTS["kvm"]
-    lines.append("")
-    lines.append(f"| kvm: per 1,000 packets | {ref_side} | {our_side} | {ratio_name} |")
-    lines.append("|---|---|---|---|")
-    for e in result["kvm"]["counters"]:
-        r = "-" if e["ratio"] is None else f"{e['ratio']:.2f}"
-        lines.append(f"| {e['workload']}: {e['label']} | "
-                     f"{e[ref_side]['per_1000_packets']:.1f} | "
-                     f"{e[our_side]['per_1000_packets']:.1f} | {r} |")
+    for part in ("kvm", "local"):
+        ref_side, our_side, ratio_name = PARTS[part]
+        lines.append("")
+        lines.append(f"| {part}: per 1,000 packets | {ref_side} | {our_side} | {ratio_name} |")
+        lines.append("|---|---|---|---|")
+        for e in result[part]["counters"]:
+            if not e["shown"]:
+                continue
+            if e["ratio"] is not None:
+                r = f"{e['ratio']:.2f}"
+            elif e[our_side]["per_1000_packets"] == 0:
+                r = "- (both 0)"
+            else:
+                r = "- (reference 0)"
+            lines.append(f"| {e['workload']}: {e['label']} | "
+                         f"{e[ref_side]['per_1000_packets']:.1f} | "
+                         f"{e[our_side]['per_1000_packets']:.1f} | {r} |")
     return "\n".join(lines) + "\n"
 
 
@@ -153,8 +168,8 @@ def main():
     result = {
         "method": {"seconds": meta.get("seconds"), "reps": reps,
                    "kernel": meta.get("kernel"), "l2": meta.get("l2")},
-        "kvm": {"figures": figures(rows, "kvm"), "counters": counter_table(rows)},
-        "local": {"figures": figures(rows, "local")},
+        "kvm": {"figures": figures(rows, "kvm"), "counters": counter_table(rows, "kvm")},
+        "local": {"figures": figures(rows, "local"), "counters": counter_table(rows, "local")},
     }
     with open(sys.argv[2], "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)

@@ -142,18 +142,29 @@ user_exits() { # PID: exits to user space by all of its threads
 		END { print n + 0 }' $TRACE/events/kvm/kvm_userspace_exit/hist
 }
 
+# Context switches on all CPUs of the test VM so far.
+ctxt() {
+	awk '$1 == "ctxt" { print $2 }' /proc/stat
+}
+
+# Packets through a netdev so far (received + sent).
+packets() { # NS IF
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets" \
+		"/sys/class/net/$2/statistics/tx_packets" | awk '{ n += $1 } END { print n }'
+}
+
 # One line of counters for guest $1: host packets (rx+tx at the host
 # netdev), KVM exits, PIO exits, user-space MMIO exits, emulated
-# instructions, halts, injected interrupts, exits to user space.
+# instructions, halts, injected interrupts, exits to user space, context
+# switches.
 host_counters() { # A|B
 	local d s p=${pid[$1]} stat
 	d=$(kvm_dir "$p") || die "no KVM statistics for guest $1"
-	s=$(ip netns exec "${host[$1]}" cat "/sys/class/net/${hostif[$1]}/statistics/rx_packets" \
-		"/sys/class/net/${hostif[$1]}/statistics/tx_packets" | awk '{ n += $1 } END { print n }')
+	s=$(packets "${host[$1]}" "${hostif[$1]}")
 	for stat in exits io_exits mmio_exits insn_emulation halt_exits irq_injections; do
 		s="$s $(cat "$d/$stat")"
 	done
-	echo "$s $(user_exits "$p")"
+	echo "$s $(user_exits "$p") $(ctxt)"
 }
 
 # Both, then the guest's NIC interrupts and kicks.  The console exchange
@@ -224,7 +235,7 @@ measure_kvm() { # A|B REP WORKLOAD
 import json, sys
 side, rep, workload, figures, before, after = sys.argv[1:]
 keys = ["packets", "exits", "pio_exits", "user_mmio_exits", "emulated", "halts",
-        "injected_irqs", "user_exits", "guest_irqs", "guest_kicks"]
+        "injected_irqs", "user_exits", "context_switches", "guest_irqs", "guest_kicks"]
 delta = {k: int(a) - int(b) for k, a, b in zip(keys, after.split(), before.split())}
 m = {"part": "kvm", "side": side, "rep": int(rep), "workload": workload}
 m.update(json.loads("{" + figures + "}"))
@@ -296,7 +307,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 declare -A lhost=([venet-local]=la [veth]=ea) lguestns=([venet-local]=lb [veth]=eb)
-declare -A lnet=([venet-local]=10.81.0 [veth]=10.82.0)
+declare -A lnet=([venet-local]=10.81.0 [veth]=10.82.0) lif=([venet-local]=vnl0 [veth]=vethl)
 for s in venet-local veth; do
 	ip netns exec "${lhost[$s]}" iperf3 -s -D
 	ip netns exec "${lhost[$s]}" sockperf sr -i "${lnet[$s]}.1" >/dev/null 2>&1 &
@@ -305,10 +316,15 @@ sleep 0.5
 for rep in $(seq "$reps"); do
 	for w in $WORKLOADS; do
 		for s in venet-local veth; do
+			p0=$(packets "${lhost[$s]}" "${lif[$s]}")
+			c0=$(ctxt)
 			figures=$(run_workload "${lguestns[$s]}" "${lnet[$s]}.1" "$w" 1) ||
 				die "$w failed on $s"
+			c1=$(ctxt)
+			p1=$(packets "${lhost[$s]}" "${lif[$s]}")
 			echo "BENCH {\"part\": \"local\", \"side\": \"$s\", \"rep\": $rep," \
-				"\"workload\": \"$w\", $figures}"
+				"\"workload\": \"$w\", $figures, \"counters\": {\"packets\": $((p1 - p0))," \
+				"\"context_switches\": $((c1 - c0))}}"
 		done
 		note "local $w, repetition $rep of $reps done"
 	done
