@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn the "BENCH {json}" lines of bench/vm.sh into the benchmark table.
 
-    bench/report.py LOG JSON_OUT MD_OUT
+    bench/report.py [--workloads "W..."] LOG JSON_OUT MD_OUT
 
 Every figure is the median over the repetitions, with the spread (lowest
 and highest repetition) next to it, and the ratio of the project's side
@@ -74,10 +74,12 @@ def ratio(ours, ref):
     return ours / ref if ref else None
 
 
-def figures(rows, part):
+def figures(rows, part, chosen):
     ref_side, our_side, _ = PARTS[part]
     out = []
     for workload, key, label, higher in WORKLOADS:
+        if workload not in chosen:
+            continue
         entry = {"workload": workload, "figure": key, "label": label,
                  "higher_is_better": higher}
         for side in (ref_side, our_side):
@@ -100,10 +102,10 @@ def per_thousand(counters, key):
     return 1000.0 * counters[key] / counters["packets"] if counters["packets"] else 0.0
 
 
-def counter_table(rows, part):
+def counter_table(rows, part, chosen):
     ref_side, our_side, _ = PARTS[part]
     out = []
-    for workload in dict.fromkeys(w for w, _, _, _ in WORKLOADS):
+    for workload in dict.fromkeys(w for w, _, _, _ in WORKLOADS if w in chosen):
         for key, label, shown in COUNTERS[part]:
             entry = {"workload": workload, "counter": key, "label": label, "shown": shown}
             for side in (ref_side, our_side):
@@ -158,24 +160,32 @@ def markdown(result):
 
 
 def main():
-    if len(sys.argv) != 4:
-        raise SystemExit("usage: report.py LOG JSON_OUT MD_OUT")
-    rows = load(sys.argv[1])
+    args = sys.argv[1:]
+    chosen = [w for w, _, _, _ in WORKLOADS]
+    if len(args) == 5 and args[0] == "--workloads":
+        chosen = args[1].split()
+        args = args[2:]
+    if len(args) != 3:
+        raise SystemExit('usage: report.py [--workloads "W..."] LOG JSON_OUT MD_OUT')
+    log, json_out, md_out = args
+    rows = load(log)
     if not rows:
-        raise SystemExit("report: no BENCH lines in " + sys.argv[1])
+        raise SystemExit("report: no BENCH lines in " + log)
     reps = max(r["rep"] for r in rows if "rep" in r)
     meta = next((r for r in rows if r.get("part") == "method"), {})
     result = {
         "method": {"seconds": meta.get("seconds"), "reps": reps,
                    "kernel": meta.get("kernel"), "l2": meta.get("l2")},
-        "kvm": {"figures": figures(rows, "kvm"), "counters": counter_table(rows, "kvm")},
-        "local": {"figures": figures(rows, "local"), "counters": counter_table(rows, "local")},
+        "kvm": {"figures": figures(rows, "kvm", chosen),
+                "counters": counter_table(rows, "kvm", chosen)},
+        "local": {"figures": figures(rows, "local", chosen),
+                  "counters": counter_table(rows, "local", chosen)},
     }
-    with open(sys.argv[2], "w", encoding="utf-8") as f:
+    with open(json_out, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
     text = markdown(result)
-    with open(sys.argv[3], "w", encoding="utf-8") as f:
+    with open(md_out, "w", encoding="utf-8") as f:
         f.write(text)
     sys.stdout.write(text)
 

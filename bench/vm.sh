@@ -224,7 +224,7 @@ run_workload() {
 	esac
 }
 
-WORKLOADS="tcp-g2h tcp-h2g udp64-g2h latency"
+WORKLOADS=${VBUS_BENCH_WORKLOADS:-tcp-g2h tcp-h2g udp64-g2h latency}
 
 measure_kvm() { # A|B REP WORKLOAD
 	local before after figures
