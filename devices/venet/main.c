@@ -5,8 +5,9 @@
  *
  * This file holds the class, the devices' configfs attributes and the
  * host netdev's lifetime and netdev operations.  conn.c serves the
- * connection (calls and ring registration), datapath.c the rings and
- * ethtool.c the ethtool operations.
+ * connection (calls and ring registration), tx.c the rings from guest to
+ * host, rx.c those from host to guest, datapath.c what both share and
+ * the event ring, and ethtool.c the ethtool operations.
  *
  * Attributes (all fixed while the device is enabled):
  *   host_mac	the host netdev's MAC address (random by default)

@@ -334,6 +334,10 @@ void venet_ring_attach(struct venet_ring *ring, struct vbus_ioq_device *ioq,
 		       struct vbus_memmap *shm, struct vbus_signal *signal,
 		       struct vbus_memctx *ctx);
 void venet_ring_move(struct venet_ring *ring, struct work_struct *work);
+void venet_ring_abandon(struct venet_priv *vp, struct venet_ring *ring,
+			const char *what, unsigned int index, int err);
+void venet_tx_work(struct work_struct *work);
+void venet_rx_work(struct work_struct *work);
 void venet_txr_doorbell(struct vbus_signal *signal);
 void venet_rxr_doorbell(struct vbus_signal *signal);
 void venet_evr_doorbell(struct vbus_signal *signal);
@@ -345,5 +349,52 @@ netdev_features_t venet_features_check(struct sk_buff *skb,
 				       netdev_features_t features);
 void venet_qstats_read(struct venet_qstats *s, u64 *packets, u64 *bytes,
 		       u64 *drops, u64 *errors, u64 *interrupts);
+
+static inline void venet_stats_add(struct venet_qstats *s,
+				   u64_stats_t *field, u64 n)
+{
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_add(field, n);
+	u64_stats_update_end(&s->syncp);
+}
+
+static inline void venet_stats_packet(struct venet_qstats *s,
+				      unsigned int len)
+{
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_inc(&s->packets);
+	u64_stats_add(&s->bytes, len);
+	u64_stats_update_end(&s->syncp);
+}
+
+/* For a work item: may the ring be used? */
+static inline bool venet_ring_ok(struct venet_ring *ring)
+{
+	/* Pairs with venet_ring_attach(): the fields are valid when set. */
+	if (!smp_load_acquire(&ring->attached))
+		return false;
+	/* Pairs with venet_ring_move(): the new view is set when clear. */
+	return !smp_load_acquire(&ring->moving);
+}
+
+/*
+ * Make new completions visible.  Returns true when the guest must be
+ * notified.
+ */
+static inline bool venet_ring_publish(struct venet_ring *ring)
+{
+	if (ring->published == ring->ioq.used)
+		return false;
+	ring->published = ring->ioq.used;
+	return vbus_ioq_dev_publish(&ring->ioq);
+}
+
+/* Publish if a batch of completions is waiting. */
+static inline bool venet_ring_publish_batch(struct venet_ring *ring)
+{
+	if (ring->ioq.used - ring->published < VENET_PUBLISH_BATCH)
+		return false;
+	return venet_ring_publish(ring);
+}
 
 #endif /* _VBUS_VENET_PRIV_H */
