@@ -5,7 +5,8 @@
  * Binds to vbus-proxy devices of type "virtual-ethernet", negotiates
  * features and queue pairs with the device (include/uapi/vbus/venet.h)
  * and registers one net_device per device.  This file holds probe and
- * remove and the net_device operations; rings.c the data path, events.c
+ * remove and the net_device operations; rings.c the rings, NAPI and
+ * their setup, rx.c and tx.c the receive and transmit paths, events.c
  * the link events, ethtool.c the ethtool operations.
  *
  * Module parameters rx_ring and tx_ring set the descriptors per ring

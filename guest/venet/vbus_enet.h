@@ -3,7 +3,9 @@
  * vbus-enet: the guest driver of the venet device (include/uapi/vbus/venet.h).
  * Definitions shared by the driver's files:
  *   main.c	probe, remove, negotiation, net_device operations
- *   rings.c	rx and tx rings, NAPI, refill
+ *   rings.c	rings, NAPI, setup and teardown
+ *   rx.c	receive path and refill
+ *   tx.c	transmit path
  *   events.c	the event ring (link state)
  *   ethtool.c	ethtool operations and statistics
  */
@@ -189,6 +191,9 @@ static inline bool vbus_enet_has(const struct vbus_enet *priv, u64 feature)
 	return priv->features & feature;
 }
 
+/* Retry delay of the refill work after an allocation failure. */
+#define VBUS_ENET_REFILL_DELAY	(HZ / 2)
+
 /* rings.c */
 int vbus_enet_ring_alloc(struct vbus_enet_ring *ring, u32 count);
 void vbus_enet_ring_free(struct vbus_enet_ring *ring);
@@ -201,9 +206,23 @@ int vbus_enet_queues_register(struct vbus_enet *priv);
 void vbus_enet_queues_free(struct vbus_enet *priv);
 void vbus_enet_queues_start(struct vbus_enet *priv);
 void vbus_enet_queues_stop(struct vbus_enet *priv);
-netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev);
 void vbus_enet_read_stats(struct vbus_enet_stats *stats, u64 *packets,
 			  u64 *bytes, u64 *drops, u64 *kicks);
+void vbus_enet_ring_broke(struct vbus_enet *priv, struct vbus_enet_ring *ring,
+			  const char *what, unsigned int q);
+void vbus_enet_publish(struct vbus_enet_ring *ring,
+		       struct vbus_enet_stats *stats);
+void vbus_enet_count_drop(struct vbus_enet_stats *stats);
+
+/* rx.c */
+bool vbus_enet_rx_refill(struct vbus_enet_qp *qp, gfp_t gfp);
+void vbus_enet_refill_work(struct work_struct *work);
+int vbus_enet_rx_poll(struct vbus_enet_qp *qp, int budget);
+void vbus_enet_rx_refill_napi(struct vbus_enet_qp *qp);
+
+/* tx.c */
+bool vbus_enet_tx_clean(struct vbus_enet_qp *qp, int budget);
+netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev);
 
 /* events.c */
 int vbus_enet_events_init(struct vbus_enet *priv);
