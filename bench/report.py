@@ -125,25 +125,28 @@ def counter_table(rows, part, chosen):
     return out
 
 
+def table_head(part, what, better):
+    ref_side, our_side, ratio_name = PARTS[part]
+    extra = " better |" if better else ""
+    rule = "|---|---|---|---|" + ("---|" if better else "")
+    return ["", f"| {part}: {what} | {ref_side} | {our_side} | {ratio_name} |{extra}", rule]
+
+
 def markdown(result):
     lines = []
     meta = result["method"]
     lines.append(f"Side by side in one test VM boot; {meta['seconds']} s per "
                  f"measurement, {meta['reps']} repetition(s), median (lowest-highest).")
     for part in ("kvm", "local"):
-        ref_side, our_side, ratio_name = PARTS[part]
-        lines.append("")
-        lines.append(f"| {part}: figure | {ref_side} | {our_side} | {ratio_name} | better |")
-        lines.append("|---|---|---|---|---|")
+        ref_side, our_side, _ = PARTS[part]
+        lines += table_head(part, "figure", True)
         for e in result[part]["figures"]:
             digits = 0 if e["figure"] == "mbps" else 1
             lines.append(f"| {e['label']} | {fmt(e[ref_side], digits)} | "
                          f"{fmt(e[our_side], digits)} | {e['ratio']:.2f} | {e['winner']} |")
     for part in ("kvm", "local"):
-        ref_side, our_side, ratio_name = PARTS[part]
-        lines.append("")
-        lines.append(f"| {part}: per 1,000 packets | {ref_side} | {our_side} | {ratio_name} |")
-        lines.append("|---|---|---|---|")
+        ref_side, our_side, _ = PARTS[part]
+        lines += table_head(part, "per 1,000 packets", False)
         for e in result[part]["counters"]:
             if not e["shown"]:
                 continue
