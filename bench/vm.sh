@@ -89,6 +89,13 @@ start_guest() { # A|B
 	pid[$1]=$!
 }
 
+# Give up on guest $1, with the end of its console log.
+guest_failed() { # A|B MESSAGE
+	note "end of guest $1's log:"
+	tail -n 20 "/tmp/$1.log" | tr -d '\r' | sed 's/^/#   /' >&2
+	die "guest $1 (${name[$1]}): $2"
+}
+
 # Wait for a line of guest $1's log matching ERE $2 (up to $3 s).
 wait_log() {
 	local i
@@ -105,6 +112,7 @@ wait_log() {
 boot_guest() { # A|B
 	local attempt
 	for attempt in 1 2; do
+		note "booting guest $1 (${name[$1]}), attempt $attempt"
 		start_guest "$1"
 		wait_log "$1" '^L2-READY=' 300 && return 0
 		note "guest $1 (${name[$1]}) not ready, attempt $attempt; end of its log:"
@@ -122,7 +130,7 @@ guest_stats() { # A|B
 	local tag
 	tag=$(date +%s%N)
 	echo "stats $tag" >&"${fd[$1]}"
-	wait_log "$1" "^L2-STATS-$tag=" 30 || die "guest $1 does not answer on its console"
+	wait_log "$1" "^L2-STATS-$tag=" 30 || guest_failed "$1" "no answer on its console"
 	sed -n "s/^L2-STATS-$tag=//p" "/tmp/$1.log" | tr -d '\r'
 }
 
@@ -209,17 +217,20 @@ run_workload() {
 	case $w:$4 in
 	tcp-g2h:0 | tcp-h2g:1 | udp64-g2h:0) rev=(-R) ;;
 	esac
+	# A client that hangs (a stuck peer) fails the measurement.
+	local limit=$((seconds + 60))
 	case $w in
 	tcp-*)
-		ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J "${rev[@]}" >/tmp/w.json || true
+		timeout "$limit" ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J "${rev[@]}" \
+			>/tmp/w.json || true
 		iperf_json /tmp/w.json 0 ;;
 	udp64-*)
-		ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J -u -l 64 -b 0 "${rev[@]}" \
-			>/tmp/w.json || true
+		timeout "$limit" ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J \
+			-u -l 64 -b 0 "${rev[@]}" >/tmp/w.json || true
 		iperf_json /tmp/w.json 64 ;;
 	latency)
-		ip netns exec "$ns" sockperf pp -i "$addr" -t "$seconds" -m 64 >/tmp/w.txt 2>&1 ||
-			{ cat /tmp/w.txt >&2; return 1; }
+		timeout "$limit" ip netns exec "$ns" sockperf pp -i "$addr" -t "$seconds" -m 64 \
+			>/tmp/w.txt 2>&1 || { cat /tmp/w.txt >&2; return 1; }
 		sockperf_json /tmp/w.txt ;;
 	esac
 }
@@ -229,7 +240,7 @@ WORKLOADS=${VBUS_BENCH_WORKLOADS:-tcp-g2h tcp-h2g udp64-g2h latency}
 measure_kvm() { # A|B REP WORKLOAD
 	local before after figures
 	before=$(counters "$1" before)
-	figures=$(run_workload "${host[$1]}" 10.80.0.2 "$3" 0) || die "$3 failed on guest $1"
+	figures=$(run_workload "${host[$1]}" 10.80.0.2 "$3" 0) || guest_failed "$1" "$3 failed"
 	after=$(counters "$1" after)
 	python3 - "${name[$1]}" "$2" "$3" "$figures" "$before" "$after" <<'PY'
 import json, sys
@@ -257,15 +268,15 @@ done
 # Warm-up: ARP, sockets, page cache; not counted.
 for g in A B; do
 	ip netns exec "${host[$g]}" ping -c 2 -W 5 10.80.0.2 >/dev/null ||
-		die "the host cannot ping guest $g"
+		guest_failed "$g" "the host cannot ping it"
 done
 
 for rep in $(seq "$reps"); do
 	for w in $WORKLOADS; do
 		for g in A B; do
 			measure_kvm "$g" "$rep" "$w"
+			note "kvm $w on ${name[$g]}, repetition $rep of $reps done"
 		done
-		note "kvm $w, repetition $rep of $reps done"
 	done
 done
 for g in A B; do
@@ -325,7 +336,7 @@ for rep in $(seq "$reps"); do
 			echo "BENCH {\"part\": \"local\", \"side\": \"$s\", \"rep\": $rep," \
 				"\"workload\": \"$w\", $figures, \"counters\": {\"packets\": $((p1 - p0))," \
 				"\"context_switches\": $((c1 - c0))}}"
+			note "local $w on $s, repetition $rep of $reps done"
 		done
-		note "local $w, repetition $rep of $reps done"
 	done
 done
