@@ -470,6 +470,12 @@ int Machine::run()
 		pthread_kill(threads.at(i).native_handle(), SIGRTMIN);
 	}
 	threads.clear();
+	// A SIGUSR1 (or a second stop signal) that comes in from now on
+	// must not kill the VMM on its way out: discard them before
+	// unblocking.
+	std::signal(SIGUSR1, SIG_IGN); // NOLINT(cert-err33-c): the old handler does not matter
+	std::signal(SIGINT, SIG_IGN);  // NOLINT(cert-err33-c)
+	std::signal(SIGTERM, SIG_IGN); // NOLINT(cert-err33-c)
 	pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
 
 	if (opts_.stats) {
