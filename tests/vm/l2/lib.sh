@@ -17,15 +17,16 @@
 #   l2_wait LOG ERE [SECONDS]    wait for a line of LOG matching ERE;
 #                                fails on timeout (default 120 s) or when
 #                                vbus-vm exits first (then shows the
-#                                end of LOG)
+#                                end of LOG and of $L2_ERR)
 #   l2_boot LOG ERE SECONDS [vbus-vm args]
 #                                l2_start, then l2_wait for ERE; a guest
 #                                that triple-faults before ERE is started
 #                                once more (nested KVM under TCG has been
 #                                seen to do that in early boot while
 #                                another L2 guest runs); the first
-#                                attempt's log is kept in LOG.1 and the
-#                                retry noted as a TAP comment on stdout
+#                                attempt's log is kept in LOG.1 (and
+#                                $L2_ERR.1), the retry noted as a TAP
+#                                comment on stdout
 #   l2_stop [SIGNAL]             signal vbus-vm (default TERM, KILL after
 #                                10 s) and reap it; sets L2_STATUS
 #   l2_wait_exit [SECONDS]       wait for vbus-vm to exit by itself; sets
@@ -95,22 +96,27 @@ l2_boot() {
 	shift 3
 	l2_start "$log" "$@"
 	l2_wait "$log" "$pattern" "$limit" 2>"$log.wait" && return 0
-	if kill -0 "$L2_PID" 2>/dev/null || ! grep -q 'shut down (triple fault)' "$log"; then
+	if kill -0 "$L2_PID" 2>/dev/null ||
+	   ! grep -q 'shut down (triple fault)' "$log" ${L2_ERR:+"$L2_ERR"}; then
 		cat "$log.wait" >&2
 		return 1
 	fi
 	wait "$L2_PID" 2>/dev/null
 	mv "$log" "$log.1"
-	echo "# l2_boot: $(grep -m1 'triple fault' "$log.1" | tr -d '\r')"
+	[ -z "${L2_ERR:-}" ] || mv "$L2_ERR" "$L2_ERR.1"
+	echo "# l2_boot: $(grep -h -m1 'triple fault' "$log.1" ${L2_ERR:+"$L2_ERR.1"} | tr -d '\r')"
 	echo "# l2_boot: the guest triple-faulted before /$pattern/; starting it again"
 	l2_start "$log" "$@"
 	l2_wait "$log" "$pattern" "$limit"
 }
 
-# The end of an L2 log, for a failing check's diagnostics.
+# The end of an L2 log (and of $L2_ERR), for a failing check's diagnostics.
 l2_tail() {
-	echo "l2_wait: last lines of $1:" >&2
-	tail -n "${L2_TAIL:-25}" "$1" 2>/dev/null | tr -d '\r' >&2
+	local f
+	for f in "$1" ${L2_ERR:+"$L2_ERR"}; do
+		echo "l2_wait: last lines of $f:" >&2
+		tail -n "${L2_TAIL:-25}" "$f" 2>/dev/null | tr -d '\r' >&2
+	done
 }
 
 l2_wait_exit() {

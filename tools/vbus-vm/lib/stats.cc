@@ -5,6 +5,7 @@
 #include "stats.hh"
 
 #include <ostream>
+#include <sstream>
 
 namespace vbusvm
 {
@@ -16,18 +17,22 @@ std::uint64_t Stats::user_exits() const
 
 void Stats::print(std::ostream &out) const
 {
-	out << "vbus-vm: user exits: " << user_exits() << " (io " << exit_io << ", mmio "
-	    << exit_mmio << ", hlt " << exit_hlt << ", shutdown " << exit_shutdown
-	    << ", system-event " << exit_system_event << ", other " << exit_other << ")\n"
-	    << "vbus-vm: port exits: serial " << serial << ", pci-config " << pci_config
-	    << ", legacy " << legacy << ", vbus-bridge " << bridge << ", unhandled " << unknown_pio
-	    << "\n"
-	    << "vbus-vm: memory exits: msix " << msix << ", unhandled " << unknown_mmio << "\n"
-	    << "vbus-vm: vbus calls: " << calls << " (failed " << call_errors
-	    << "), other call-register accesses " << bridge_ignored << "\n"
-	    << "vbus-vm: doorbell exits: " << doorbell_exits << "\n"
-	    << "vbus-vm: interrupted runs: " << interrupted << '\n'
-	    << std::flush;
+	// Formatted first and written in one piece: on an unbuffered
+	// stream every insertion would be a write of its own, and the
+	// guest's console output could come in between.
+	std::ostringstream text;
+	text << "vbus-vm: user exits: " << user_exits() << " (io " << exit_io << ", mmio "
+	     << exit_mmio << ", hlt " << exit_hlt << ", shutdown " << exit_shutdown
+	     << ", system-event " << exit_system_event << ", other " << exit_other << ")\n"
+	     << "vbus-vm: port exits: serial " << serial << ", pci-config " << pci_config
+	     << ", legacy " << legacy << ", vbus-bridge " << bridge << ", unhandled " << unknown_pio
+	     << "\n"
+	     << "vbus-vm: memory exits: msix " << msix << ", unhandled " << unknown_mmio << "\n"
+	     << "vbus-vm: vbus calls: " << calls << " (failed " << call_errors
+	     << "), other call-register accesses " << bridge_ignored << "\n"
+	     << "vbus-vm: doorbell exits: " << doorbell_exits << "\n"
+	     << "vbus-vm: interrupted runs: " << interrupted << '\n';
+	out << text.str() << std::flush;
 }
 
 } // namespace vbusvm
