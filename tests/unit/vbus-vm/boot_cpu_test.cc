@@ -134,7 +134,7 @@ TEST(Cpuid, Patched)
 {
 	std::vector<kvm_cpuid_entry2> e = {leaf(1),      leaf(6),      leaf(0xa),
 	                                   leaf(0xb, 0), leaf(0xb, 1), leaf(0x40000000)};
-	patch_cpuid(e, 3);
+	patch_cpuid(e, 3, false);
 	EXPECT_EQ(e[0].ebx, 0x03222222U);      // APIC id
 	EXPECT_NE(e[0].ecx & (1U << 31U), 0U); // hypervisor
 	EXPECT_EQ(e[1].ecx & (1U << 3U), 0U);  // no energy bias
@@ -142,6 +142,20 @@ TEST(Cpuid, Patched)
 	EXPECT_EQ(e[3].edx, 3U);               // x2APIC id
 	EXPECT_EQ(e[4].edx, 3U);
 	EXPECT_EQ(e[5].eax, 0x11111111U); // KVM's leaves stay
+}
+
+TEST(Cpuid, TscDeadlineWhenKvmEmulatesIt)
+{
+	auto one = leaf(1);
+	one.ecx = 0;
+	std::vector<kvm_cpuid_entry2> without = {one};
+	patch_cpuid(without, 0, false);
+	EXPECT_EQ(without[0].ecx, 1U << 31U); // the hypervisor bit only
+
+	std::vector<kvm_cpuid_entry2> with = {one, leaf(6)};
+	patch_cpuid(with, 0, true);
+	EXPECT_EQ(with[0].ecx, (1U << 31U) | (1U << 24U)); // and the TSC-deadline timer
+	EXPECT_EQ(with[1].ecx, 0x3333333bU & ~(1U << 3U)); // leaf 6 as before
 }
 
 TEST(Cpuid, SupportedXcr0)

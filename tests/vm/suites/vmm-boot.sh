@@ -35,6 +35,8 @@ echo "cpus=$(grep -c '^processor' /proc/cpuinfo)"
 echo "online=$(cat /sys/devices/system/cpu/online)"
 echo "memtotal=$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' /proc/meminfo)"
 echo "clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+echo "clockevent=$(cat /sys/devices/system/clockevents/clockevent0/current_device)"
+echo "pit_irqs=$(awk '$1 == "0:" { print $2 }' /proc/interrupts)"
 for d in /sys/bus/pci/devices/*; do
 	[ -e "$d/vendor" ] && echo "pcidev=${d##*/} $(cat "$d/vendor") $(cat "$d/device") $(cat "$d/class")"
 done
@@ -143,6 +145,17 @@ check "the guest sees the host bridge 00:00.0 (class 0x060000)" \
 check "the host bridge is the only PCI function without --container" \
 	test "$(grep -c '^pcidev=' "$work/one")" = 1
 check "the guest uses kvm-clock" test "$(l2_value "$work/one" clocksource)" = kvm-clock
+# KVM emulates the TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER) and
+# vbus-vm offers it: Linux then takes the local APIC in TSC-deadline mode
+# and leaves the PIT alone, which otherwise costs a host thread wake-up
+# for every broadcast timer event.
+timer_ok() {
+	local ce pit
+	ce=$(l2_value "$work/one" clockevent) pit=$(l2_value "$work/one" pit_irqs)
+	echo "clock events: $ce; PIT interrupts: ${pit:-none}"
+	[ "$ce" = lapic-deadline ] && [ -z "$pit" ]
+}
+check "the guest's timer is the local APIC in TSC-deadline mode, not the PIT" timer_ok
 check "the guest logged no warning" test "$(l2_value "$work/one" warnings)" = 0
 check "the console has only the guest's output" sh -c "! grep -q 'vbus-vm' '$work/one'"
 check "--stats counted exits on stderr" grep -Eq '^vbus-vm: user exits: [1-9][0-9]* \(io [1-9]' "$work/one.err"

@@ -19,17 +19,21 @@ constexpr std::uint32_t kXsaveBit = 1U << 26U;
 constexpr std::uint32_t kLeafTopology = 0xb;
 constexpr std::uint32_t kLeafTopology2 = 0x1f;
 constexpr std::uint32_t kHypervisorBit = 1U << 31U;
+constexpr std::uint32_t kTscDeadlineBit = 1U << 24U;
 constexpr std::uint32_t kEnergyBiasBit = 1U << 3U;
 constexpr std::uint32_t kApicIdMask = 0x00ffffffU;
 } // namespace
 
-void patch_cpuid(std::vector<kvm_cpuid_entry2> &entries, unsigned apic_id)
+void patch_cpuid(std::vector<kvm_cpuid_entry2> &entries, unsigned apic_id, bool tsc_deadline)
 {
 	for (auto &e : entries) {
 		switch (e.function) {
 		case kLeafFeatures:
 			e.ebx = (e.ebx & kApicIdMask) | (apic_id << 24U);
 			e.ecx |= kHypervisorBit;
+			if (tsc_deadline) {
+				e.ecx |= kTscDeadlineBit;
+			}
 			break;
 		case kLeafPower:
 			e.ecx &= ~kEnergyBiasBit;

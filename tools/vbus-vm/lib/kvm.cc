@@ -134,11 +134,16 @@ Kvm::Kvm(std::string path) : path_(std::move(path))
 		                std::to_string(kApiVersion));
 	}
 	for (const auto &c : kRequired) {
-		if (xioctl(fd_.get(), KVM_CHECK_EXTENSION, c.cap) <= 0) {
+		if (!has(c.cap)) {
 			throw Error(path_, "KVM_CHECK_EXTENSION",
 			            std::string(c.name) + " is not supported");
 		}
 	}
+}
+
+bool Kvm::has(unsigned cap) const
+{
+	return xioctl(fd_.get(), KVM_CHECK_EXTENSION, cap) > 0;
 }
 
 std::size_t Kvm::vcpu_mmap_size() const

@@ -28,6 +28,8 @@ public:
 	[[nodiscard]] const std::string &path() const { return path_; }
 	[[nodiscard]] std::size_t vcpu_mmap_size() const;
 	[[nodiscard]] std::vector<kvm_cpuid_entry2> supported_cpuid() const;
+	// Whether KVM_CHECK_EXTENSION reports capability @cap.
+	[[nodiscard]] bool has(unsigned cap) const;
 
 private:
 	std::string path_;

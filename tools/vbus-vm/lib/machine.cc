@@ -145,10 +145,11 @@ void Machine::setup_vcpus()
 	const auto supported = kvm_.supported_cpuid();
 	const auto msrs = boot_msrs();
 	const std::uint64_t xcr0 = supported_xcr0(supported);
+	const bool tsc_deadline = kvm_.has(KVM_CAP_TSC_DEADLINE_TIMER);
 	for (unsigned i = 0; i < opts_.cpus; ++i) {
 		auto cpu = std::make_unique<Vcpu>(kvm_, vm_, i);
 		auto cpuid = supported;
-		patch_cpuid(cpuid, i);
+		patch_cpuid(cpuid, i, tsc_deadline);
 		cpu->set_cpuid(cpuid);
 		if (xcr0 != 0) {
 			// All the state components on from the start, as the
