@@ -8,7 +8,9 @@ Every figure is the median over the repetitions, with the spread (lowest
 and highest repetition) next to it, and the ratio of the project's side
 to the reference side: venet/vhost-net for the KVM part, venet over the
 local connector/veth for the local part.  Counters are given per 1,000
-packets (at the host side's netdev) over all repetitions of a workload.
+packets (at the host side's netdev) over all repetitions of a workload;
+for the KVM part also the context switches by thread name, for the
+threads with at least THREAD_SHARE of a side's switches.
 Exits with status 1 when a figure is missing, so a broken run cannot
 pass for a result.
 """
@@ -42,6 +44,10 @@ COUNTERS = {
     ],
 }
 
+# A thread is shown in the Markdown table of context switches by thread
+# when it has at least this share of one side's switches in a workload.
+THREAD_SHARE = 0.05
+
 PARTS = {
     "kvm": ("vhost-net", "venet", "venet/vhost-net"),
     "local": ("veth", "venet-local", "venet-local/veth"),
@@ -74,6 +80,15 @@ def ratio(ours, ref):
     return ours / ref if ref else None
 
 
+def rows_for(rows, part, side, workload):
+    return [r for r in rows
+            if r["part"] == part and r["side"] == side and r["workload"] == workload]
+
+
+def chosen_workloads(chosen):
+    return list(dict.fromkeys(w for w, _, _, _ in WORKLOADS if w in chosen))
+
+
 def figures(rows, part, chosen):
     ref_side, our_side, _ = PARTS[part]
     out = []
@@ -83,9 +98,7 @@ def figures(rows, part, chosen):
         entry = {"workload": workload, "figure": key, "label": label,
                  "higher_is_better": higher}
         for side in (ref_side, our_side):
-            values = [r[key] for r in rows
-                      if r["part"] == part and r["side"] == side
-                      and r["workload"] == workload and key in r]
+            values = [r[key] for r in rows_for(rows, part, side, workload) if key in r]
             if not values:
                 raise SystemExit(f"report: no {part} {side} {workload} {key}")
             entry[side] = spread(values)
@@ -105,13 +118,11 @@ def per_thousand(counters, key):
 def counter_table(rows, part, chosen):
     ref_side, our_side, _ = PARTS[part]
     out = []
-    for workload in dict.fromkeys(w for w, _, _, _ in WORKLOADS if w in chosen):
+    for workload in chosen_workloads(chosen):
         for key, label, shown in COUNTERS[part]:
             entry = {"workload": workload, "counter": key, "label": label, "shown": shown}
             for side in (ref_side, our_side):
-                reps = [r["counters"] for r in rows
-                        if r["part"] == part and r["side"] == side
-                        and r["workload"] == workload]
+                reps = [r["counters"] for r in rows_for(rows, part, side, workload)]
                 if not reps:
                     raise SystemExit(f"report: no {part} {side} {workload} counters")
                 total = {k: sum(c[k] for c in reps) for k in reps[0]}
@@ -122,6 +133,34 @@ def counter_table(rows, part, chosen):
             ref = entry[ref_side]["per_1000_packets"]
             entry["ratio"] = ratio(ours, ref)
             out.append(entry)
+    return out
+
+
+def thread_table(rows, chosen):
+    """Context switches per 1,000 packets by thread name, KVM part."""
+    ref_side, our_side, _ = PARTS["kvm"]
+    out = []
+    for workload in chosen_workloads(chosen):
+        per = {}
+        for side in (ref_side, our_side):
+            reps = rows_for(rows, "kvm", side, workload)
+            packets = sum(r["counters"]["packets"] for r in reps)
+            total = {}
+            for r in reps:
+                for name, n in r.get("thread_switches", {}).items():
+                    total[name] = total.get(name, 0) + n
+            per[side] = {name: 1000.0 * n / packets if packets else 0.0
+                         for name, n in total.items()}
+        shown = set()
+        for side_per in per.values():
+            side_total = sum(side_per.values())
+            shown |= {name for name, v in side_per.items()
+                      if side_total and v >= THREAD_SHARE * side_total}
+        names = set(per[ref_side]) | set(per[our_side])
+        for name in sorted(names, key=lambda n: (-max(p.get(n, 0.0) for p in per.values()), n)):
+            out.append({"workload": workload, "thread": name, "shown": name in shown,
+                        ref_side: per[ref_side].get(name, 0.0),
+                        our_side: per[our_side].get(name, 0.0)})
     return out
 
 
@@ -159,6 +198,14 @@ def markdown(result):
             lines.append(f"| {e['workload']}: {e['label']} | "
                          f"{e[ref_side]['per_1000_packets']:.1f} | "
                          f"{e[our_side]['per_1000_packets']:.1f} | {r} |")
+    threads = [e for e in result["kvm"].get("thread_switches", []) if e["shown"]]
+    if threads:
+        ref_side, our_side, _ = PARTS["kvm"]
+        lines += ["", f"| kvm: context switches per 1,000 packets, by thread | {ref_side} | "
+                  f"{our_side} |", "|---|---|---|"]
+        for e in threads:
+            cells = [f"{e[side]:.1f}" if e[side] else "-" for side in (ref_side, our_side)]
+            lines.append(f"| {e['workload']}: {e['thread']} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -180,7 +227,8 @@ def main():
         "method": {"seconds": meta.get("seconds"), "reps": reps,
                    "kernel": meta.get("kernel"), "l2": meta.get("l2")},
         "kvm": {"figures": figures(rows, "kvm", chosen),
-                "counters": counter_table(rows, "kvm", chosen)},
+                "counters": counter_table(rows, "kvm", chosen),
+                "thread_switches": thread_table(rows, chosen)},
         "local": {"figures": figures(rows, "local", chosen),
                   "counters": counter_table(rows, "local", chosen)},
     }

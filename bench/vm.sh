@@ -42,6 +42,9 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 # Exits to user space, counted per thread in the kernel (a histogram
 # trigger: no trace buffer to overflow).
 echo 'hist:keys=common_pid:size=1024' >$TRACE/events/kvm/kvm_userspace_exit/trigger
+# Context switches by the name of the thread that leaves the CPU, the
+# same way: they show which threads a side's data path wakes.
+echo 'hist:keys=prev_comm:vals=hitcount:size=2048' >$TRACE/events/sched/sched_switch/trigger
 
 # ---- host side of the kvm part
 ns_up() { # NS IF
@@ -96,15 +99,10 @@ guest_failed() { # A|B MESSAGE
 	die "guest $1 (${name[$1]}): $2"
 }
 
-# Wait for a line of guest $1's log matching ERE $2 (up to $3 s).
+# Wait for a line of guest $1's log matching ERE $2 (up to $3 s); the
+# callers show the log's end themselves.
 wait_log() {
-	local i
-	for i in $(seq $(($3 * 5))); do
-		grep -Eq -- "$2" "/tmp/$1.log" && return 0
-		kill -0 "${pid[$1]}" 2>/dev/null || { grep -Eq -- "$2" "/tmp/$1.log"; return; }
-		sleep 0.2
-	done
-	return 1
+	L2_PID=${pid[$1]} l2_wait "/tmp/$1.log" "$2" "$3" 2>/dev/null
 }
 
 # Nested KVM under TCG has made a booting L2 guest triple-fault now and
@@ -155,6 +153,19 @@ ctxt() {
 	awk '$1 == "ctxt" { print $2 }' /proc/stat
 }
 
+# Context switches so far by thread name, with a number after "-", "/"
+# or ":" folded into N ("kworker/u4:1" and "kworker/u4:3" are both
+# "kworker/u4:N", "vhost-338" is "vhost-N"; "iperf3" stays).
+thread_switches() {
+	awk '/prev_comm:/ { sub(/.*prev_comm: */, ""); name = $1; out = ""
+		while (match(name, /[-\/:][0-9]+/)) {
+			out = out substr(name, 1, RSTART) "N"
+			name = substr(name, RSTART + RLENGTH)
+		}
+		n[out name] += $NF } END { for (k in n) print k, n[k] }' \
+		$TRACE/events/sched/sched_switch/hist
+}
+
 # Packets through a netdev so far (received + sent).
 packets() { # NS IF
 	ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets" \
@@ -178,13 +189,16 @@ host_counters() { # A|B
 # Both, then the guest's NIC interrupts and kicks.  The console exchange
 # that asks the guest costs exits of its own, so the host's counters are
 # read after it at the start of a measurement and before it at the end.
+# The context switches by thread go to /tmp/threads.before|after.
 counters() { # A|B before|after
 	local g
 	if [ "$2" = before ]; then
 		g=$(guest_stats "$1")
 		echo "$(host_counters "$1") $g"
+		thread_switches >/tmp/threads.before
 	else
 		g=$(host_counters "$1")
+		thread_switches >/tmp/threads.after
 		echo "$g $(guest_stats "$1")"
 	fi
 }
@@ -251,6 +265,12 @@ delta = {k: int(a) - int(b) for k, a, b in zip(keys, after.split(), before.split
 m = {"part": "kvm", "side": side, "rep": int(rep), "workload": workload}
 m.update(json.loads("{" + figures + "}"))
 m["counters"] = delta
+snap = {}
+for when in ("before", "after"):
+    with open("/tmp/threads." + when, encoding="utf-8") as f:
+        snap[when] = {name: int(n) for name, n in (line.split() for line in f)}
+m["thread_switches"] = {k: n - snap["before"].get(k, 0)
+                        for k, n in snap["after"].items() if n > snap["before"].get(k, 0)}
 print("BENCH " + json.dumps(m))
 PY
 }
