@@ -9,7 +9,9 @@
  * - the VMM's own threads (a guest call forwarded by the VMM): the mm is
  *   current, the memslot's user address is copied to or from directly;
  * - kernel threads (the device models' work items): they adopt the mm
- *   for the copy with kthread_use_mm(), like vhost's workers;
+ *   with kthread_use_mm(), like vhost's workers: for a whole run of
+ *   copies between vbus_memctx_enter() and vbus_memctx_leave(), or else
+ *   for each copy;
  * - any other process (an administrator's `ip link set down` making a
  *   device write a link event): the pages are looked up in the VMM's mm
  *   with get_user_pages_remote() and copied through a temporary kernel
@@ -168,6 +170,32 @@ static int vkvm_copy(struct kvm *kvm, u64 gpa, void *buf, size_t len,
 	}
 	mmput(kvm->mm);
 	return ret;
+}
+
+/*
+ * A kernel thread about to copy packet after packet adopts the VMM's mm
+ * once for the whole run; its copies then take the first branch of
+ * vkvm_copy().  The reference keeps the mm's page tables until
+ * vkvm_leave(), even if the VMM exits meanwhile.
+ */
+static bool vkvm_enter(struct vbus_memctx *ctx)
+{
+	struct kvm *kvm = to_kvm(ctx);
+
+	if (!(current->flags & PF_KTHREAD) || current->mm)
+		return false;
+	if (!mmget_not_zero(kvm->mm))
+		return false;	/* the VMM is exiting: copies fail */
+	kthread_use_mm(kvm->mm);
+	return true;
+}
+
+static void vkvm_leave(struct vbus_memctx *ctx)
+{
+	struct kvm *kvm = to_kvm(ctx);
+
+	kthread_unuse_mm(kvm->mm);
+	mmput(kvm->mm);
 }
 
 static int vkvm_copy_to(struct vbus_memctx *ctx, u64 dst, const void *src,
@@ -546,6 +574,8 @@ static const struct vbus_memctx_ops vkvm_memctx_ops = {
 	.map = vkvm_map,
 	.remap = vkvm_remap,
 	.unmap = vkvm_unmap,
+	.enter = vkvm_enter,
+	.leave = vkvm_leave,
 	.release = vkvm_memctx_release,
 };
 

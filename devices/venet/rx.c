@@ -354,11 +354,13 @@ void venet_rx_work(struct work_struct *work)
 					     rx_work);
 	struct vbus_shm_signal *dev_signal;
 	bool notify = false;
+	bool entered;
 	int ret;
 
 	if (!venet_ring_ok(&q->rxr))
 		return;
 	dev_signal = &q->rxr.ioq.head->dev_signal;
+	entered = vbus_memctx_enter(q->rxr.ctx);
 	for (;;) {
 		vbus_shm_signal_ack(dev_signal);
 		ret = venet_rx_run(q, &notify);
@@ -382,6 +384,7 @@ void venet_rx_work(struct work_struct *work)
 		venet_ring_abandon(q->vp, &q->rxr, "rx", q->index, ret);
 		break;
 	}
+	vbus_memctx_leave(q->rxr.ctx, entered);
 	if (notify) {
 		venet_stats_add(&q->tx_stats, &q->tx_stats.interrupts, 1);
 		vbus_signal_notify(q->rxr.signal);

@@ -371,6 +371,7 @@ void venet_tx_work(struct work_struct *work)
 					     tx_work);
 	struct vbus_shm_signal *dev_signal;
 	bool notify = false;
+	bool entered;
 	int ret;
 
 	if (!venet_ring_ok(&q->txr))
@@ -378,6 +379,7 @@ void venet_tx_work(struct work_struct *work)
 	dev_signal = &q->txr.ioq.head->dev_signal;
 	/* Polling now: the guest need not ring. */
 	vbus_shm_signal_disable(dev_signal);
+	entered = vbus_memctx_enter(q->txr.ctx);
 	for (;;) {
 		vbus_shm_signal_ack(dev_signal);
 		ret = venet_tx_run(q, &notify);
@@ -396,6 +398,7 @@ void venet_tx_work(struct work_struct *work)
 		venet_ring_abandon(q->vp, &q->txr, "tx", q->index, ret);
 		break;
 	}
+	vbus_memctx_leave(q->txr.ctx, entered);
 	if (notify) {
 		venet_stats_add(&q->rx_stats, &q->rx_stats.interrupts, 1);
 		vbus_signal_notify(q->txr.signal);

@@ -24,6 +24,8 @@
  *    queue work items;
  *  - each ring is served by one work item on venet_wq, which is the only
  *    user of the ring's private state and may sleep (the memctx may);
+ *    the tx and rx work items make their copies inside one
+ *    vbus_memctx_enter()/vbus_memctx_leave() run;
  *  - packets from the guest reach the stack through the queue's NAPI
  *    context, packets to the guest leave through ndo_start_xmit, which
  *    only queues them for the work item.

@@ -39,10 +39,15 @@ struct vbus_memmap {
  *		errno (the range is not the client's memory now); @map stays
  *		valid in every case
  * @unmap:	undo @map or @remap
+ * @enter:	the calling thread is about to make a run of copies
+ *		(optional): make them cheaper, and return true when @leave
+ *		must undo it.  Runs do not nest.
+ * @leave:	end the run @enter prepared; the thread keeps nothing of
+ *		the client's afterwards
  * @release:	free the memctx (last reference gone)
  *
  * All may sleep.  Each returns 0 or a negative errno (-EFAULT for an
- * address outside the client's memory).
+ * address outside the client's memory), @enter and @leave excepted.
  *
  * A memctx whose memory can change behind a mapping (a VMM may replace
  * the memory of a running guest) calls vbus_memmap_stale() for the
@@ -60,6 +65,8 @@ struct vbus_memctx_ops {
 	int (*remap)(struct vbus_memctx *ctx, struct vbus_memmap *map,
 		     struct vbus_memmap *moved);
 	void (*unmap)(struct vbus_memctx *ctx, struct vbus_memmap *map);
+	bool (*enter)(struct vbus_memctx *ctx);
+	void (*leave)(struct vbus_memctx *ctx);
 	void (*release)(struct vbus_memctx *ctx);
 };
 
@@ -88,6 +95,36 @@ static inline int vbus_memctx_copy_from(struct vbus_memctx *ctx, void *dst,
 					u64 src, size_t len)
 {
 	return ctx->ops->copy_from(ctx, dst, src, len);
+}
+
+/**
+ * vbus_memctx_enter() - start a run of copies from one thread
+ * @ctx:	the memctx
+ *
+ * A work item that copies packet after packet brackets its loop with
+ * vbus_memctx_enter() and vbus_memctx_leave(), which lets the memctx
+ * prepare once what every copy would otherwise prepare for itself (the
+ * KVM memctx adopts the VMM's mm in a kernel thread).  Copies work
+ * without it.  Runs do not nest.  May sleep.
+ *
+ * Return: the token for vbus_memctx_leave().
+ */
+static inline bool vbus_memctx_enter(struct vbus_memctx *ctx)
+{
+	return ctx->ops->enter ? ctx->ops->enter(ctx) : false;
+}
+
+/**
+ * vbus_memctx_leave() - end a run of copies
+ * @ctx:	the memctx
+ * @entered:	what vbus_memctx_enter() returned
+ *
+ * May sleep.
+ */
+static inline void vbus_memctx_leave(struct vbus_memctx *ctx, bool entered)
+{
+	if (entered)
+		ctx->ops->leave(ctx);
 }
 
 struct vbus_memctx *vbus_memctx_kernel_create(void);
