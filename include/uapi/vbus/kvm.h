@@ -202,6 +202,7 @@ struct vbus_kvm_call {
  * @vm_fd:	the VM, from KVM_CREATE_VM; the caller must be its creator
  * @container:	user address of the container's name
  * @container_len: its length in bytes (no NUL)
+ * @reserved:	zero (EINVAL otherwise)
  *
  * The caller needs CAP_NET_ADMIN or the container's owner uid or gid,
  * and must be the VM's creator (the process whose memory backs it).
