@@ -231,19 +231,20 @@ run_workload() {
 	case $w:$4 in
 	tcp-g2h:0 | tcp-h2g:1 | udp64-g2h:0) rev=(-R) ;;
 	esac
-	# A client that hangs (a stuck peer) fails the measurement.
+	# A client that hangs (a stuck peer) fails the measurement; one that
+	# does not go on SIGTERM is killed 10 s later.
 	local limit=$((seconds + 60))
 	case $w in
 	tcp-*)
-		timeout "$limit" ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J "${rev[@]}" \
+		timeout -k 10 "$limit" ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J "${rev[@]}" \
 			>/tmp/w.json || true
 		iperf_json /tmp/w.json 0 ;;
 	udp64-*)
-		timeout "$limit" ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J \
+		timeout -k 10 "$limit" ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J \
 			-u -l 64 -b 0 "${rev[@]}" >/tmp/w.json || true
 		iperf_json /tmp/w.json 64 ;;
 	latency)
-		timeout "$limit" ip netns exec "$ns" sockperf pp -i "$addr" -t "$seconds" -m 64 \
+		timeout -k 10 "$limit" ip netns exec "$ns" sockperf pp -i "$addr" -t "$seconds" -m 64 \
 			>/tmp/w.txt 2>&1 || { cat /tmp/w.txt >&2; return 1; }
 		sockperf_json /tmp/w.txt ;;
 	esac
