@@ -188,7 +188,6 @@ void venet_queue_reset(struct venet_queue *q)
 	q->tx_drop = false;
 	q->tx_error = false;
 	clear_bit(VENET_Q_THROTTLED, &q->flags);
-	clear_bit(VENET_Q_RX_SCHED, &q->flags);
 
 	if (q->rx_skb)
 		dropped++;

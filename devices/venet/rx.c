@@ -2,10 +2,7 @@
 /*
  * venet data path, host to guest.  ndo_start_xmit queues skbs on the
  * queue's xmit_q (stopping the netdev queue when VENET_XMIT_QLEN are
- * waiting) and queues rx_work unless it is queued, running or waiting
- * for buffers already (VENET_Q_RX_SCHED: a work item queued while it
- * runs would wake a second kworker only to hand it back to the first).
- * rx_work writes each packet, header first,
+ * waiting) and queues rx_work, which writes each packet, header first,
  * into as many of the guest's posted buffers as it needs and completes
  * them once the whole packet is written.  A packet waits in place when
  * the guest has posted too few buffers; the rx ring's doorbell (enabled
@@ -61,9 +58,7 @@ netdev_tx_t venet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		if (skb_queue_len_lockless(&q->xmit_q) < VENET_XMIT_QLEN)
 			netif_tx_start_queue(txq);
 	}
-	/* Ordered after the queueing: pairs with venet_rx_idle(). */
-	if ((!netdev_xmit_more() || netif_xmit_stopped(txq)) &&
-	    !test_and_set_bit(VENET_Q_RX_SCHED, &q->flags))
+	if (!netdev_xmit_more() || netif_xmit_stopped(txq))
 		queue_work(venet_wq, &q->rx_work);
 	return NETDEV_TX_OK;
 
@@ -353,20 +348,6 @@ static void venet_rx_wake(struct venet_queue *q)
 		netif_tx_wake_queue(txq);
 }
 
-/*
- * Nothing left to send: let ndo_start_xmit queue the work again.  A
- * packet it queued before it saw the bit clear is seen here.  Returns
- * true when the work must go on.
- */
-static bool venet_rx_idle(struct venet_queue *q)
-{
-	clear_bit(VENET_Q_RX_SCHED, &q->flags);
-	/* Pairs with the test_and_set_bit() in venet_start_xmit(). */
-	smp_mb__after_atomic();
-	return !skb_queue_empty_lockless(&q->xmit_q) &&
-	       !test_and_set_bit(VENET_Q_RX_SCHED, &q->flags);
-}
-
 void venet_rx_work(struct work_struct *work)
 {
 	struct venet_queue *q = container_of(work, struct venet_queue,
@@ -378,8 +359,6 @@ void venet_rx_work(struct work_struct *work)
 
 	if (!venet_ring_ok(&q->rxr))
 		return;
-	/* Running: ndo_start_xmit need not queue us (see venet_rx_idle()). */
-	set_bit(VENET_Q_RX_SCHED, &q->flags);
 	dev_signal = &q->rxr.ioq.head->dev_signal;
 	entered = vbus_memctx_enter(q->rxr.ctx);
 	for (;;) {
@@ -388,10 +367,7 @@ void venet_rx_work(struct work_struct *work)
 		notify |= venet_ring_publish(&q->rxr);
 		venet_rx_wake(q);
 		if (ret == -EAGAIN) {
-			/*
-			 * Out of buffers: have the guest ring when it posts.
-			 * VENET_Q_RX_SCHED stays set; the doorbell queues us.
-			 */
+			/* Out of buffers: have the guest ring when it posts. */
 			if (vbus_shm_signal_enable(dev_signal))
 				continue;
 			break;
@@ -399,9 +375,6 @@ void venet_rx_work(struct work_struct *work)
 		if (!ret) {
 			/* Nothing to send: posting needs no doorbell. */
 			vbus_shm_signal_disable(dev_signal);
-			/* More came meanwhile: a new run, with a new budget. */
-			if (venet_rx_idle(q))
-				queue_work(venet_wq, work);
 			break;
 		}
 		if (ret == -EBUSY) {

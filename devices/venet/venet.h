@@ -176,13 +176,6 @@ struct venet_qstats {
 
 /* struct venet_queue.flags */
 #define VENET_Q_THROTTLED	0	/* tx work waits for NAPI to drain */
-/*
- * rx work is queued, running, or waiting for the guest's rx doorbell:
- * ndo_start_xmit need not queue it.  Set by whoever queues it and by
- * the work itself; cleared only by the work when it finds nothing more
- * to send (then it looks at the queue once more), and by a reset.
- */
-#define VENET_Q_RX_SCHED	1
 
 /**
  * struct venet_queue - one queue pair of the host netdev
