@@ -1,19 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Harness self-test: a module whose only job is to WARN when loaded, so
- * the test suite can prove that a WARN inside the VM fails the run.
+ * Harness self-test: a module that misbehaves on load in the way its
+ * parameter asks, so the test suite can prove that the VM harness fails
+ * the run for it.
+ *
+ *   what=warn	WARN (panic_on_warn turns it into a panic)
+ *   what=spin	keep the CPU in kernel mode, never rescheduling, for a
+ *		minute (the soft-lockup detector must panic first)
+ *   what=hang	sleep uninterruptibly for two minutes (the hung-task
+ *		detector must panic first)
+ *
+ * The module never stays loaded.
  */
 
 #include <linux/bug.h>
+#include <linux/delay.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+
+static char *what = "warn";
+module_param(what, charp, 0444);
+MODULE_PARM_DESC(what, "how to misbehave: warn, spin or hang");
 
 static int __init vm_warn_init(void)
 {
+	unsigned int i;
+
+	if (!strcmp(what, "spin")) {
+		for (i = 0; i < 600; i++)
+			mdelay(100);
+		return -ETIMEDOUT;
+	}
+	if (!strcmp(what, "hang")) {
+		schedule_timeout_uninterruptible(120 * HZ);
+		return -ETIMEDOUT;
+	}
 	WARN(1, "vm_warn: warning on purpose for the harness self-test\n");
 	return -EINVAL;
 }
 
 module_init(vm_warn_init);
 
-MODULE_DESCRIPTION("VM harness self-test: WARN on load");
+MODULE_DESCRIPTION("VM harness self-test: misbehave on load");
 MODULE_LICENSE("GPL");
