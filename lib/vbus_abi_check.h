@@ -120,4 +120,14 @@ static_assert(sizeof(struct vbus_kvm_bind) >= VBUS_KVM_BIND_SIZE_VER0 &&
 	      sizeof(struct vbus_kvm_guest_call) >= VBUS_KVM_GUEST_CALL_SIZE_VER0,
 	      "ioctl arguments only grow");
 
+/*
+ * venet's shared-memory ids: a queue index is 16 bits wide (the __le16
+ * queue_pairs), and every ring id of every such queue lies below the
+ * event ring's.
+ */
+static_assert(sizeof(((struct vbus_venet_negotiate *)0)->queue_pairs) == 2,
+	      "venet queue index width");
+static_assert(VBUS_VENET_SHM_TX(0xffffU) < VBUS_VENET_SHM_EVENTS,
+	      "venet ring ids below the event ring's");
+
 #endif /* _VBUS_LIB_ABI_CHECK_H */
