@@ -221,12 +221,21 @@ static const struct genl_small_ops vbus_genl_ops[] = {
 	},
 };
 
+/*
+ * The events name every container, device and client: only an
+ * administrator may listen.  Generic netlink checks CAP_NET_ADMIN on a
+ * subscription only for a group with GENL_MCAST_CAP_NET_ADMIN; without
+ * the flag anyone could join, and a 6.1 family has no bind callback to
+ * check it in.  So a kernel without the flag cannot build the module.
+ */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "genetlink lacks GENL_MCAST_CAP_NET_ADMIN: the vbus events group would be world-readable"
+#endif
+
 static const struct genl_multicast_group vbus_genl_mcgrps[] = {
 	{
 		.name = VBUS_GENL_MCGRP_EVENTS,
-#ifdef GENL_MCAST_CAP_NET_ADMIN
 		.flags = GENL_MCAST_CAP_NET_ADMIN,
-#endif
 	},
 };
 

@@ -178,6 +178,11 @@ assert events[1][\"class\"] == \"echo\" and events[1][\"enabled\"] is False
 ' $tmp/events.json"
 check "monitor --timeout ends a quiet monitor" status_is 0 $V monitor --timeout 1
 check "... and a count not reached is a failure" status_is 1 $V monitor --count 1 --timeout 1
+# The events name every container and device: only an administrator may
+# listen (the "monitor subscribes" check above is root's).
+check "an unprivileged user may not join the events group (EPERM)" \
+	exits_with 1 "join the events group: Operation not permitted" \
+	setpriv --reuid=nobody --regid=nogroup --clear-groups $V monitor --timeout 1
 
 # ---- save, clear, restore
 $V device add echo e1 max_len=100
