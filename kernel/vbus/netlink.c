@@ -247,7 +247,8 @@ static struct genl_family vbus_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = vbus_genl_ops,
 	.n_small_ops = ARRAY_SIZE(vbus_genl_ops),
-	.resv_start_op = VBUS_CMD_MAX + 1,
+	/* 0: every request's header and flags are checked (EINVAL). */
+	.resv_start_op = 0,
 	.mcgrps = vbus_genl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(vbus_genl_mcgrps),
 };
