@@ -581,7 +581,8 @@ void argument_rule(Abuse &a, const RuleCase &t)
 	                         unsigned long cmd = 0) {
 		const std::vector<uint8_t> arg = t.make();
 		void *p = a.place(arg, usize, garbage_at, readable);
-		a.refused(t.run(cmd ? cmd : resized(t.cmd, usize), p), err, t.name + ": " + what);
+		a.refused(t.run(cmd != 0 ? cmd : resized(t.cmd, usize), p), err,
+		          t.name + ": " + what);
 		if (t.changed()) {
 			throw std::runtime_error(t.name + ": " + what +
 			                         ": refused, yet it changed state");
@@ -605,7 +606,8 @@ void argument_rule(Abuse &a, const RuleCase &t)
 	refused(size, ENOTTY, "as _IO", SIZE_MAX, SIZE_MAX, resized(t.cmd, size, _IOC_NONE));
 	// Larger, with garbage anywhere in the tail: E2BIG.
 	refused(size + 8, E2BIG, "8 more bytes, the last not zero", size + 7);
-	refused(Abuse::ioc_max, E2BIG, "16383 bytes, the first extra not zero", size);
+	const size_t first_extra = size;
+	refused(Abuse::ioc_max, E2BIG, "16383 bytes, the first extra not zero", first_extra);
 	refused(Abuse::ioc_max, E2BIG, "16383 bytes, the last not zero", Abuse::ioc_max - 1);
 	// The whole size is read, from the caller's memory: a tail that
 	// is not there faults.

@@ -36,6 +36,8 @@ struct Layout {
 	std::map<std::string, Field> fields;
 };
 
+// offsetof() needs the member's name: a macro.
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage)
 #define FIELD(type, member)                                                                        \
 	{                                                                                          \
 #member,                                                                           \
