@@ -93,11 +93,41 @@ VBUS_ABI_OFFSET(struct vbus_kvm_devshm, slot, 36);
 VBUS_ABI_SIZE(struct vbus_kvm_call, 56);
 VBUS_ABI_OFFSET(struct vbus_kvm_call, result, 8);
 VBUS_ABI_OFFSET(struct vbus_kvm_call, u, 16);
-VBUS_ABI_SIZE(struct vbus_kvm_bind, 24);
+VBUS_ABI_SIZE(struct vbus_kvm_bind, 16);
+VBUS_ABI_OFFSET(struct vbus_kvm_bind, vm_fd, 0);
+VBUS_ABI_OFFSET(struct vbus_kvm_bind, container_len, 4);
 VBUS_ABI_OFFSET(struct vbus_kvm_bind, container, 8);
-VBUS_ABI_OFFSET(struct vbus_kvm_bind, container_len, 16);
-VBUS_ABI_SIZE(struct vbus_kvm_eventfd, 16);
-VBUS_ABI_SIZE(struct vbus_kvm_guest_call, 16);
-VBUS_ABI_OFFSET(struct vbus_kvm_guest_call, gpa, 8);
+VBUS_ABI_SIZE(struct vbus_kvm_eventfd, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_eventfd, index, 0);
+VBUS_ABI_OFFSET(struct vbus_kvm_eventfd, fd, 4);
+VBUS_ABI_SIZE(struct vbus_kvm_guest_call, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_guest_call, gpa, 0);
+
+/*
+ * Each ioctl's number encodes its argument's size, and nothing else
+ * does; a size never shrinks below the first published one.
+ */
+#define VBUS_ABI_IOCTL(cmd, nr, type) \
+	static_assert((cmd) == _IOW(VBUS_KVM_IOC_MAGIC, nr, type), #cmd " encoding")
+VBUS_ABI_IOCTL(VBUS_KVM_BIND, 1, struct vbus_kvm_bind);
+VBUS_ABI_IOCTL(VBUS_KVM_SET_VECTOR, 2, struct vbus_kvm_eventfd);
+VBUS_ABI_IOCTL(VBUS_KVM_SET_DOORBELL, 3, struct vbus_kvm_eventfd);
+VBUS_ABI_IOCTL(VBUS_KVM_CALL, 4, struct vbus_kvm_guest_call);
+static_assert(VBUS_KVM_BIND_SIZE_VER0 == 16 && VBUS_KVM_EVENTFD_SIZE_VER0 == 8 &&
+	      VBUS_KVM_GUEST_CALL_SIZE_VER0 == 8, "first published ioctl sizes");
+static_assert(sizeof(struct vbus_kvm_bind) >= VBUS_KVM_BIND_SIZE_VER0 &&
+	      sizeof(struct vbus_kvm_eventfd) >= VBUS_KVM_EVENTFD_SIZE_VER0 &&
+	      sizeof(struct vbus_kvm_guest_call) >= VBUS_KVM_GUEST_CALL_SIZE_VER0,
+	      "ioctl arguments only grow");
+
+/*
+ * venet's shared-memory ids: a queue index is 16 bits wide (the __le16
+ * queue_pairs), and every ring id of every such queue lies below the
+ * event ring's.
+ */
+static_assert(sizeof(((struct vbus_venet_negotiate *)0)->queue_pairs) == 2,
+	      "venet queue index width");
+static_assert(VBUS_VENET_SHM_TX(0xffffU) < VBUS_VENET_SHM_EVENTS,
+	      "venet ring ids below the event ring's");
 
 #endif /* _VBUS_LIB_ABI_CHECK_H */

@@ -24,6 +24,7 @@
 #include <linux/kvm_host.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -81,26 +82,9 @@ static const struct vbus_client_ops vkvm_client_ops = {
  * ------
  */
 
-/*
- * Copy an ioctl argument that starts with its own size: a larger size
- * is accepted when the bytes we do not know are zero, a smaller one
- * when it covers the fields up to @need.
- */
-static int vkvm_copy_arg(void *dst, size_t ksize, size_t need,
-			 const void __user *arg)
+static int vkvm_bind(struct vkvm *v, unsigned int cmd, void *arg)
 {
-	u32 usize;
-
-	if (get_user(usize, (const u32 __user *)arg))
-		return -EFAULT;
-	if (usize < need)
-		return -EINVAL;
-	return copy_struct_from_user(dst, ksize, arg, usize);
-}
-
-static int vkvm_bind(struct vkvm *v, const void __user *arg)
-{
-	struct vbus_kvm_bind b;
+	const struct vbus_kvm_bind *b = arg;
 	struct vbus_client *client;
 	struct vbus_memctx *mem;
 	struct vkvm *other;
@@ -109,17 +93,14 @@ static int vkvm_bind(struct vkvm *v, const void __user *arg)
 	char *name;
 	int ret;
 
-	ret = vkvm_copy_arg(&b, sizeof(b), sizeof(b), arg);
-	if (ret)
-		return ret;
-	if (b.reserved || !b.container_len)
+	if (!b->container_len)
 		return -EINVAL;
-	if (b.container_len > PATH_MAX)
+	if (b->container_len > PATH_MAX)
 		return -ENAMETOOLONG;
 	if (v->kvm)
 		return -EBUSY;
 
-	f = fdget(b.vm_fd);
+	f = fdget(b->vm_fd);
 	if (!f.file)
 		return -EBADF;
 	if (!file_is_kvm(f.file)) {
@@ -133,13 +114,14 @@ static int vkvm_bind(struct vkvm *v, const void __user *arg)
 	ret = -EPERM;
 	if (kvm->mm != current->mm)
 		goto err_kvm;
-	name = memdup_user_nul(u64_to_user_ptr(b.container), b.container_len);
+	name = memdup_user_nul(u64_to_user_ptr(b->container),
+			       b->container_len);
 	if (IS_ERR(name)) {
 		ret = PTR_ERR(name);
 		goto err_kvm;
 	}
 	ret = -EINVAL;
-	if (strlen(name) != b.container_len)
+	if (strlen(name) != b->container_len)
 		goto err_name;
 
 	mutex_lock(&vkvm_bound_lock);
@@ -177,64 +159,120 @@ err_kvm:
 	return ret;
 }
 
-static int vkvm_ioctl_eventfd(struct vkvm *v, unsigned int cmd,
-			      const void __user *arg)
+static int vkvm_ioctl_eventfd(struct vkvm *v, unsigned int cmd, void *arg)
 {
-	struct vbus_kvm_eventfd e;
-	int ret;
+	const struct vbus_kvm_eventfd *e = arg;
 
-	ret = vkvm_copy_arg(&e, sizeof(e), sizeof(e), arg);
-	if (ret)
-		return ret;
-	if (e.reserved || e.fd < -1)
+	if (e->fd < -1)
 		return -EINVAL;
-	if (cmd == VBUS_KVM_SET_VECTOR)
-		return vkvm_set_vector(v, e.index, e.fd);
-	return vkvm_set_doorbell(v, e.index, e.fd);
+	if (_IOC_NR(cmd) == _IOC_NR(VBUS_KVM_SET_VECTOR))
+		return vkvm_set_vector(v, e->index, e->fd);
+	return vkvm_set_doorbell(v, e->index, e->fd);
 }
 
-static int vkvm_ioctl_call(struct vkvm *v, const void __user *arg)
+static int vkvm_ioctl_call(struct vkvm *v, unsigned int cmd, void *arg)
 {
-	struct vbus_kvm_guest_call c;
-	int ret;
+	const struct vbus_kvm_guest_call *c = arg;
 
-	ret = vkvm_copy_arg(&c, sizeof(c), sizeof(c), arg);
-	if (ret)
-		return ret;
-	if (c.reserved)
+	/* The page's fixed part and an event's type string share the page. */
+	if (offset_in_page(c->gpa))
 		return -EINVAL;
 	/* Guest memory is reached through the VMM's mm. */
 	if (current->mm != v->kvm->mm)
 		return -EPERM;
-	return vkvm_guest_call(v, c.gpa);
+	return vkvm_guest_call(v, c->gpa);
 }
 
+/**
+ * struct vkvm_ioctl_desc - one ioctl of /dev/vbus-kvm
+ * @cmd:	its number as this kernel knows it: the direction and the
+ *		size of the kernel's struct
+ * @min_size:	the argument's first published size
+ * @bound:	needs a bound VM (ENOTCONN before)
+ * @fn:		the handler, with &struct vkvm.lock held; it reads its
+ *		argument from, and writes it to, a kernel copy of
+ *		_IOC_SIZE(@cmd) bytes
+ */
+struct vkvm_ioctl_desc {
+	unsigned int cmd;
+	unsigned short min_size;
+	bool bound;
+	int (*fn)(struct vkvm *v, unsigned int cmd, void *arg);
+};
+
+static const struct vkvm_ioctl_desc vkvm_ioctls[] = {
+	[_IOC_NR(VBUS_KVM_BIND)] = {
+		VBUS_KVM_BIND, VBUS_KVM_BIND_SIZE_VER0, false, vkvm_bind,
+	},
+	[_IOC_NR(VBUS_KVM_SET_VECTOR)] = {
+		VBUS_KVM_SET_VECTOR, VBUS_KVM_EVENTFD_SIZE_VER0, true,
+		vkvm_ioctl_eventfd,
+	},
+	[_IOC_NR(VBUS_KVM_SET_DOORBELL)] = {
+		VBUS_KVM_SET_DOORBELL, VBUS_KVM_EVENTFD_SIZE_VER0, true,
+		vkvm_ioctl_eventfd,
+	},
+	[_IOC_NR(VBUS_KVM_CALL)] = {
+		VBUS_KVM_CALL, VBUS_KVM_GUEST_CALL_SIZE_VER0, true,
+		vkvm_ioctl_call,
+	},
+};
+
+/* Room for the largest argument the kernel knows: one member each. */
+union vkvm_ioctl_arg {
+	struct vbus_kvm_bind bind;
+	struct vbus_kvm_eventfd eventfd;
+	struct vbus_kvm_guest_call call;
+};
+
+/*
+ * The ioctl argument rule of <vbus/kvm.h>, for every ioctl: the size is
+ * _IOC_SIZE(@cmd) and nothing else (at most 16383 bytes); smaller than
+ * the first published size is EINVAL, larger is read when its tail is
+ * zero (E2BIG otherwise); an output argument gets min(size, ours) bytes
+ * and zeroes after them.  Argument errors come before ENOTCONN.
+ */
 static long vkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct vkvm *v = file->private_data;
+	size_t usize = _IOC_SIZE(cmd), nr = _IOC_NR(cmd), ksize;
 	void __user *uarg = (void __user *)arg;
+	struct vkvm *v = file->private_data;
+	const struct vkvm_ioctl_desc *d;
+	union vkvm_ioctl_arg k;
 	long ret;
 
-	switch (cmd) {
-	case VBUS_KVM_BIND:
-	case VBUS_KVM_SET_VECTOR:
-	case VBUS_KVM_SET_DOORBELL:
-	case VBUS_KVM_CALL:
-		break;
-	default:
+	if (_IOC_TYPE(cmd) != VBUS_KVM_IOC_MAGIC ||
+	    nr >= ARRAY_SIZE(vkvm_ioctls))
 		return -ENOTTY;
+	d = &vkvm_ioctls[array_index_nospec(nr, ARRAY_SIZE(vkvm_ioctls))];
+	if (!d->fn)
+		return -ENOTTY;
+	if (_IOC_DIR(cmd) != _IOC_DIR(d->cmd))
+		return -ENOTTY;
+	if (usize < d->min_size)
+		return -EINVAL;
+	ksize = _IOC_SIZE(d->cmd);
+
+	memset(&k, 0, sizeof(k));
+	if (_IOC_DIR(cmd) & _IOC_WRITE) {
+		ret = copy_struct_from_user(&k, ksize, uarg, usize);
+		if (ret)
+			return ret;
 	}
 
 	mutex_lock(&v->lock);
-	if (cmd == VBUS_KVM_BIND)
-		ret = vkvm_bind(v, uarg);
-	else if (!v->kvm)
+	if (d->bound && !v->kvm)
 		ret = -ENOTCONN;
-	else if (cmd == VBUS_KVM_CALL)
-		ret = vkvm_ioctl_call(v, uarg);
 	else
-		ret = vkvm_ioctl_eventfd(v, cmd, uarg);
+		ret = d->fn(v, cmd, &k);
 	mutex_unlock(&v->lock);
+	if (ret < 0 || !(_IOC_DIR(cmd) & _IOC_READ))
+		return ret;
+
+	if (copy_to_user(uarg, &k, min(usize, ksize)))
+		return -EFAULT;
+	if (usize > ksize && clear_user(uarg + ksize, usize - ksize))
+		return -EFAULT;
 	return ret;
 }
 

@@ -221,12 +221,21 @@ static const struct genl_small_ops vbus_genl_ops[] = {
 	},
 };
 
+/*
+ * The events name every container, device and client: only an
+ * administrator may listen.  Generic netlink checks CAP_NET_ADMIN on a
+ * subscription only for a group with GENL_MCAST_CAP_NET_ADMIN; without
+ * the flag anyone could join, and a 6.1 family has no bind callback to
+ * check it in.  So a kernel without the flag cannot build the module.
+ */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "genetlink lacks GENL_MCAST_CAP_NET_ADMIN: the vbus events group would be world-readable"
+#endif
+
 static const struct genl_multicast_group vbus_genl_mcgrps[] = {
 	{
 		.name = VBUS_GENL_MCGRP_EVENTS,
-#ifdef GENL_MCAST_CAP_NET_ADMIN
 		.flags = GENL_MCAST_CAP_NET_ADMIN,
-#endif
 	},
 };
 
@@ -238,7 +247,8 @@ static struct genl_family vbus_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.small_ops = vbus_genl_ops,
 	.n_small_ops = ARRAY_SIZE(vbus_genl_ops),
-	.resv_start_op = VBUS_CMD_MAX + 1,
+	/* 0: every request's header and flags are checked (EINVAL). */
+	.resv_start_op = 0,
 	.mcgrps = vbus_genl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(vbus_genl_mcgrps),
 };

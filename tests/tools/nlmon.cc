@@ -5,8 +5,10 @@
 //   nlmon monitor [--count N] [--timeout SEC] [--ready FILE]
 //       print one line per event; stop after N events or SEC seconds
 //       without one; create FILE once subscribed
-//   nlmon dump containers|devices|stats
-//       print one line per object
+//   nlmon dump containers|devices|stats [--reserved N] [--attr TYPE]
+//       print one line per object; the request's generic netlink header
+//       may carry N in its reserved byte, and the request a u32
+//       attribute of TYPE (both must be refused)
 //
 // Lines look like "device_new device=e1 class=echo type=echo enabled=0".
 
@@ -184,7 +186,7 @@ int monitor(unsigned long count, long timeout, const std::string &ready)
 	return 0;
 }
 
-int dump(const std::string &what)
+int dump(const std::string &what, unsigned reserved, int attr)
 {
 	int cmd = 0;
 	if (what == "containers") {
@@ -198,8 +200,20 @@ int dump(const std::string &what)
 	}
 	Family fam = connect_family();
 	nl_socket_modify_cb(fam.sock.get(), NL_CB_VALID, NL_CB_CUSTOM, print_message, nullptr);
-	if (int err = genl_send_simple(fam.sock.get(), fam.id, cmd, VBUS_GENL_VERSION, NLM_F_DUMP);
-	    err < 0) {
+	const std::unique_ptr<nl_msg, void (*)(nl_msg *)> msg(nlmsg_alloc(), nlmsg_free);
+	if (!msg) {
+		throw std::runtime_error("nlmsg_alloc: out of memory");
+	}
+	if (genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, fam.id, 0, NLM_F_DUMP, cmd,
+	                VBUS_GENL_VERSION) == nullptr) {
+		throw std::runtime_error("genlmsg_put: no room");
+	}
+	static_cast<genlmsghdr *>(nlmsg_data(nlmsg_hdr(msg.get())))->reserved =
+	    static_cast<uint16_t>(reserved);
+	if (attr >= 0 && nla_put_u32(msg.get(), attr, 0) < 0) {
+		throw std::runtime_error("nla_put_u32: no room");
+	}
+	if (int err = nl_send_auto(fam.sock.get(), msg.get()); err < 0) {
 		fail("sending the " + what + " dump request", err);
 	}
 	if (int err = nl_recvmsgs_default(fam.sock.get()); err < 0) {
@@ -211,7 +225,19 @@ int dump(const std::string &what)
 int run(const std::vector<std::string> &args)
 {
 	if (args.size() >= 2 && args[0] == "dump") {
-		return dump(args[1]);
+		unsigned reserved = 0;
+		int attr = -1;
+		for (std::size_t i = 2; i + 1 < args.size(); i += 2) {
+			if (args[i] == "--reserved") {
+				reserved = std::stoul(args[i + 1]);
+			} else if (args[i] == "--attr") {
+				attr = std::stoi(args[i + 1]);
+			} else {
+				throw std::invalid_argument("dump: unknown option '" + args[i] +
+				                            "'");
+			}
+		}
+		return dump(args[1], reserved, attr);
 	}
 	if (!args.empty() && args[0] == "monitor") {
 		unsigned long count = 0;
@@ -231,8 +257,9 @@ int run(const std::vector<std::string> &args)
 		}
 		return monitor(count, timeout, ready);
 	}
-	throw std::invalid_argument("usage: nlmon monitor [--count N] [--timeout SEC] [--ready "
-	                            "FILE] | nlmon dump containers|devices|stats");
+	throw std::invalid_argument(
+	    "usage: nlmon monitor [--count N] [--timeout SEC] [--ready "
+	    "FILE] | nlmon dump containers|devices|stats [--reserved N] [--attr TYPE]");
 }
 
 } // namespace

@@ -24,7 +24,6 @@ namespace testtools
 inline void vkvm_bind(int bus_fd, int vm_fd, const std::string &container)
 {
 	vbus_kvm_bind bind{};
-	bind.size = sizeof(bind);
 	bind.vm_fd = vm_fd;
 	bind.container = reinterpret_cast<uintptr_t>(container.data()); // NOLINT
 	bind.container_len = container.size();
@@ -37,7 +36,6 @@ inline void vkvm_bind(int bus_fd, int vm_fd, const std::string &container)
 inline void vkvm_set_eventfd(int bus_fd, unsigned long req, unsigned index, int fd)
 {
 	vbus_kvm_eventfd e{};
-	e.size = sizeof(e);
 	e.index = index;
 	e.fd = fd;
 	if (ioctl(bus_fd, req, &e) < 0) {

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-// venet feature rules (lib/vbus_venet.h): what a device accepts.
+// venet feature rules (lib/vbus_venet.h): what a device accepts; the
+// shared-memory ids of <vbus/venet.h>.
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <set>
 
 #include <vbus_venet.h>
 
@@ -73,6 +75,18 @@ TEST(VenetQueues, MoreThanOneNeedsMq)
 {
 	EXPECT_EQ(vbus_venet_queues_accept(0, 4, 2), 0);
 	EXPECT_EQ(vbus_venet_queues_accept(VBUS_VENET_F_MQ, 4, 2), 2);
+}
+
+// Every queue index the ABI can express (queue_pairs is a u16) has ring
+// ids of its own, and none of them is the event ring's.
+TEST(VenetShmIds, NoRingIdMeetsAnother)
+{
+	std::set<std::uint32_t> ids{VBUS_VENET_SHM_EVENTS};
+	for (std::uint32_t q = 0; q <= 0xffff; q++) {
+		EXPECT_TRUE(ids.insert(VBUS_VENET_SHM_RX(q)).second) << "rx ring of queue " << q;
+		EXPECT_TRUE(ids.insert(VBUS_VENET_SHM_TX(q)).second) << "tx ring of queue " << q;
+	}
+	EXPECT_EQ(ids.size(), 2 * 0x10000U + 1);
 }
 
 } // namespace

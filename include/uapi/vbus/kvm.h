@@ -10,9 +10,8 @@
  *    doorbells (KVM_IOEVENTFD) and of its interrupt vectors (KVM_IRQFD),
  *    and forwards the guest's calls with VBUS_KVM_CALL.  Closing the fd
  *    (or the VMM's death) detaches the guest and releases everything.
- *    Every ioctl argument starts with its own size, so it can grow: the
- *    kernel accepts a larger size if the extra bytes are zero, and a
- *    smaller one that still covers the fields it needs.
+ *    An ioctl's argument size is the one encoded in its number, and
+ *    nothing else (see "The ioctl argument rule" below).
  *
  * 2. The guest <-> host interface: the "vbus bridge", a PCI function the
  *    VMM exposes to the guest (vendor VBUS_KVM_PCI_VENDOR, device
@@ -194,62 +193,78 @@ struct vbus_kvm_call {
 
 /* ---- /dev/vbus-kvm ---- */
 
+/*
+ * The ioctl argument rule.  An ioctl's argument size is the one encoded
+ * in its number (_IOC_SIZE), and nothing else: the structs carry no size
+ * of their own, so strace, valgrind and the kernel agree on every byte
+ * the kernel reads or writes.  The kernel matches an ioctl by type,
+ * number and direction, not by size, and then
+ *  - refuses a size smaller than the argument's first published size
+ *    (VBUS_KVM_*_SIZE_VER0) with EINVAL;
+ *  - reads an _IOW/_IOWR argument of a larger size than it knows when
+ *    the bytes beyond its own struct are all zero, and refuses it with
+ *    E2BIG otherwise (as copy_struct_from_user() does);
+ *  - writes, for an _IOR/_IOWR argument, the first min(size, its own)
+ *    bytes and zeroes the rest of the caller's size.
+ * _IOC_SIZE is at most 16383, so no argument makes the kernel touch more
+ * user memory than that.  A struct grows only at its end; the grown
+ * struct keeps the ioctl's number and gets the larger size (a new cmd
+ * value), so binaries built for the old size keep working and strace
+ * decodes each by its number.  An ioctl refused for its argument changes
+ * nothing.
+ */
+
 #define VBUS_KVM_IOC_MAGIC	0xbc
 
 /**
  * struct vbus_kvm_bind - VBUS_KVM_BIND: attach a VM to a container
- * @size:	sizeof(struct vbus_kvm_bind)
  * @vm_fd:	the VM, from KVM_CREATE_VM; the caller must be its creator
+ * @container_len: length in bytes of the container's name (no NUL)
  * @container:	user address of the container's name
- * @container_len: its length in bytes (no NUL)
- * @reserved:	zero (EINVAL otherwise)
  *
  * The caller needs CAP_NET_ADMIN or the container's owner uid or gid,
  * and must be the VM's creator (the process whose memory backs it).
  * One VM binds to one container, once.  Errors: ENOENT (no such
  * container), EACCES (not allowed on that container), EPERM (not the
  * VM's creator), EBADF or EINVAL (not a VM fd), EBUSY (this fd or this
- * VM is bound already), ENAMETOOLONG.
+ * VM is bound already), EINVAL (an empty name, or one with a NUL),
+ * ENAMETOOLONG.
  */
 struct vbus_kvm_bind {
-	__u32 size;
 	__s32 vm_fd;
-	__u64 container;
 	__u32 container_len;
-	__u32 reserved;
+	__u64 container;
 };
+
+#define VBUS_KVM_BIND_SIZE_VER0		16	/* first published */
 
 /**
  * struct vbus_kvm_eventfd - VBUS_KVM_SET_VECTOR / VBUS_KVM_SET_DOORBELL
- * @size:	sizeof(struct vbus_kvm_eventfd)
  * @index:	the MSI-X vector, or the doorbell slot
  * @fd:		an eventfd: for a vector, the one given to KVM_IRQFD for
  *		it; for a slot, the one given to KVM_IOEVENTFD for its
  *		port.  -1 removes it.
- * @reserved:	zero
  */
 struct vbus_kvm_eventfd {
-	__u32 size;
 	__u32 index;
 	__s32 fd;
-	__u32 reserved;
 };
+
+#define VBUS_KVM_EVENTFD_SIZE_VER0	8	/* first published */
 
 /**
  * struct vbus_kvm_guest_call - VBUS_KVM_CALL: run the guest's call
- * @size:	sizeof(struct vbus_kvm_guest_call)
- * @reserved:	zero
- * @gpa:	guest physical address of the call page
+ * @gpa:	guest physical address of the call page (page-aligned)
  *
  * Returns 0 when the call ran (its result is in the guest's page), or
- * an errno when the page itself could not be used (EFAULT: not guest
- * memory).
+ * an errno when the page itself could not be used (EINVAL: not
+ * page-aligned; EFAULT: not guest memory).
  */
 struct vbus_kvm_guest_call {
-	__u32 size;
-	__u32 reserved;
 	__u64 gpa;
 };
+
+#define VBUS_KVM_GUEST_CALL_SIZE_VER0	8	/* first published */
 
 #define VBUS_KVM_BIND		_IOW(VBUS_KVM_IOC_MAGIC, 0x01, struct vbus_kvm_bind)
 #define VBUS_KVM_SET_VECTOR	_IOW(VBUS_KVM_IOC_MAGIC, 0x02, struct vbus_kvm_eventfd)

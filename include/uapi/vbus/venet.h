@@ -88,10 +88,14 @@
 #define VBUS_VENET_CALL_LINK_UP		3	/* no arguments (len 0) */
 #define VBUS_VENET_CALL_LINK_DOWN	4	/* no arguments (len 0) */
 
-/* DEVSHM ids. */
+/*
+ * DEVSHM ids.  A queue index q is 16 bits wide (queue_pairs is a
+ * __le16), so the ring ids 2q and 2q + 1 lie in 0 to 0x1ffff; the event
+ * ring's id, the rx id of queue 0x10000, is above all of them.
+ */
 #define VBUS_VENET_SHM_RX(q)		(2 * (q))
 #define VBUS_VENET_SHM_TX(q)		(2 * (q) + 1)
-#define VBUS_VENET_SHM_EVENTS		0x10000
+#define VBUS_VENET_SHM_EVENTS		0x20000
 
 /* IOQ descriptor flags. */
 #define VBUS_VENET_DESC_F_MORE		(1U << 0)	/* the packet continues */

@@ -64,7 +64,11 @@ rc=$?
 printf '%s\n' "$out" | sed 's/^/# /'
 check "a hostile guest: 20000 random calls, doorbells and ring corruptions answered with errors" \
 	test "$rc" = 0
-check "its ioctl abuse was refused" sh -c "printf '%s\n' '$out' | grep -q 'ioctl abuse: 9 refusals'"
+# 9 plain refusals, then 8 argument-size refusals and 3 accepted sizes for
+# each of the 4 ioctls (tests/tools/kvm-hostile.cc, argument_rule()).
+check "its ioctl abuse was refused" sh -c "printf '%s\n' '$out' | grep -q 'ioctl abuse: 41 refusals'"
+check "every ioctl took its argument at the exact, a larger and the largest size" \
+	sh -c "printf '%s\n' '$out' | grep -q ', 12 accepted at the exact, a larger and the largest size'"
 check "it could not open B's device" sh -c "printf '%s\n' '$out' | grep -q 'isolation: foreign device'"
 check "most of its calls were refused" sh -c "printf '%s\n' '$out' | grep -Eq 'Invalid argument=[0-9]{4}'"
 check "second hostile guest with another seed" $HOSTILE A 1 "$foreign" 8 5000

@@ -178,6 +178,18 @@ assert events[1][\"class\"] == \"echo\" and events[1][\"enabled\"] is False
 ' $tmp/events.json"
 check "monitor --timeout ends a quiet monitor" status_is 0 $V monitor --timeout 1
 check "... and a count not reached is a failure" status_is 1 $V monitor --count 1 --timeout 1
+# The events name every container and device: only an administrator may
+# listen (the "monitor subscribes" check above is root's).
+check "an unprivileged user may not join the events group (EPERM)" \
+	exits_with 1 "join the events group: Operation not permitted" \
+	setpriv --reuid=nobody --regid=nogroup --clear-groups $V monitor --timeout 1
+# Requests are checked whole: a header with a non-zero reserved byte or an
+# attribute the family does not define is refused, not ignored.
+check "a dump request with a non-zero reserved header field is refused" \
+	exits_with 2 "Invalid input data" $NLMON dump containers --reserved 1
+check "... and one with an unknown attribute" \
+	exits_with 2 "Invalid input data|Attribute" $NLMON dump containers --attr 99
+check "... while a plain dump request is answered" $NLMON dump containers
 
 # ---- save, clear, restore
 $V device add echo e1 max_len=100

@@ -48,7 +48,6 @@ VbusConnector::VbusConnector(std::string device, const std::string &container, i
 		                            : "");
 	}
 	vbus_kvm_bind bind{};
-	bind.size = sizeof bind;
 	bind.vm_fd = vm_fd;
 	bind.container = reinterpret_cast<std::uintptr_t>(container.data()); // NOLINT: ABI
 	bind.container_len = static_cast<std::uint32_t>(container.size());
@@ -62,7 +61,6 @@ VbusConnector::VbusConnector(std::string device, const std::string &container, i
 void VbusConnector::set_doorbell(unsigned slot, int fd) const
 {
 	vbus_kvm_eventfd ev{};
-	ev.size = sizeof ev;
 	ev.index = slot;
 	ev.fd = fd;
 	if (::ioctl(fd_.get(), VBUS_KVM_SET_DOORBELL, &ev) < 0) {
@@ -73,7 +71,6 @@ void VbusConnector::set_doorbell(unsigned slot, int fd) const
 void VbusConnector::set_vector(unsigned vector, int fd) const
 {
 	vbus_kvm_eventfd ev{};
-	ev.size = sizeof ev;
 	ev.index = vector;
 	ev.fd = fd;
 	if (::ioctl(fd_.get(), VBUS_KVM_SET_VECTOR, &ev) < 0) {
@@ -84,7 +81,6 @@ void VbusConnector::set_vector(unsigned vector, int fd) const
 int VbusConnector::call(std::uint64_t gpa) const noexcept
 {
 	vbus_kvm_guest_call call{};
-	call.size = sizeof call;
 	call.gpa = gpa;
 	if (::ioctl(fd_.get(), VBUS_KVM_CALL, &call) < 0) {
 		return errno;
