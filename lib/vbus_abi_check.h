@@ -99,5 +99,13 @@ VBUS_ABI_OFFSET(struct vbus_kvm_bind, container_len, 16);
 VBUS_ABI_SIZE(struct vbus_kvm_eventfd, 16);
 VBUS_ABI_SIZE(struct vbus_kvm_guest_call, 16);
 VBUS_ABI_OFFSET(struct vbus_kvm_guest_call, gpa, 8);
+VBUS_ABI_SIZE(struct vbus_kvm_limits, 32);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, doorbells, 0);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, vectors, 4);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, connections, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, regions, 12);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, region_len, 16);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, events, 24);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, reserved, 28);
 
 #endif /* _VBUS_LIB_ABI_CHECK_H */

@@ -193,6 +193,43 @@ static int vkvm_ioctl_eventfd(struct vkvm *v, unsigned int cmd,
 	return vkvm_set_doorbell(v, e.index, e.fd);
 }
 
+/* The first published size of struct vbus_kvm_limits. */
+#define VKVM_LIMITS_SIZE_V1	32
+static_assert(sizeof(struct vbus_kvm_limits) >= VKVM_LIMITS_SIZE_V1);
+
+/*
+ * VBUS_KVM_GET_LIMITS, with @usize from the ioctl's number: the fields
+ * the caller knows, and zeros after the ones we know.
+ */
+static int vkvm_get_limits(void __user *uarg, size_t usize)
+{
+	const struct vbus_kvm_limits l = {
+		.doorbells = VKVM_MAX_DOORBELLS,
+		.vectors = VKVM_MAX_VECTORS,
+		.connections = VBUS_CLIENT_MAX_CONNS,
+		.regions = VBUS_CONN_MAX_REGIONS,
+		.region_len = VKVM_MAP_MAX,
+		.events = VKVM_MAX_EVENTS,
+	};
+
+	if (usize < VKVM_LIMITS_SIZE_V1)
+		return -EINVAL;
+	if (copy_to_user(uarg, &l, min(usize, sizeof(l))))
+		return -EFAULT;
+	if (usize > sizeof(l) &&
+	    clear_user(uarg + sizeof(l), usize - sizeof(l)))
+		return -EFAULT;
+	return 0;
+}
+
+/* @cmd is @ref at any argument size: the same type, number, direction. */
+static bool vkvm_ioc_is(unsigned int cmd, unsigned int ref)
+{
+	return _IOC_TYPE(cmd) == _IOC_TYPE(ref) &&
+	       _IOC_NR(cmd) == _IOC_NR(ref) &&
+	       _IOC_DIR(cmd) == _IOC_DIR(ref);
+}
+
 static int vkvm_ioctl_call(struct vkvm *v, const void __user *arg)
 {
 	struct vbus_kvm_guest_call c;
@@ -214,6 +251,10 @@ static long vkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct vkvm *v = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	long ret;
+
+	/* Constant: no bind, no lock. */
+	if (vkvm_ioc_is(cmd, VBUS_KVM_GET_LIMITS))
+		return vkvm_get_limits(uarg, _IOC_SIZE(cmd));
 
 	switch (cmd) {
 	case VBUS_KVM_BIND:
@@ -246,7 +287,7 @@ static long vkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static int vkvm_open(struct inode *inode, struct file *file)
 {
-	struct vkvm *v = kzalloc(sizeof(*v), GFP_KERNEL);
+	struct vkvm *v = kzalloc(sizeof(*v), VBUS_GFP_CLIENT);
 
 	if (!v)
 		return -ENOMEM;
