@@ -97,6 +97,14 @@ VBUS_ABI_SIZE(struct vbus_kvm_bind, 16);
 VBUS_ABI_OFFSET(struct vbus_kvm_bind, vm_fd, 0);
 VBUS_ABI_OFFSET(struct vbus_kvm_bind, container_len, 4);
 VBUS_ABI_OFFSET(struct vbus_kvm_bind, container, 8);
+VBUS_ABI_SIZE(struct vbus_kvm_limits, 32);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, doorbells, 0);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, vectors, 4);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, connections, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, regions, 12);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, region_len, 16);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, events, 24);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, reserved, 28);
 VBUS_ABI_SIZE(struct vbus_kvm_eventfd, 8);
 VBUS_ABI_OFFSET(struct vbus_kvm_eventfd, index, 0);
 VBUS_ABI_OFFSET(struct vbus_kvm_eventfd, fd, 4);
@@ -113,11 +121,16 @@ VBUS_ABI_IOCTL(VBUS_KVM_BIND, 1, struct vbus_kvm_bind);
 VBUS_ABI_IOCTL(VBUS_KVM_SET_VECTOR, 2, struct vbus_kvm_eventfd);
 VBUS_ABI_IOCTL(VBUS_KVM_SET_DOORBELL, 3, struct vbus_kvm_eventfd);
 VBUS_ABI_IOCTL(VBUS_KVM_CALL, 4, struct vbus_kvm_guest_call);
+static_assert(VBUS_KVM_GET_LIMITS ==
+	      _IOR(VBUS_KVM_IOC_MAGIC, 5, struct vbus_kvm_limits),
+	      "VBUS_KVM_GET_LIMITS encoding");
 static_assert(VBUS_KVM_BIND_SIZE_VER0 == 16 && VBUS_KVM_EVENTFD_SIZE_VER0 == 8 &&
-	      VBUS_KVM_GUEST_CALL_SIZE_VER0 == 8, "first published ioctl sizes");
+	      VBUS_KVM_GUEST_CALL_SIZE_VER0 == 8 &&
+	      VBUS_KVM_LIMITS_SIZE_VER0 == 32, "first published ioctl sizes");
 static_assert(sizeof(struct vbus_kvm_bind) >= VBUS_KVM_BIND_SIZE_VER0 &&
 	      sizeof(struct vbus_kvm_eventfd) >= VBUS_KVM_EVENTFD_SIZE_VER0 &&
-	      sizeof(struct vbus_kvm_guest_call) >= VBUS_KVM_GUEST_CALL_SIZE_VER0,
+	      sizeof(struct vbus_kvm_guest_call) >= VBUS_KVM_GUEST_CALL_SIZE_VER0 &&
+	      sizeof(struct vbus_kvm_limits) >= VBUS_KVM_LIMITS_SIZE_VER0,
 	      "ioctl arguments only grow");
 
 /*

@@ -9,6 +9,7 @@
  * written back in one copy.
  */
 
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -31,10 +32,16 @@
  *
  * Called from the core's event callbacks, with the core's lock held: it
  * only queues.  A DEVDROP cancels a DEVADD of the same device that the
- * guest has not fetched yet, so the queue never outgrows the container.
+ * guest has not fetched yet.  A guest that fetches nothing holds at most
+ * %VKVM_MAX_EVENTS events; later ones are lost (and logged), as are
+ * events the VMM's memory cgroup has no room for: the caller may be an
+ * administrator, but the VM pays, and without waiting for reclaim under
+ * the core's lock.
  */
 void vkvm_queue_event(struct vkvm *v, u32 type, u32 devid, const char *name)
 {
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN;
+	struct mem_cgroup *old_memcg;
 	struct vkvm_event *ev, *pos;
 
 	if (type == VBUS_KVM_EVENT_DEVDROP) {
@@ -43,6 +50,7 @@ void vkvm_queue_event(struct vkvm *v, u32 type, u32 devid, const char *name)
 			if (pos->devid == devid &&
 			    pos->type == VBUS_KVM_EVENT_DEVADD) {
 				list_del(&pos->node);
+				v->nevents--;
 				spin_unlock(&v->event_lock);
 				kfree(pos->name);
 				kfree(pos);
@@ -52,14 +60,16 @@ void vkvm_queue_event(struct vkvm *v, u32 type, u32 devid, const char *name)
 		spin_unlock(&v->event_lock);
 	}
 
-	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	old_memcg = set_active_memcg(vkvm_memctx_memcg(v->mem));
+	ev = kzalloc(sizeof(*ev), gfp);
 	if (ev && name) {
-		ev->name = kstrdup(name, GFP_KERNEL);
+		ev->name = kstrdup(name, gfp);
 		if (!ev->name) {
 			kfree(ev);
 			ev = NULL;
 		}
 	}
+	set_active_memcg(old_memcg);
 	if (!ev) {
 		pr_warn_ratelimited("vbus_kvm: bus event of device %u lost: out of memory\n",
 				    devid);
@@ -68,7 +78,16 @@ void vkvm_queue_event(struct vkvm *v, u32 type, u32 devid, const char *name)
 	ev->type = type;
 	ev->devid = devid;
 	spin_lock(&v->event_lock);
+	if (v->nevents >= VKVM_MAX_EVENTS) {
+		spin_unlock(&v->event_lock);
+		pr_warn_ratelimited("vbus_kvm: bus event of device %u lost: the guest has %u unread\n",
+				    devid, VKVM_MAX_EVENTS);
+		kfree(ev->name);
+		kfree(ev);
+		return;
+	}
 	list_add_tail(&ev->node, &v->events);
+	v->nevents++;
 	spin_unlock(&v->event_lock);
 	vkvm_notify(v, VBUS_KVM_VECTOR_EVENTS);
 }
@@ -86,6 +105,7 @@ void vkvm_free_events(struct vkvm *v)
 		kfree(ev->name);
 		kfree(ev);
 	}
+	v->nevents = 0;
 }
 
 static long vkvm_op_event(struct vkvm *v, u64 gpa, struct vbus_kvm_event *e)
@@ -100,8 +120,10 @@ static long vkvm_op_event(struct vkvm *v, u64 gpa, struct vbus_kvm_event *e)
 	/* Taken off while it is copied, so a DEVDROP cannot cancel it. */
 	spin_lock(&v->event_lock);
 	ev = list_first_entry_or_null(&v->events, struct vkvm_event, node);
-	if (ev)
+	if (ev) {
 		list_del(&ev->node);
+		v->nevents--;
+	}
 	spin_unlock(&v->event_lock);
 	if (!ev) {
 		e->type = cpu_to_le32(VBUS_KVM_EVENT_NONE);
@@ -121,9 +143,10 @@ static long vkvm_op_event(struct vkvm *v, u64 gpa, struct vbus_kvm_event *e)
 						  ev->name, len);
 	}
 	if (ret) {
-		/* Stays the oldest event. */
+		/* Stays the oldest event (it may exceed the bound by one). */
 		spin_lock(&v->event_lock);
 		list_add(&ev->node, &v->events);
+		v->nevents++;
 		spin_unlock(&v->event_lock);
 		return ret;
 	}
@@ -175,7 +198,8 @@ static long vkvm_op_devshm(struct vkvm *v, struct vbus_kvm_devshm *s)
 		return -ENOSPC;
 
 	/* The device may notify before devshm returns: map the cookie first. */
-	ret = xa_insert(&v->cookies, cookie, xa_mk_value(vector), GFP_KERNEL);
+	ret = xa_insert(&v->cookies, cookie, xa_mk_value(vector),
+			VBUS_GFP_CLIENT);
 	if (ret)
 		return ret == -EBUSY ? -EEXIST : ret;
 	ret = vbus_client_devshm(v->client, handle, le32_to_cpu(s->id),

@@ -13,6 +13,11 @@
  * it makes KVM inject the vector's MSI.  eventfd_signal() must not be
  * called from inside another eventfd's wake-up (the doorbell above), so a
  * notification raised there is deferred to a work item.
+ *
+ * Bounds: slot indexes stop at VKVM_MAX_DOORBELLS, vector indexes at
+ * VKVM_MAX_VECTORS (-EINVAL past them), and an eventfd backs at most one
+ * slot (-EBUSY), so one guest write runs one doorbell handler.  Slots and
+ * vectors are charged to the VMM's memory cgroup.
  */
 
 #include <linux/eventfd.h>
@@ -48,21 +53,24 @@ static void vkvm_vector_free(struct vkvm_vector *vec)
 /**
  * vkvm_set_vector() - set or clear the irqfd of a vector
  * @v:		the bound VM
- * @index:	the vector
+ * @index:	the vector, below %VKVM_MAX_VECTORS
  * @fd:		an eventfd, or -1 to clear
  *
- * Called with @v->lock held.  Return: 0 or a negative errno.
+ * Called with @v->lock held.  Return: 0 or a negative errno (-EINVAL:
+ * @index out of range).
  */
 int vkvm_set_vector(struct vkvm *v, u32 index, int fd)
 {
 	struct vkvm_vector *vec = NULL, *old;
 	struct eventfd_ctx *ctx;
 
+	if (index >= VKVM_MAX_VECTORS)
+		return -EINVAL;
 	if (fd != -1) {
 		ctx = eventfd_ctx_fdget(fd);
 		if (IS_ERR(ctx))
 			return PTR_ERR(ctx);
-		vec = kzalloc(sizeof(*vec), GFP_KERNEL);
+		vec = kzalloc(sizeof(*vec), VBUS_GFP_CLIENT);
 		if (!vec) {
 			eventfd_ctx_put(ctx);
 			return -ENOMEM;
@@ -71,7 +79,7 @@ int vkvm_set_vector(struct vkvm *v, u32 index, int fd)
 		INIT_WORK(&vec->work, vkvm_vector_work);
 	}
 
-	old = xa_store(&v->vectors, index, vec, GFP_KERNEL);
+	old = xa_store(&v->vectors, index, vec, VBUS_GFP_CLIENT);
 	if (xa_is_err(old)) {
 		if (vec)
 			vkvm_vector_free(vec);
@@ -166,13 +174,27 @@ static void vkvm_slot_free(struct vkvm_slot *slot)
 	kfree(slot);
 }
 
+/* Is @ctx the eventfd of a slot other than @index?  Under @v->lock. */
+static bool vkvm_eventfd_used(struct vkvm *v, u32 index,
+			      struct eventfd_ctx *ctx)
+{
+	struct vkvm_slot *slot;
+	unsigned long i;
+
+	xa_for_each(&v->slots, i, slot)
+		if (i != index && slot->ctx == ctx)
+			return true;
+	return false;
+}
+
 /**
  * vkvm_set_doorbell() - set or clear the ioeventfd of a doorbell slot
  * @v:		the bound VM
- * @index:	the slot
+ * @index:	the slot, below %VKVM_MAX_DOORBELLS
  * @fd:		an eventfd, or -1 to clear
  *
- * A slot assigned to a region cannot change: -EBUSY.  Called with
+ * A slot assigned to a region cannot change, and an eventfd backs one
+ * slot only: -EBUSY.  An @index out of range: -EINVAL.  Called with
  * @v->lock held.  Return: 0 or a negative errno.
  */
 int vkvm_set_doorbell(struct vkvm *v, u32 index, int fd)
@@ -181,6 +203,8 @@ int vkvm_set_doorbell(struct vkvm *v, u32 index, int fd)
 	struct fd f = { };
 	int ret;
 
+	if (index >= VKVM_MAX_DOORBELLS)
+		return -EINVAL;
 	old = xa_load(&v->slots, index);
 	if (old && old->used)
 		return -EBUSY;
@@ -189,7 +213,7 @@ int vkvm_set_doorbell(struct vkvm *v, u32 index, int fd)
 		f = fdget(fd);
 		if (!f.file)
 			return -EBADF;
-		slot = kzalloc(sizeof(*slot), GFP_KERNEL);
+		slot = kzalloc(sizeof(*slot), VBUS_GFP_CLIENT);
 		if (!slot) {
 			ret = -ENOMEM;
 			goto err_put;
@@ -200,12 +224,18 @@ int vkvm_set_doorbell(struct vkvm *v, u32 index, int fd)
 			kfree(slot);
 			goto err_put;
 		}
+		if (vkvm_eventfd_used(v, index, slot->ctx)) {
+			ret = -EBUSY;
+			eventfd_ctx_put(slot->ctx);
+			kfree(slot);
+			goto err_put;
+		}
 		slot->vkvm = v;
 		init_waitqueue_func_entry(&slot->wait, vkvm_doorbell_wake);
 		init_poll_funcptr(&slot->pt, vkvm_doorbell_queue);
 	}
 
-	old = xa_store(&v->slots, index, slot, GFP_KERNEL);
+	old = xa_store(&v->slots, index, slot, VBUS_GFP_CLIENT);
 	if (xa_is_err(old)) {
 		ret = xa_err(old);
 		if (slot) {

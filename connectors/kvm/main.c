@@ -170,6 +170,20 @@ static int vkvm_ioctl_eventfd(struct vkvm *v, unsigned int cmd, void *arg)
 	return vkvm_set_doorbell(v, e->index, e->fd);
 }
 
+/* VBUS_KVM_GET_LIMITS: what one VM may hold; constant, needs no bind. */
+static int vkvm_get_limits(struct vkvm *v, unsigned int cmd, void *arg)
+{
+	struct vbus_kvm_limits *l = arg;
+
+	l->doorbells = VKVM_MAX_DOORBELLS;
+	l->vectors = VKVM_MAX_VECTORS;
+	l->connections = VBUS_CLIENT_MAX_CONNS;
+	l->regions = VBUS_CONN_MAX_REGIONS;
+	l->region_len = VKVM_MAP_MAX;
+	l->events = VKVM_MAX_EVENTS;
+	return 0;
+}
+
 static int vkvm_ioctl_call(struct vkvm *v, unsigned int cmd, void *arg)
 {
 	const struct vbus_kvm_guest_call *c = arg;
@@ -216,6 +230,10 @@ static const struct vkvm_ioctl_desc vkvm_ioctls[] = {
 		VBUS_KVM_CALL, VBUS_KVM_GUEST_CALL_SIZE_VER0, true,
 		vkvm_ioctl_call,
 	},
+	[_IOC_NR(VBUS_KVM_GET_LIMITS)] = {
+		VBUS_KVM_GET_LIMITS, VBUS_KVM_LIMITS_SIZE_VER0, false,
+		vkvm_get_limits,
+	},
 };
 
 /* Room for the largest argument the kernel knows: one member each. */
@@ -223,6 +241,7 @@ union vkvm_ioctl_arg {
 	struct vbus_kvm_bind bind;
 	struct vbus_kvm_eventfd eventfd;
 	struct vbus_kvm_guest_call call;
+	struct vbus_kvm_limits limits;
 };
 
 /*
@@ -284,7 +303,7 @@ static long vkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static int vkvm_open(struct inode *inode, struct file *file)
 {
-	struct vkvm *v = kzalloc(sizeof(*v), GFP_KERNEL);
+	struct vkvm *v = kzalloc(sizeof(*v), VBUS_GFP_CLIENT);
 
 	if (!v)
 		return -ENOMEM;

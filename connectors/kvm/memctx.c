@@ -28,23 +28,33 @@
  * the region and move its device to the new pages (vbus_memmap_stale());
  * until then the device keeps the old pages, which stay pinned, so a
  * VMM's change can never make the host touch memory it no longer owns.
+ *
+ * Accounting: the VMM pays for what its guest makes us hold.  Pinned
+ * pages are added to the VMM's mm->pinned_vm (its VmPin) and refused
+ * with -ENOMEM past its RLIMIT_MEMLOCK, unless it had CAP_IPC_LOCK when
+ * it bound, like RDMA and io_uring pins; a remap pins the new pages
+ * before it unpins the old ones, so it needs room for both for a moment
+ * (else the device keeps the old pages).  The bookkeeping (page arrays,
+ * maps) is charged to the VMM's memory cgroup, captured at bind time,
+ * also when a remap runs in a kworker.
  */
 
 #include <linux/highmem.h>
 #include <linux/kthread.h>
+#include <linux/capability.h>
 #include <linux/kvm_host.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include <vbus_memctx.h>
 
 #include "vkvm.h"
-
-/* The largest region a guest may map: rings and signals are far smaller. */
-#define VKVM_MAP_MAX	(4UL << 20)
 
 /**
  * struct vkvm_memctx - the memctx of a VM
@@ -54,10 +64,20 @@
  *		(doorbells check the memslots from a wait-queue callback)
  * @maps:	the live long-term maps, struct vkvm_map
  * @slots_gen:	the memslot generation the maps were last checked against
+ * @memcg:	the VMM's memory cgroup at bind time (a reference is held)
+ * @task:	the VMM (its thread group leader, referenced): whose
+ *		RLIMIT_MEMLOCK bounds the pins
+ * @lock_cap:	the VMM had CAP_IPC_LOCK at bind time: pins are counted
+ *		but not limited
+ *
+ * @memcg, @task and @lock_cap are set at creation and constant.
  */
 struct vkvm_memctx {
 	struct vbus_memctx ctx;
 	struct kvm *kvm;
+	struct mem_cgroup *memcg;
+	struct task_struct *task;
+	bool lock_cap;
 	spinlock_t lock;	/* @maps, @slots_gen; irqsave */
 	struct list_head maps;
 	u64 slots_gen;
@@ -71,6 +91,27 @@ static struct vkvm_memctx *to_vm(struct vbus_memctx *ctx)
 static struct kvm *to_kvm(struct vbus_memctx *ctx)
 {
 	return to_vm(ctx)->kvm;
+}
+
+/*
+ * Count @npages more pinned pages against the VMM's RLIMIT_MEMLOCK,
+ * like ib_umem_get(): -ENOMEM past it.  Any process context.
+ */
+static int vkvm_charge_pins(struct vkvm_memctx *vm, unsigned long npages)
+{
+	unsigned long limit = task_rlimit(vm->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	s64 pinned = atomic64_add_return(npages, &vm->kvm->mm->pinned_vm);
+
+	if (!vm->lock_cap && pinned > limit) {
+		atomic64_sub(npages, &vm->kvm->mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void vkvm_uncharge_pins(struct vkvm_memctx *vm, unsigned long npages)
+{
+	atomic64_sub(npages, &vm->kvm->mm->pinned_vm);
 }
 
 /*
@@ -403,19 +444,22 @@ static struct vkvm_map *vkvm_map_new(struct vkvm_memctx *vm, u64 gpa,
 	int ret;
 
 	npages = (offset_in_page(gpa) + len + PAGE_SIZE - 1) >> PAGE_SHIFT;
-	hva = kcalloc(npages, sizeof(*hva), GFP_KERNEL);
+	hva = kcalloc(npages, sizeof(*hva), VBUS_GFP_CLIENT);
 	if (!hva)
 		return ERR_PTR(-ENOMEM);
+	ret = vkvm_charge_pins(vm, npages);
+	if (ret)
+		goto err_hva;
 again:
 	gen = vkvm_slots_gen(vm->kvm);
 	ret = vkvm_lookup(vm->kvm, gpa, npages, hva);
 	if (ret)
-		goto err_hva;
+		goto err_charge;
 	runs = vkvm_count_runs(hva, npages);
-	m = kzalloc(struct_size(m, ranges, runs), GFP_KERNEL);
+	m = kzalloc(struct_size(m, ranges, runs), VBUS_GFP_CLIENT);
 	if (!m) {
 		ret = -ENOMEM;
-		goto err_hva;
+		goto err_charge;
 	}
 	m->vm = vm;
 	m->owner = owner;
@@ -423,7 +467,7 @@ again:
 	m->len = len;
 	m->npages = npages;
 	m->nranges = runs;
-	m->pages = kcalloc(npages, sizeof(*m->pages), GFP_KERNEL);
+	m->pages = kcalloc(npages, sizeof(*m->pages), VBUS_GFP_CLIENT);
 	if (!m->pages) {
 		ret = -ENOMEM;
 		goto err_free;
@@ -460,6 +504,8 @@ err_unpin:
 err_free:
 	kfree(m->pages);
 	kfree(m);
+err_charge:
+	vkvm_uncharge_pins(vm, npages);
 err_hva:
 	kfree(hva);
 	return ERR_PTR(ret);
@@ -477,19 +523,27 @@ static void vkvm_map_free(struct vkvm_map *m, bool dirty)
 	vkvm_map_remove_ranges(m, m->nranges);
 	vunmap(m->vaddr);
 	unpin_user_pages_dirty_lock(m->pages, m->npages, dirty);
+	vkvm_uncharge_pins(vm, m->npages);
 	kfree(m->pages);
 	kfree(m);
 }
 
-/* Map [@gpa, @gpa + @len) for @owner; the VMM's mm must be alive. */
+/*
+ * Map [@gpa, @gpa + @len) for @owner; the VMM's mm must be alive.  Called
+ * by the VMM's calls and by the core's remap work (a kworker): either
+ * way the VMM's memory cgroup pays.
+ */
 static int vkvm_map_into(struct vkvm_memctx *vm, u64 gpa, size_t len,
 			 struct vbus_memmap *owner, struct vbus_memmap *out)
 {
+	struct mem_cgroup *old_memcg;
 	struct vkvm_map *m;
 
 	if (!mmget_not_zero(vm->kvm->mm))
 		return -EFAULT;
+	old_memcg = set_active_memcg(vm->memcg);
 	m = vkvm_map_new(vm, gpa, len, owner);
+	set_active_memcg(old_memcg);
 	mmput(vm->kvm->mm);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
@@ -565,6 +619,8 @@ static void vkvm_memctx_release(struct vbus_memctx *ctx)
 	struct vkvm_memctx *m = container_of(ctx, struct vkvm_memctx, ctx);
 
 	kvm_put_kvm(m->kvm);
+	put_task_struct(m->task);
+	mem_cgroup_put(m->memcg);
 	kfree(m);
 }
 
@@ -580,19 +636,37 @@ static const struct vbus_memctx_ops vkvm_memctx_ops = {
 };
 
 /**
+ * vkvm_memctx_memcg() - the memory cgroup a VM's allocations are charged to
+ * @ctx:	the VM's memctx
+ *
+ * Return: the VMM's memory cgroup at bind time (NULL without memcg);
+ * valid while @ctx is.
+ */
+struct mem_cgroup *vkvm_memctx_memcg(struct vbus_memctx *ctx)
+{
+	return to_vm(ctx)->memcg;
+}
+
+/**
  * vkvm_memctx_create() - the memctx of a VM
  * @kvm: the VM; the memctx takes its own reference
+ *
+ * Called by the VMM binding the VM (current): its memory cgroup, its
+ * RLIMIT_MEMLOCK and its CAP_IPC_LOCK decide what it may map later.
  *
  * Return: the memctx with one reference, or NULL.
  */
 struct vbus_memctx *vkvm_memctx_create(struct kvm *kvm)
 {
-	struct vkvm_memctx *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	struct vkvm_memctx *m = kzalloc(sizeof(*m), VBUS_GFP_CLIENT);
 
 	if (!m)
 		return NULL;
 	kvm_get_kvm(kvm);
 	m->kvm = kvm;
+	m->memcg = get_mem_cgroup_from_mm(current->mm);
+	m->task = get_task_struct(current->group_leader);
+	m->lock_cap = capable(CAP_IPC_LOCK);
 	spin_lock_init(&m->lock);
 	INIT_LIST_HEAD(&m->maps);
 	m->slots_gen = vkvm_slots_gen(kvm);

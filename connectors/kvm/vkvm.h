@@ -17,9 +17,20 @@
 
 struct eventfd_ctx;
 struct kvm;
+struct mem_cgroup;
 struct vbus_client;
 struct vbus_memctx;
 struct vkvm;
+
+/*
+ * What one VM may hold: implementation limits, not ABI.  The VMM reads
+ * them with VBUS_KVM_GET_LIMITS (main.c); the core bounds connections
+ * and regions (VBUS_CLIENT_MAX_CONNS, VBUS_CONN_MAX_REGIONS).
+ */
+#define VKVM_MAX_DOORBELLS	1024	/* slot indexes 0 .. 1023 */
+#define VKVM_MAX_VECTORS	256	/* vector indexes 0 .. 255 */
+#define VKVM_MAX_EVENTS		1024	/* bus events queued for the guest */
+#define VKVM_MAP_MAX		(4UL << 20)	/* bytes in one region */
 
 /**
  * struct vkvm_vector - an interrupt vector of the guest's bridge
@@ -90,8 +101,10 @@ struct vkvm_event {
  *		read under RCU)
  * @cookies:	a guest region's cookie -> xa_mk_value(vector) (changed
  *		under @lock, read under RCU)
- * @event_lock:	protects @events; taken in the core's event callbacks
+ * @event_lock:	protects @events and @nevents; taken in the core's event
+ *		callbacks
  * @events:	struct vkvm_event, oldest first
+ * @nevents:	how many, at most %VKVM_MAX_EVENTS
  * @stray_doorbells: doorbells on an unassigned slot
  */
 struct vkvm {
@@ -106,11 +119,13 @@ struct vkvm {
 	struct xarray cookies;
 	spinlock_t event_lock;		/* see above */
 	struct list_head events;
+	unsigned int nevents;
 	atomic_t stray_doorbells;
 };
 
 /* memctx.c */
 struct vbus_memctx *vkvm_memctx_create(struct kvm *kvm);
+struct mem_cgroup *vkvm_memctx_memcg(struct vbus_memctx *ctx);
 void vkvm_memctx_check_slots(struct vbus_memctx *ctx);
 
 /* irq.c */

@@ -6,6 +6,12 @@
  * Attributes: max_len, the longest buffer the device accepts (1 to
  * 65536, default 4096).
  *
+ * Memory: each connection holds two max_len buffers (one for calls, one
+ * for the ring's work item, so the two never wait for each other),
+ * allocated when it opens and charged with it to the opener's memory
+ * cgroup (VBUS_GFP_CLIENT): a client's connections cost it up to 128 KiB
+ * each, within its own limit; past it the open fails with -ENOMEM.
+ *
  * Ring processing runs in a work item: the client's doorbell arrives in
  * atomic context and the client's memory may only be reachable from a
  * sleepable one.  A ring that breaks the protocol is abandoned until the
@@ -210,13 +216,13 @@ static int echo_open(struct vbus_device *dev, u32 *version,
 		return -EPROTONOSUPPORT;
 	*version = VBUS_ECHO_VERSION;
 
-	ec = kzalloc(sizeof(*ec), GFP_KERNEL);
+	ec = kzalloc(sizeof(*ec), VBUS_GFP_CLIENT);
 	if (!ec)
 		return -ENOMEM;
 	conn->priv = ec;
 	ec->max_len = echo->max_len;
-	ec->call_buf = kvmalloc(ec->max_len, GFP_KERNEL);
-	ec->ring_buf = kvmalloc(ec->max_len, GFP_KERNEL);
+	ec->call_buf = kvmalloc(ec->max_len, VBUS_GFP_CLIENT);
+	ec->ring_buf = kvmalloc(ec->max_len, VBUS_GFP_CLIENT);
 	if (!ec->call_buf || !ec->ring_buf) {
 		echo_release(conn);
 		return -ENOMEM;

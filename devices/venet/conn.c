@@ -308,7 +308,7 @@ int venet_open(struct vbus_device *dev, u32 *version,
 	if (*version < VBUS_VENET_VERSION)
 		return -EPROTONOSUPPORT;
 
-	vc = kzalloc(sizeof(*vc), GFP_KERNEL);
+	vc = kzalloc(sizeof(*vc), VBUS_GFP_CLIENT);
 	if (!vc)
 		return -ENOMEM;
 	mutex_lock(&vn->lock);

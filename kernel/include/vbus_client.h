@@ -18,6 +18,13 @@
 
 struct vbus_client;
 
+/*
+ * Bounds on what one client may hold: implementation limits, not ABI
+ * (a connector reports them to its user, e.g. VBUS_KVM_GET_LIMITS).
+ */
+#define VBUS_CLIENT_MAX_CONNS	1024	/* open connections */
+#define VBUS_CONN_MAX_REGIONS	64	/* shared regions per connection */
+
 /**
  * struct vbus_client_ops - events the core delivers to a client
  * @devadd:	device @id of type @type became visible in the container

@@ -11,8 +11,19 @@
 #ifndef _VBUS_MEMCTX_H
 #define _VBUS_MEMCTX_H
 
+#include <linux/gfp.h>
 #include <linux/kref.h>
 #include <linux/types.h>
+
+/*
+ * How memory a client makes the host allocate is allocated (connections,
+ * regions, signals, device buffers, a connector's bookkeeping): charged
+ * to the caller's memory cgroup, or to the one a connector made active,
+ * and failed with -ENOMEM, silently and without the OOM killer, when
+ * that cgroup is full: a guest's request gets an error, it never makes
+ * the host kill a process.
+ */
+#define VBUS_GFP_CLIENT	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
 struct vbus_memctx;
 

@@ -15,6 +15,12 @@
  * when the last reference goes.  A signal is reachable from the client's
  * table until its connection closes and is freed after an RCU grace
  * period, so the SHMSIGNAL fast path needs no lock.
+ *
+ * Memory: what a client makes the core allocate (the client, its
+ * connections, regions and signals) is charged to the caller's memory
+ * cgroup and fails cleanly when it is full (VBUS_GFP_CLIENT); the
+ * connectors call in from their user's context.  The counts are bounded
+ * by VBUS_CLIENT_MAX_CONNS and VBUS_CONN_MAX_REGIONS.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -27,10 +33,6 @@
 #include <linux/xarray.h>
 
 #include "core.h"
-
-/* Bounds on what one client may hold; implementation limits, not ABI. */
-#define VBUS_CLIENT_MAX_CONNS	1024
-#define VBUS_CONN_MAX_REGIONS	64
 
 /*
  * A shared-memory region registered on a connection.  @map and @node
@@ -201,7 +203,7 @@ struct vbus_client *vbus_client_attach(const char *name,
 	unsigned long id;
 	int ret;
 
-	client = kzalloc(sizeof(*client), GFP_KERNEL);
+	client = kzalloc(sizeof(*client), VBUS_GFP_CLIENT);
 	if (!client)
 		return ERR_PTR(-ENOMEM);
 
@@ -321,7 +323,7 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	struct vbus_device *dev;
 	int ret;
 
-	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	conn = kzalloc(sizeof(*conn), VBUS_GFP_CLIENT);
 	if (!conn)
 		return -ENOMEM;
 	kref_init(&conn->kref);
@@ -365,7 +367,7 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 		ret = -EINVAL;
 		goto err_module;
 	}
-	ret = xa_alloc(&client->conns, handle, conn, xa_limit_32b, GFP_KERNEL);
+	ret = xa_alloc(&client->conns, handle, conn, xa_limit_32b, VBUS_GFP_CLIENT);
 	if (ret) {
 		conn->ops->close(conn);
 		if (conn->ops->release)
@@ -514,10 +516,10 @@ int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
 	}
 
 	ret = -ENOMEM;
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	r = kzalloc(sizeof(*r), VBUS_GFP_CLIENT);
 	if (!r)
 		goto out;
-	r->signal = kzalloc(sizeof(*r->signal), GFP_KERNEL);
+	r->signal = kzalloc(sizeof(*r->signal), VBUS_GFP_CLIENT);
 	if (!r->signal)
 		goto err_region;
 	r->signal->conn = conn;
@@ -530,7 +532,7 @@ int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
 	 * until the device has set a handler.
 	 */
 	ret = xa_alloc(&client->signals, &r->signal->handle, r->signal,
-		       xa_limit_32b, GFP_KERNEL);
+		       xa_limit_32b, VBUS_GFP_CLIENT);
 	if (ret)
 		goto err_unmap;
 	ret = conn->ops->shm ? conn->ops->shm(conn, id, &r->map, r->signal)

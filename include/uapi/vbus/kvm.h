@@ -266,9 +266,41 @@ struct vbus_kvm_guest_call {
 
 #define VBUS_KVM_GUEST_CALL_SIZE_VER0	8	/* first published */
 
+/**
+ * struct vbus_kvm_limits - VBUS_KVM_GET_LIMITS: what one VM may hold
+ * @doorbells:	doorbell slots: VBUS_KVM_SET_DOORBELL takes indexes 0 to
+ *		@doorbells - 1 (EINVAL past them)
+ * @vectors:	interrupt vectors: VBUS_KVM_SET_VECTOR takes indexes 0 to
+ *		@vectors - 1 (EINVAL past them)
+ * @connections: open connections (DEVOPEN fails with ENOSPC past them)
+ * @regions:	shared regions per connection (DEVSHM: ENOSPC); each also
+ *		takes a doorbell slot
+ * @region_len:	the longest shared region in bytes (DEVSHM: EINVAL)
+ * @events:	bus events queued for a guest that does not fetch them;
+ *		later ones are lost
+ * @reserved:	0
+ *
+ * Implementation limits of the running kernel, which may change between
+ * versions: a VMM reads them at run time.  Needs no bind.  Pinned guest
+ * pages also count against the VMM's RLIMIT_MEMLOCK, and everything the
+ * connector allocates for the VM against its memory cgroup (ENOMEM).
+ */
+struct vbus_kvm_limits {
+	__u32 doorbells;
+	__u32 vectors;
+	__u32 connections;
+	__u32 regions;
+	__u64 region_len;
+	__u32 events;
+	__u32 reserved;
+};
+
+#define VBUS_KVM_LIMITS_SIZE_VER0	32	/* first published */
+
 #define VBUS_KVM_BIND		_IOW(VBUS_KVM_IOC_MAGIC, 0x01, struct vbus_kvm_bind)
 #define VBUS_KVM_SET_VECTOR	_IOW(VBUS_KVM_IOC_MAGIC, 0x02, struct vbus_kvm_eventfd)
 #define VBUS_KVM_SET_DOORBELL	_IOW(VBUS_KVM_IOC_MAGIC, 0x03, struct vbus_kvm_eventfd)
 #define VBUS_KVM_CALL		_IOW(VBUS_KVM_IOC_MAGIC, 0x04, struct vbus_kvm_guest_call)
+#define VBUS_KVM_GET_LIMITS	_IOR(VBUS_KVM_IOC_MAGIC, 0x05, struct vbus_kvm_limits)
 
 #endif /* _UAPI_VBUS_KVM_H */

@@ -90,6 +90,19 @@ Machine::Machine(const Options &opts)
 	    [this](bool level) { vm_.irq_line(Uart8250::kCom1Irq, level); });
 	pci_.attach(0, host_bridge_);
 	if (connector_) {
+		// The bridge offers no more slots and vectors than the kernel takes.
+		const vbus_kvm_limits limits = connector_->limits();
+		if (opts_.doorbells > limits.doorbells) {
+			throw Error::usage("--doorbells " + std::to_string(opts_.doorbells),
+			                   "the kernel allows at most " +
+			                       std::to_string(limits.doorbells) +
+			                       " doorbell slots per VM");
+		}
+		if (opts_.vectors > limits.vectors) {
+			throw Error::usage("--vectors " + std::to_string(opts_.vectors),
+			                   "the kernel allows at most " +
+			                       std::to_string(limits.vectors) + " vectors per VM");
+		}
 		const auto layout =
 		    BridgeLayout::make(opts_.doorbells, opts_.vectors, layout::kPciIo,
 		                       static_cast<std::uint32_t>(layout::kPciMmio));

@@ -78,6 +78,15 @@ void VbusConnector::set_vector(unsigned vector, int fd) const
 	}
 }
 
+vbus_kvm_limits VbusConnector::limits() const
+{
+	vbus_kvm_limits limits{};
+	if (::ioctl(fd_.get(), VBUS_KVM_GET_LIMITS, &limits) < 0) {
+		throw_errno(device_, "VBUS_KVM_GET_LIMITS");
+	}
+	return limits;
+}
+
 int VbusConnector::call(std::uint64_t gpa) const noexcept
 {
 	vbus_kvm_guest_call call{};

@@ -8,6 +8,8 @@
 
 #include "fd.hh"
 
+#include <vbus/kvm.h>
+
 #include <cstdint>
 #include <string>
 
@@ -26,6 +28,8 @@ public:
 	// KVM_IRQFD).
 	void set_doorbell(unsigned slot, int fd) const;
 	void set_vector(unsigned vector, int fd) const;
+	// What the kernel lets one VM hold (VBUS_KVM_GET_LIMITS).
+	[[nodiscard]] vbus_kvm_limits limits() const;
 	// Runs the guest's call whose page is at @gpa: 0 or an errno.
 	[[nodiscard]] int call(std::uint64_t gpa) const noexcept;
 
