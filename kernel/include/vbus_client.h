@@ -29,9 +29,8 @@ struct vbus_client;
  *		FUSE-backed memslot) and the memctx keeps it valid without
  *		the client (pins, a reference on the address space).  Then
  *		detach and DEVCLOSE wait for the devices to let go only
- *		for a while (%VBUS_CLOSE_WAIT_MS), killably, and not at
- *		all once the caller has a fatal signal pending; the rest of
- *		the teardown finishes in the background.  Otherwise (the
+ *		for a while (%VBUS_CLOSE_WAIT_MS), and a SIGKILL ends the
+ *		wait; the rest of the teardown finishes in the background.  Otherwise (the
  *		client's memory is its own kernel memory) they wait until
  *		the devices let go, however long that takes.
  *

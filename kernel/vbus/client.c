@@ -34,8 +34,9 @@
  *    together share one grace period: their call_rcu()s are batched.
  * Who waits for step 2 is the client's choice: an in-kernel client,
  * whose memory is its own, until it is over; an untrusted one (a VMM)
- * for a while at most and killably, and not at all from a task that was
- * killed: its memctx keeps the memory valid until the teardown ends.
+ * for a while at most (killably): its memctx keeps the memory valid
+ * until the teardown ends.  An exiting VMM must not wait for longer: its
+ * userfaultfd may be closed after its /dev/vbus-kvm.
  * A device removed from its container waits a while at most, outside
  * vbus_lock.
  *
