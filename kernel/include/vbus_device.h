@@ -207,6 +207,12 @@ struct vbus_connection {
 	 * period later.
 	 */
 	bool dead;
+	/*
+	 * Set once, with a full barrier, before the first signal is
+	 * published; a connection without signals needs no grace period
+	 * before its teardown (nothing on the signal paths can see it).
+	 */
+	bool has_signals;
 	struct vbus_client *client;	/* a reference is held */
 	u32 handle;
 	struct list_head dev_node;	/* in dev->conns, under vbus_lock */

@@ -25,7 +25,8 @@
  * 1. vbus_connection_close(), under vbus_lock, waits for nothing: it
  *    marks the connection dead (calls fail with -ENODEV, doorbells and
  *    notifications stop reaching anyone), takes it off its device's list
- *    and queues its teardown with queue_rcu_work().
+ *    and queues its teardown with queue_rcu_work() (with queue_work()
+ *    when it never had a signal: nothing on the signal paths saw it).
  * 2. The teardown, a grace period later on vbus_teardown_wq, takes the
  *    connection's own lock, calls the device's close() (which may wait
  *    for work items stuck in a VMM's memory: only this work item waits),
@@ -129,8 +130,9 @@ static void vbus_connection_put(struct vbus_connection *conn)
 }
 
 /*
- * Step 2 of a close, a grace period after step 1: every SHMSIGNAL and
- * notification that could have seen the connection open is over.  The
+ * Step 2 of a close, a grace period after step 1 if the connection had
+ * signals: every SHMSIGNAL and notification that could have seen the
+ * connection open is over.  The
  * device stops using it, its regions are unmapped and unpinned, its
  * signals leave the client's table.
  */
@@ -193,7 +195,14 @@ void vbus_connection_close(struct vbus_connection *conn)
 	WRITE_ONCE(conn->dead, true);
 	list_del_init(&conn->dev_node);
 	kref_get(&conn->kref);
-	queue_rcu_work(vbus_teardown_wq, &conn->teardown);
+	/* Pairs with vbus_client_devshm(): either it publishes its signal
+	 * after this store of @dead is visible, or we see @has_signals.
+	 */
+	smp_mb();
+	if (READ_ONCE(conn->has_signals))
+		queue_rcu_work(vbus_teardown_wq, &conn->teardown);
+	else
+		queue_work(vbus_teardown_wq, &conn->teardown.work);
 }
 
 /*
@@ -352,12 +361,14 @@ void vbus_client_detach(struct vbus_client *client)
 	struct vbus_container *c = client->container;
 	struct vbus_connection *conn, *tmp;
 	unsigned long handle;
+	bool signals = false;
 	LIST_HEAD(closed);
 
 	mutex_lock(&vbus_lock);
 	xa_for_each(&client->conns, handle, conn) {
 		xa_erase(&client->conns, handle);
 		vbus_connection_close(conn);
+		signals |= READ_ONCE(conn->has_signals);
 		/* Off its device's list now: ours until put below. */
 		list_add(&conn->dev_node, &closed);
 	}
@@ -375,7 +386,7 @@ void vbus_client_detach(struct vbus_client *client)
 	config_item_put(&c->group.cg_item);
 
 	/* Notifications that saw a connection open are over. */
-	if (atomic_read(&client->nlive))
+	if (signals && atomic_read(&client->nlive))
 		synchronize_rcu();
 	if (client->ops->untrusted)
 		wait_event_killable_timeout(client->wait,
@@ -646,6 +657,9 @@ int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
 	ret = conn->ctx->ops->map(conn->ctx, addr, len, &r->map);
 	if (ret)
 		goto err_signal;
+	/* Pairs with vbus_connection_close(). */
+	WRITE_ONCE(conn->has_signals, true);
+	smp_mb();
 	/* Published before the device accepts it: dispatch ignores it
 	 * until the device has set a handler.
 	 */
