@@ -657,8 +657,12 @@ int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
 	ret = conn->ctx->ops->map(conn->ctx, addr, len, &r->map);
 	if (ret)
 		goto err_signal;
-	/* Pairs with vbus_connection_close(). */
 	WRITE_ONCE(conn->has_signals, true);
+	/*
+	 * Before the signal is published; pairs with the barrier in
+	 * vbus_connection_close(), which then sees the flag or has its
+	 * @dead seen by whoever finds the signal.
+	 */
 	smp_mb();
 	/* Published before the device accepts it: dispatch ignores it
 	 * until the device has set a handler.
