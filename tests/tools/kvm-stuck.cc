@@ -108,7 +108,7 @@ public:
 
 	[[nodiscard]] std::span<uint8_t> mem() const { return mem_.bytes(); }
 
-	vbus_kvm_call *page() const
+	[[nodiscard]] vbus_kvm_call *page() const
 	{
 		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
 		return reinterpret_cast<vbus_kvm_call *>(mem().subspan(call_gpa).data());
