@@ -92,7 +92,7 @@ check "s0's connection finishes closing" closed
 check "every pinned page is unpinned" pins_back_to "$pins0"
 teardown() {
 	rm $O/devices/o0 && for d in s0 o0; do put $E/$d/enabled 0 || return 1; done &&
-	rmdir $E/s0 $E/o0 $E/x0 $S
+	rmdir $E/s0 $E/o0 $E/x0 $S $O
 }
 check "tear down" teardown
 unload_kvm() {
