@@ -74,6 +74,8 @@ static const struct vbus_client_ops vkvm_client_ops = {
 	.devadd = vkvm_devadd,
 	.devdrop = vkvm_devdrop,
 	.signal = vkvm_signal,
+	/* A VMM's memory may never let a copy finish: don't wait for it. */
+	.untrusted = true,
 };
 
 /*

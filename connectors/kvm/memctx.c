@@ -45,6 +45,7 @@
 #include <linux/kvm_host.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -633,6 +634,7 @@ static const struct vbus_memctx_ops vkvm_memctx_ops = {
 	.enter = vkvm_enter,
 	.leave = vkvm_leave,
 	.release = vkvm_memctx_release,
+	.owner = THIS_MODULE,
 };
 
 /**

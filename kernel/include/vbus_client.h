@@ -31,15 +31,29 @@ struct vbus_client;
  * @devdrop:	device @id left; its connections are already closed
  * @signal:	a device notified the signal registered with @cookie; may
  *		be called in atomic context
+ * @untrusted:	the client's memory belongs to someone who may never let
+ *		a copy finish (a VMM: a userfaultfd range nobody serves, a
+ *		FUSE-backed memslot) and the memctx keeps it valid without
+ *		the client (pins, a reference on the address space).  Then
+ *		detach and DEVCLOSE wait for the devices to let go only
+ *		for a while (%VBUS_CLOSE_WAIT_MS), and a SIGKILL ends the
+ *		wait; the rest of the teardown finishes in the background.  Otherwise (the
+ *		client's memory is its own kernel memory) they wait until
+ *		the devices let go, however long that takes.
  *
  * @devadd and @devdrop are called with the core lock held, in process
  * context: they must only queue the event, never call into the core.
+ * No op is called once vbus_client_detach() has returned.
  */
 struct vbus_client_ops {
 	void (*devadd)(struct vbus_client *client, u32 id, const char *type);
 	void (*devdrop)(struct vbus_client *client, u32 id);
 	void (*signal)(struct vbus_client *client, u64 cookie);
+	bool untrusted;
 };
+
+/* How long an untrusted client's detach or DEVCLOSE waits for devices. */
+#define VBUS_CLOSE_WAIT_MS	2000
 
 struct vbus_client *vbus_client_attach(const char *container,
 				       const struct vbus_client_ops *ops,

@@ -18,6 +18,7 @@
 #ifndef _VBUS_DEVICE_H
 #define _VBUS_DEVICE_H
 
+#include <linux/completion.h>
 #include <linux/configfs.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -115,7 +116,10 @@ struct vbus_device_stats {
  * @enabled:	configuration committed
  * @visible:	placed and enabled: clients can see and open it
  * @conns:	open connections (struct vbus_connection.dev_node)
- * @nconns:	number of entries in @conns
+ * @nconns:	connections open or still closing: @conns plus those
+ *		whose teardown has not finished
+ * @destroyed:	its configfs directory was removed; the last
+ *		connection to finish closing disables it
  * @stats:	counters, updated locklessly per CPU
  * @node:	in the core's list of all devices
  * @name_node:	in the core's hash of device names
@@ -132,6 +136,7 @@ struct vbus_device {
 	u32 id;
 	bool enabled;
 	bool visible;
+	bool destroyed;
 	struct list_head conns;
 	unsigned int nconns;
 	struct vbus_device_stats __percpu *stats;
@@ -154,12 +159,16 @@ struct vbus_device {
  *		Stop using the old one before returning; it is unmapped
  *		then.  Sleepable.  A device without it keeps the memory it
  *		was given first.
- * @close:	stop using everything the connection holds; sleepable
+ * @close:	stop using everything the connection holds; sleepable.
+ *		Called from the core's teardown work item, with no lock
+ *		shared with other connections held: it may wait for the
+ *		device's work items even when they are stuck in the
+ *		client's memory (a VMM that never resolves a fault).
  * @release:	free the connection's private state
  *
  * @call, @shm and @shm_moved of one connection never run concurrently
  * with each other or with @close; after @close they are not called
- * again.
+ * again.  None of them is called with the core lock (vbus_lock) held.
  */
 struct vbus_connection_ops {
 	long (*call)(struct vbus_connection *conn, u32 func, u64 addr,
@@ -191,12 +200,29 @@ struct vbus_connection {
 	struct kref kref;
 	struct mutex lock;	/* serialises call/shm/close */
 	bool closed;		/* under @lock */
-	struct vbus_client *client;
+	/*
+	 * Set once, under vbus_lock, when the connection stops being
+	 * open (client close, detach, device hidden); read without a lock
+	 * by the signal paths, under RCU.  The teardown runs a grace
+	 * period later.
+	 */
+	bool dead;
+	/*
+	 * Set once, with a full barrier, before the first signal is
+	 * published; a connection without signals needs no grace period
+	 * before its teardown (nothing on the signal paths can see it).
+	 */
+	bool has_signals;
+	struct vbus_client *client;	/* a reference is held */
 	u32 handle;
 	struct list_head dev_node;	/* in dev->conns, under vbus_lock */
 	struct list_head regions;	/* struct vbus_region, under @lock */
 	/* Remaps stale regions; holds a reference on @kref while queued. */
 	struct work_struct remap_work;
+	/* Closes the device's side; holds a reference while queued. */
+	struct rcu_work teardown;
+	struct completion shut;	/* the teardown is over */
+	struct rcu_head rcu;	/* the free: signal paths may still look */
 };
 
 typedef void (*vbus_signal_handler_t)(struct vbus_signal *signal);

@@ -56,6 +56,7 @@ struct vbus_memmap {
  * @leave:	end the run @enter prepared; the thread keeps nothing of
  *		the client's afterwards
  * @release:	free the memctx (last reference gone)
+ * @owner:	the module that implements these operations
  *
  * All may sleep.  Each returns 0 or a negative errno (-EFAULT for an
  * address outside the client's memory), @enter and @leave excepted.
@@ -65,6 +66,14 @@ struct vbus_memmap {
  * mapping when that happens, from any context; the core then calls
  * @remap from a work item and, if the mapping moved, moves the device
  * over to the new one before it calls @unmap on the old.
+ *
+ * A memctx pins @owner from vbus_memctx_init() until its release has
+ * returned: the core's connections, their teardown and remap work items
+ * hold references that can outlive the client (a VMM's file), and the
+ * last one may be dropped from any of them.  So a module cannot be
+ * unloaded while a memctx it implements lives; it creates them on
+ * behalf of clients (an open file, a configfs item), never for itself
+ * from its init.
  */
 struct vbus_memctx_ops {
 	int (*copy_to)(struct vbus_memctx *ctx, u64 dst, const void *src,
@@ -79,6 +88,7 @@ struct vbus_memctx_ops {
 	bool (*enter)(struct vbus_memctx *ctx);
 	void (*leave)(struct vbus_memctx *ctx);
 	void (*release)(struct vbus_memctx *ctx);
+	struct module *owner;
 };
 
 /**

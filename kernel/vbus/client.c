@@ -8,13 +8,44 @@
  * kernel addresses.  Every lookup can fail, and a failure is an error
  * for the client, nothing more.
  *
- * Lifetimes: a connection is referenced by its client's table, by calls
- * in progress, and holds a reference on its device's configfs item.  It
- * is closed (stops reaching the device) when the client closes it, when
- * the client detaches or when the device stops being visible, and freed
- * when the last reference goes.  A signal is reachable from the client's
- * table until its connection closes and is freed after an RCU grace
- * period, so the SHMSIGNAL fast path needs no lock.
+ * Lifetimes: a client lives from attach until its last reference: the
+ * attach's, dropped by detach, and one per connection not yet freed.
+ * A connection is referenced by its client's table, by calls in
+ * progress, by its queued remap and teardown work items and by a
+ * DEVCLOSE waiting for it; it holds a reference on its device's configfs
+ * item, its class's module, its client and the client's memctx (which
+ * holds the memctx's module).  It is freed an RCU grace period after the
+ * last reference goes.  A signal is reachable from the client's table
+ * until the connection's teardown and freed after a grace period, so
+ * the SHMSIGNAL fast path needs no lock.
+ *
+ * Closing, in two steps, so that no lock shared between clients is ever
+ * held while waiting for a device, a work item, the client's memory or
+ * an RCU grace period:
+ * 1. vbus_connection_close(), under vbus_lock, waits for nothing: it
+ *    marks the connection dead (calls fail with -ENODEV, doorbells and
+ *    notifications stop reaching anyone), takes it off its device's list
+ *    and queues its teardown with queue_rcu_work() (with queue_work()
+ *    when it never had a signal: nothing on the signal paths saw it).
+ * 2. The teardown, a grace period later on vbus_teardown_wq, takes the
+ *    connection's own lock, calls the device's close() (which may wait
+ *    for work items stuck in a VMM's memory: only this work item waits),
+ *    unmaps the regions, and only then, under vbus_lock for a moment,
+ *    counts the device's connection as gone.  Connections closed
+ *    together share one grace period: their call_rcu()s are batched.
+ * Who waits for step 2 is the client's choice: an in-kernel client,
+ * whose memory is its own, until it is over; an untrusted one (a VMM)
+ * for a while at most (killably): its memctx keeps the memory valid
+ * until the teardown ends.  An exiting VMM must not wait for longer: its
+ * userfaultfd may be closed after its /dev/vbus-kvm.
+ * A device removed from its container waits a while at most, outside
+ * vbus_lock.
+ *
+ * Locks: vbus_lock (core.h), then a connection's lock; the teardown
+ * takes them one after the other, never nested.  A connection's lock is
+ * held by calls and region registration (which may copy from and fault
+ * on the client's memory: only that client waits for it) and by the
+ * teardown.
  *
  * Memory: what a client makes the core allocate (the client, its
  * connections, regions and signals) is charged to the caller's memory
@@ -26,10 +57,13 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/completion.h>
 #include <linux/cred.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include "core.h"
@@ -50,20 +84,46 @@ struct vbus_region {
 
 static atomic_t vbus_next_client_id = ATOMIC_INIT(0);
 
+/* Connections' teardowns; a stuck one blocks nothing but itself. */
+struct workqueue_struct *vbus_teardown_wq;
+/* Woken whenever a connection's teardown ends (devices' nconns drop). */
+DECLARE_WAIT_QUEUE_HEAD(vbus_teardown_wait);
+
+static void vbus_client_free(struct kref *kref)
+{
+	struct vbus_client *client =
+		container_of(kref, struct vbus_client, kref);
+
+	xa_destroy(&client->conns);
+	xa_destroy(&client->signals);
+	vbus_memctx_put(client->ctx);
+	kfree(client);
+}
+
+static void vbus_client_put(struct vbus_client *client)
+{
+	kref_put(&client->kref, vbus_client_free);
+}
+
 static void vbus_connection_free(struct kref *kref)
 {
 	struct vbus_connection *conn =
 		container_of(kref, struct vbus_connection, kref);
+	struct vbus_client *client = conn->client;
 	struct vbus_device *dev = conn->dev;
 	struct module *owner = dev->class->owner;
 
 	if (conn->ops && conn->ops->release)
 		conn->ops->release(conn);
 	vbus_memctx_put(conn->ctx);
-	kfree(conn);
 	config_item_put(&dev->group.cg_item);
+	/* A signal path that found it under RCU may still read @dead. */
+	kfree_rcu(conn, rcu);
 	/* The class's code ran last above; it may go now. */
 	module_put(owner);
+	if (atomic_dec_and_test(&client->nlive))
+		wake_up_all(&client->wait);
+	vbus_client_put(client);
 }
 
 static void vbus_connection_put(struct vbus_connection *conn)
@@ -72,42 +132,79 @@ static void vbus_connection_put(struct vbus_connection *conn)
 }
 
 /*
- * Close a connection: the device stops using it, its regions are
- * unmapped and its signals leave the client's table.  Idempotent.
- * Called with vbus_lock held.
+ * Step 2 of a close, a grace period after step 1 if the connection had
+ * signals: every SHMSIGNAL and notification that could have seen the
+ * connection open is over.  The
+ * device stops using it, its regions are unmapped and unpinned, its
+ * signals leave the client's table.
  */
-void vbus_connection_close(struct vbus_connection *conn)
+static void vbus_connection_teardown(struct work_struct *work)
 {
+	struct vbus_connection *conn =
+		container_of(to_rcu_work(work), struct vbus_connection,
+			     teardown);
 	struct vbus_client *client = conn->client;
+	struct vbus_device *dev = conn->dev;
 	struct vbus_region *r, *tmp;
 
-	lockdep_assert_held(&vbus_lock);
+	/* A call in progress may be waiting for the client's memory. */
 	mutex_lock(&conn->lock);
-	if (conn->closed) {
-		mutex_unlock(&conn->lock);
-		return;
-	}
 	conn->closed = true;
-
 	list_for_each_entry(r, &conn->regions, node)
 		xa_erase(&client->signals, r->signal->handle);
-	/* No SHMSIGNAL dispatch can still see this connection's signals. */
-	if (!list_empty(&conn->regions))
-		synchronize_rcu();
-
 	conn->ops->close(conn);
-
 	list_for_each_entry_safe(r, tmp, &conn->regions, node) {
 		list_del(&r->node);
 		if (conn->ctx->ops->unmap)
 			conn->ctx->ops->unmap(conn->ctx, &r->map);
-		kfree(r->signal);
+		kfree_rcu(r->signal, rcu);
 		kfree(r);
 	}
 	mutex_unlock(&conn->lock);
+	/* Nothing is mapped: nothing can mark a region stale any more. */
+	if (cancel_work_sync(&conn->remap_work))
+		vbus_connection_put(conn);
 
+	mutex_lock(&vbus_lock);
+	/* The device's directory went while we closed: the last one out
+	 * disables it (nothing else will).
+	 */
+	if (!--dev->nconns && dev->destroyed && dev->enabled) {
+		if (dev->ops->disable)
+			dev->ops->disable(dev);
+		dev->enabled = false;
+	}
+	mutex_unlock(&vbus_lock);
+	complete_all(&conn->shut);
+	wake_up_all(&vbus_teardown_wait);
+	vbus_connection_put(conn);	/* taken by vbus_connection_close() */
+}
+
+/*
+ * Step 1 of a close: the connection stops being open.  Called with
+ * vbus_lock held; waits for nothing.  Idempotent.  The client's table
+ * keeps its handle (and its reference) until the client closes it or
+ * detaches.
+ */
+void vbus_connection_close(struct vbus_connection *conn)
+{
+	lockdep_assert_held(&vbus_lock);
+	if (conn->dead)
+		return;
+	/* Signal paths test it under RCU; the teardown runs a grace
+	 * period after this store.
+	 */
+	WRITE_ONCE(conn->dead, true);
 	list_del_init(&conn->dev_node);
-	conn->dev->nconns--;
+	kref_get(&conn->kref);
+	/* Pairs with vbus_client_devshm(): either it publishes its signal
+	 * after this store of @dead is visible, or we see @has_signals.
+	 */
+	smp_mb();
+	if (READ_ONCE(conn->has_signals))
+		queue_rcu_work(vbus_teardown_wq, &conn->teardown);
+	else
+		queue_work(vbus_teardown_wq, &conn->teardown.work);
 }
 
 /*
@@ -221,6 +318,9 @@ struct vbus_client *vbus_client_attach(const char *name,
 	if (ret)
 		goto err_put;
 
+	kref_init(&client->kref);
+	atomic_set(&client->nlive, 0);
+	init_waitqueue_head(&client->wait);
 	client->container = found;
 	client->ops = ops;
 	client->ctx = ctx;
@@ -252,31 +352,51 @@ EXPORT_SYMBOL_GPL(vbus_client_attach);
  * vbus_client_detach() - detach a client, releasing all it holds
  * @client: an attached client
  *
- * Closes every connection; no event is delivered afterwards.
+ * Closes every connection; no event and no notification reaches the
+ * client once this returns.  Waits for the devices to let go of the
+ * client's memory as &struct vbus_client_ops.untrusted says; an
+ * untrusted client's connections may finish closing afterwards, holding
+ * its memctx.
  */
 void vbus_client_detach(struct vbus_client *client)
 {
 	struct vbus_container *c = client->container;
-	struct vbus_connection *conn;
+	struct vbus_connection *conn, *tmp;
 	unsigned long handle;
+	bool signals = false;
+	LIST_HEAD(closed);
 
 	mutex_lock(&vbus_lock);
 	xa_for_each(&client->conns, handle, conn) {
 		xa_erase(&client->conns, handle);
 		vbus_connection_close(conn);
-		vbus_connection_put(conn);
+		signals |= READ_ONCE(conn->has_signals);
+		/* Off its device's list now: ours until put below. */
+		list_add(&conn->dev_node, &closed);
 	}
+	client->nconns = 0;
 	list_del(&client->node);
 	c->nclients--;
 	vbus_notify_client(VBUS_CMD_CLIENT_DEL, client);
 	mutex_unlock(&vbus_lock);
 
+	list_for_each_entry_safe(conn, tmp, &closed, dev_node) {
+		list_del_init(&conn->dev_node);
+		vbus_connection_put(conn);
+	}
 	configfs_undepend_item(&c->group.cg_item);
 	config_item_put(&c->group.cg_item);
-	xa_destroy(&client->conns);
-	xa_destroy(&client->signals);
-	vbus_memctx_put(client->ctx);
-	kfree(client);
+
+	/* Notifications that saw a connection open are over. */
+	if (signals && atomic_read(&client->nlive))
+		synchronize_rcu();
+	if (client->ops->untrusted)
+		wait_event_killable_timeout(client->wait,
+					    !atomic_read(&client->nlive),
+					    msecs_to_jiffies(VBUS_CLOSE_WAIT_MS));
+	else
+		wait_event(client->wait, !atomic_read(&client->nlive));
+	vbus_client_put(client);
 }
 EXPORT_SYMBOL_GPL(vbus_client_detach);
 
@@ -331,6 +451,8 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	INIT_LIST_HEAD(&conn->regions);
 	INIT_LIST_HEAD(&conn->dev_node);
 	INIT_WORK(&conn->remap_work, vbus_connection_remap_work);
+	INIT_RCU_WORK(&conn->teardown, vbus_connection_teardown);
+	init_completion(&conn->shut);
 	conn->client = client;
 	conn->ctx = client->ctx;
 
@@ -359,23 +481,24 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 		ret = -ENODEV;
 		goto err_unlock;
 	}
+	/* Reserved (lookups see nothing) until the device accepted it. */
+	ret = xa_alloc(&client->conns, handle, NULL, xa_limit_32b,
+		       VBUS_GFP_CLIENT);
+	if (ret)
+		goto err_module;
 	conn->dev = dev;
 	ret = dev->ops->open(dev, version, conn);
 	if (ret)
-		goto err_module;
+		goto err_handle;
 	if (WARN_ON_ONCE(!conn->ops || !conn->ops->close)) {
 		ret = -EINVAL;
-		goto err_module;
+		goto err_handle;
 	}
-	ret = xa_alloc(&client->conns, handle, conn, xa_limit_32b, VBUS_GFP_CLIENT);
-	if (ret) {
-		conn->ops->close(conn);
-		if (conn->ops->release)
-			conn->ops->release(conn);
-		goto err_module;
-	}
+	xa_store(&client->conns, *handle, conn, GFP_KERNEL);
 	conn->handle = *handle;
 	vbus_memctx_get(conn->ctx);
+	kref_get(&client->kref);
+	atomic_inc(&client->nlive);
 	list_add_tail(&conn->dev_node, &dev->conns);
 	dev->nconns++;
 	client->nconns++;
@@ -383,6 +506,8 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	mutex_unlock(&vbus_lock);
 	return 0;
 
+err_handle:
+	xa_release(&client->conns, *handle);
 err_module:
 	module_put(dev->class->owner);
 err_unlock:
@@ -398,7 +523,8 @@ EXPORT_SYMBOL_GPL(vbus_client_devopen);
  * @client:	the client
  * @handle:	from vbus_client_devopen()
  *
- * Also releases handles whose device already went away.
+ * Also releases handles whose device already went away.  Waits for the
+ * device to let go as &struct vbus_client_ops.untrusted says.
  *
  * Return: 0, or -EBADF for an unknown handle.
  */
@@ -415,6 +541,12 @@ int vbus_client_devclose(struct vbus_client *client, u32 handle)
 	mutex_unlock(&vbus_lock);
 	if (!conn)
 		return -EBADF;
+	/* The table's reference, ours now, keeps @conn while we wait. */
+	if (client->ops->untrusted)
+		wait_for_completion_killable_timeout(&conn->shut,
+						     msecs_to_jiffies(VBUS_CLOSE_WAIT_MS));
+	else
+		wait_for_completion(&conn->shut);
 	vbus_connection_put(conn);
 	return 0;
 }
@@ -436,7 +568,7 @@ static struct vbus_connection *vbus_conn_get_locked(struct vbus_client *client,
 		return NULL;
 	}
 	mutex_lock(&conn->lock);
-	if (conn->closed) {
+	if (conn->closed || READ_ONCE(conn->dead)) {
 		mutex_unlock(&conn->lock);
 		vbus_connection_put(conn);
 		*err = -ENODEV;	/* the device went away */
@@ -528,6 +660,13 @@ int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
 	ret = conn->ctx->ops->map(conn->ctx, addr, len, &r->map);
 	if (ret)
 		goto err_signal;
+	WRITE_ONCE(conn->has_signals, true);
+	/*
+	 * Before the signal is published; pairs with the barrier in
+	 * vbus_connection_close(), which then sees the flag or has its
+	 * @dead seen by whoever finds the signal.
+	 */
+	smp_mb();
 	/* Published before the device accepts it: dispatch ignores it
 	 * until the device has set a handler.
 	 */
@@ -580,7 +719,8 @@ int vbus_client_shmsignal(struct vbus_client *client, u32 signal)
 	if (sig) {
 		/* Pairs with the device's release: its @priv is set. */
 		handler = smp_load_acquire(&sig->handler);
-		if (handler) {
+		/* Once dead, the teardown waits for us to be gone. */
+		if (handler && !READ_ONCE(sig->conn->dead)) {
 			this_cpu_inc(sig->conn->dev->stats->signals_in);
 			handler(sig);
 		}
@@ -595,13 +735,19 @@ EXPORT_SYMBOL_GPL(vbus_client_shmsignal);
  * vbus_signal_notify() - a device notifies the client of a region
  * @signal: the signal given to the device's shm()
  *
- * Any context.  Must not be called after the connection's close().
+ * Any context.  Must not be called after the connection's close();
+ * does nothing once the connection stopped being open.
  */
 void vbus_signal_notify(struct vbus_signal *signal)
 {
 	struct vbus_connection *conn = signal->conn;
 
-	this_cpu_inc(conn->dev->stats->signals_out);
-	conn->client->ops->signal(conn->client, signal->cookie);
+	/* A detach waits a grace period after marking its connections. */
+	rcu_read_lock();
+	if (!READ_ONCE(conn->dead)) {
+		this_cpu_inc(conn->dev->stats->signals_out);
+		conn->client->ops->signal(conn->client, signal->cookie);
+	}
+	rcu_read_unlock();
 }
 EXPORT_SYMBOL_GPL(vbus_signal_notify);

@@ -9,6 +9,11 @@
  * handle tables are xarrays read under RCU.  Order: configfs' own locks,
  * then vbus_lock, then a connection's lock.  Nothing calls into configfs
  * with vbus_lock held.
+ *
+ * vbus_lock is shared by every client and administrator, so nothing
+ * waits while holding it: not for a device's close(), a work item, a
+ * client's memory or an RCU grace period.  Closing a connection under
+ * it only marks it and queues its teardown (client.c).
  */
 #ifndef _VBUS_CORE_H
 #define _VBUS_CORE_H
@@ -17,6 +22,7 @@
 #include <linux/cred.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include <vbus_client.h>
@@ -25,6 +31,8 @@
 
 extern struct mutex vbus_lock;
 extern struct workqueue_struct *vbus_wq;
+extern struct workqueue_struct *vbus_teardown_wq;
+extern struct wait_queue_head vbus_teardown_wait;
 extern struct configfs_subsystem vbus_subsys;
 extern struct list_head vbus_containers;	/* under vbus_lock */
 extern struct list_head vbus_devices;		/* under vbus_lock */
@@ -69,8 +77,15 @@ static inline const char *vbus_device_name(struct vbus_device *dev)
 	return config_item_name(&dev->group.cg_item);
 }
 
-/* Per-client state; lives from attach to detach. */
+/*
+ * Per-client state.  Attached from vbus_client_attach() to
+ * vbus_client_detach(); lives until its last reference: the attach's
+ * and one per connection not yet freed (see client.c).
+ */
 struct vbus_client {
+	struct kref kref;
+	atomic_t nlive;		/* connections not yet freed */
+	wait_queue_head_t wait;	/* woken when @nlive drops to 0 */
 	struct vbus_container *container;
 	const struct vbus_client_ops *ops;
 	struct vbus_memctx *ctx;
@@ -78,7 +93,7 @@ struct vbus_client {
 	u32 id;
 	struct xarray conns;	/* handle -> struct vbus_connection */
 	struct xarray signals;	/* handle -> struct vbus_signal, RCU */
-	unsigned int nconns;	/* under vbus_lock */
+	unsigned int nconns;	/* in @conns, under vbus_lock */
 	struct list_head node;	/* in container->clients, under vbus_lock */
 };
 

@@ -27,6 +27,13 @@ static int __init vbus_init(void)
 	vbus_wq = alloc_workqueue("vbus", 0, 0);
 	if (!vbus_wq)
 		return -ENOMEM;
+	/* Unbound: a teardown stuck in a client's memory holds one worker. */
+	vbus_teardown_wq = alloc_workqueue("vbus_teardown", WQ_UNBOUND,
+					   WQ_UNBOUND_MAX_ACTIVE);
+	if (!vbus_teardown_wq) {
+		ret = -ENOMEM;
+		goto err_wq;
+	}
 	ret = vbus_netlink_init();
 	if (ret) {
 		pr_err("cannot register the netlink family: %d\n", ret);
@@ -42,6 +49,8 @@ static int __init vbus_init(void)
 err_netlink:
 	vbus_netlink_exit();
 err_wq:
+	if (vbus_teardown_wq)
+		destroy_workqueue(vbus_teardown_wq);
 	destroy_workqueue(vbus_wq);
 	return ret;
 }
@@ -51,6 +60,7 @@ static void __exit vbus_exit(void)
 	vbus_configfs_exit();
 	vbus_netlink_exit();
 	rcu_barrier();
+	destroy_workqueue(vbus_teardown_wq);
 	destroy_workqueue(vbus_wq);
 }
 

@@ -8,6 +8,7 @@
  * only keep a stray value from reaching user memory or wrapping around.
  */
 
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -18,13 +19,16 @@
  * @ctx:	the memctx, embedded in the connector's structure
  * @ops:	its operations; @ops->release frees it
  *
- * The caller holds the first reference.
+ * The caller holds the first reference.  Until the release has
+ * returned, the memctx holds a reference on @ops->owner; the caller is
+ * code of that module, so the module is live.
  */
 void vbus_memctx_init(struct vbus_memctx *ctx,
 		      const struct vbus_memctx_ops *ops)
 {
 	kref_init(&ctx->kref);
 	ctx->ops = ops;
+	__module_get(ops->owner);
 }
 EXPORT_SYMBOL_GPL(vbus_memctx_init);
 
@@ -41,8 +45,11 @@ EXPORT_SYMBOL_GPL(vbus_memctx_get);
 static void vbus_memctx_release(struct kref *kref)
 {
 	struct vbus_memctx *ctx = container_of(kref, struct vbus_memctx, kref);
+	struct module *owner = ctx->ops->owner;
 
 	ctx->ops->release(ctx);
+	/* The owner's code ran last above; it may go now. */
+	module_put(owner);
 }
 
 /**
@@ -107,6 +114,7 @@ static const struct vbus_memctx_ops kctx_ops = {
 	.copy_from = kctx_copy_from,
 	.map = kctx_map,
 	.release = kctx_release,
+	.owner = THIS_MODULE,
 };
 
 /**

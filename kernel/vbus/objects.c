@@ -5,10 +5,15 @@
  * A device is visible to the clients of its container while it is both
  * placed there and enabled.  Becoming visible sends DEVADD to every
  * attached client; ceasing to be visible closes the device's open
- * connections and sends DEVDROP.  Everything here runs under vbus_lock.
+ * connections and sends DEVDROP.  Everything here runs under vbus_lock,
+ * and so waits for nothing: closing a connection only starts its
+ * teardown (client.c).  Removing a device from its container waits a
+ * while for the teardowns after dropping the lock; a device whose
+ * directory goes while they run is disabled by the last of them.
  */
 
 #include <linux/hashtable.h>
+#include <linux/jiffies.h>
 #include <linux/percpu.h>
 #include <linux/stringhash.h>
 #include <linux/xarray.h>
@@ -178,6 +183,8 @@ out:
 
 void vbus_container_unplace(struct vbus_container *c, struct vbus_device *dev)
 {
+	bool closing;
+
 	mutex_lock(&vbus_lock);
 	if (dev->container != c) {
 		mutex_unlock(&vbus_lock);
@@ -185,11 +192,23 @@ void vbus_container_unplace(struct vbus_container *c, struct vbus_device *dev)
 	}
 	if (dev->visible)
 		vbus_device_hide(dev);
+	closing = dev->nconns;
 	xa_erase(&c->devices, dev->id);
 	c->ndevices--;
 	vbus_notify_device(VBUS_CMD_DEVICE_UNPLACE, dev);
 	dev->container = NULL;
 	mutex_unlock(&vbus_lock);
+	/*
+	 * Usually the connections are closed within milliseconds, and the
+	 * administrator's next step (disable, rmdir, unloading the class)
+	 * finds the device free.  A client stuck in its own memory is not
+	 * waited for past a bound: configfs holds the container's devices/
+	 * directory locked meanwhile.
+	 */
+	if (closing)
+		wait_event_interruptible_timeout(vbus_teardown_wait,
+						 !READ_ONCE(dev->nconns),
+						 msecs_to_jiffies(VBUS_CLOSE_WAIT_MS));
 	/* Lockless lookups may still see it: the free waits for them. */
 	config_item_put(&dev->group.cg_item);
 }
@@ -226,12 +245,17 @@ out:
 	return ret;
 }
 
-/* rmdir: configfs refuses it while the device is linked into a container. */
+/*
+ * rmdir: configfs refuses it while the device is linked into a
+ * container.  Connections may still be closing: the last one disables
+ * the device.
+ */
 void vbus_device_destroy(struct vbus_device *dev)
 {
 	mutex_lock(&vbus_lock);
-	WARN_ON_ONCE(dev->container || dev->nconns);
-	if (dev->enabled) {
+	WARN_ON_ONCE(dev->container);
+	dev->destroyed = true;
+	if (dev->enabled && !dev->nconns) {
 		if (dev->ops->disable)
 			dev->ops->disable(dev);
 		dev->enabled = false;

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * An in-kernel client whose memctx this module implements, for the VM
+ * suites: the core must keep a memctx's module loaded for as long as it
+ * holds the memctx, for instance while a remap work item it queued for
+ * one of the client's connections still waits to run.
+ *
+ * Nothing happens at load.  Write a container's name to the parameter
+ * "attach": the module attaches with a memctx of its own (kernel
+ * addresses, like the core's), opens the first echo device announced and
+ * registers a ring with it.  Write anything to "stale": the ring's
+ * mapping is marked stale with vbus_memmap_stale(), which queues the
+ * core's remap work on the writer's CPU.  Write anything to "detach":
+ * the module detaches and drops its own memctx reference.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+
+#include <vbus/echo.h>
+#include <vbus_client.h>
+#include <vbus_ioq.h>
+#include <vbus_memctx.h>
+
+#define RING_COUNT	16
+#define RING_COOKIE	1
+
+/* The parameters' writes, one at a time. */
+static DEFINE_MUTEX(mct_lock);
+static struct vbus_client *client;	/* under mct_lock */
+static struct vbus_memctx *ctx;		/* under mct_lock */
+static u8 *ring_mem;			/* under mct_lock */
+static int echo_id = -1;		/* set by the attach's DEVADD */
+
+/* The core's mapping of the ring, from map() until unmap(). */
+static DEFINE_SPINLOCK(mct_map_lock);
+static struct vbus_memmap *ring_map;	/* under mct_map_lock */
+
+static void *mct_ptr(u64 addr, size_t len)
+{
+	if (!addr || addr + len < addr || addr < (u64)TASK_SIZE_MAX)
+		return NULL;
+	return (void *)(uintptr_t)addr;
+}
+
+static int mct_copy_to(struct vbus_memctx *c, u64 dst, const void *src,
+		       size_t len)
+{
+	void *p = mct_ptr(dst, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+static int mct_copy_from(struct vbus_memctx *c, void *dst, u64 src,
+			 size_t len)
+{
+	const void *p = mct_ptr(src, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+static int mct_map(struct vbus_memctx *c, u64 addr, size_t len,
+		   struct vbus_memmap *map)
+{
+	void *p = mct_ptr(addr, len);
+
+	if (!p)
+		return -EFAULT;
+	map->ptr = p;
+	map->len = len;
+	map->priv = NULL;
+	spin_lock(&mct_map_lock);
+	ring_map = map;
+	spin_unlock(&mct_map_lock);
+	return 0;
+}
+
+/* Kernel memory never moves. */
+static int mct_remap(struct vbus_memctx *c, struct vbus_memmap *map,
+		     struct vbus_memmap *moved)
+{
+	return 0;
+}
+
+static void mct_unmap(struct vbus_memctx *c, struct vbus_memmap *map)
+{
+	spin_lock(&mct_map_lock);
+	if (ring_map == map)
+		ring_map = NULL;
+	spin_unlock(&mct_map_lock);
+}
+
+static void mct_release(struct vbus_memctx *c)
+{
+	pr_info("memctx released\n");
+	kfree(c);
+}
+
+static const struct vbus_memctx_ops mct_memctx_ops = {
+	.copy_to = mct_copy_to,
+	.copy_from = mct_copy_from,
+	.map = mct_map,
+	.remap = mct_remap,
+	.unmap = mct_unmap,
+	.release = mct_release,
+	.owner = THIS_MODULE,
+};
+
+static void mct_devadd(struct vbus_client *c, u32 id, const char *type)
+{
+	if (echo_id < 0 && !strcmp(type, VBUS_ECHO_TYPE))
+		echo_id = id;
+}
+
+static void mct_devdrop(struct vbus_client *c, u32 id)
+{
+}
+
+static void mct_signal(struct vbus_client *c, u64 cookie)
+{
+}
+
+static const struct vbus_client_ops mct_client_ops = {
+	.devadd = mct_devadd,
+	.devdrop = mct_devdrop,
+	.signal = mct_signal,
+};
+
+/* Detach and drop our memctx reference; with mct_lock held. */
+static void mct_detach(void)
+{
+	vbus_client_detach(client);
+	client = NULL;
+	/* The trusted client's detach waited: nothing uses the ring. */
+	kfree(ring_mem);
+	ring_mem = NULL;
+	vbus_memctx_put(ctx);
+	ctx = NULL;
+}
+
+static int mct_open_ring(void)
+{
+	size_t len = VBUS_IOQ_SIZE(RING_COUNT);
+	u32 version = VBUS_ECHO_VERSION, handle, sig;
+	struct vbus_ioq_driver q;
+	int ret;
+
+	if (echo_id < 0)
+		return -ENODEV;
+	ret = vbus_client_devopen(client, echo_id, &version, &handle);
+	if (ret)
+		return ret;
+	ring_mem = kzalloc(len, GFP_KERNEL);
+	if (!ring_mem)
+		return -ENOMEM;
+	ret = vbus_ioq_drv_init(&q, ring_mem, len, RING_COUNT, 0);
+	if (ret)
+		return ret;
+	return vbus_client_devshm(client, handle, VBUS_ECHO_SHM_RING,
+				  (u64)(uintptr_t)ring_mem, len, RING_COOKIE,
+				  &sig);
+}
+
+static int mct_set_attach(const char *val, const struct kernel_param *kp)
+{
+	char name[64];
+	int ret;
+
+	strscpy(name, val, sizeof(name));
+	strim(name);
+	mutex_lock(&mct_lock);
+	if (client) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	vbus_memctx_init(ctx, &mct_memctx_ops);
+	echo_id = -1;
+	client = vbus_client_attach(name, &mct_client_ops, ctx, NULL);
+	if (IS_ERR(client)) {
+		ret = PTR_ERR(client);
+		client = NULL;
+		vbus_memctx_put(ctx);
+		ctx = NULL;
+		goto out;
+	}
+	ret = mct_open_ring();
+	if (ret)
+		mct_detach();
+out:
+	mutex_unlock(&mct_lock);
+	pr_info("attach to %s: %d\n", name, ret);
+	return ret;
+}
+
+static int mct_set_stale(const char *val, const struct kernel_param *kp)
+{
+	int ret = -ENOENT;
+
+	spin_lock(&mct_map_lock);
+	if (ring_map) {
+		vbus_memmap_stale(ring_map);
+		ret = 0;
+	}
+	spin_unlock(&mct_map_lock);
+	pr_info("stale on CPU %d: %d\n", raw_smp_processor_id(), ret);
+	return ret;
+}
+
+static int mct_set_detach(const char *val, const struct kernel_param *kp)
+{
+	int ret = 0;
+
+	mutex_lock(&mct_lock);
+	if (client)
+		mct_detach();
+	else
+		ret = -ENOENT;
+	mutex_unlock(&mct_lock);
+	pr_info("detached: %d\n", ret);
+	return ret;
+}
+
+static const struct kernel_param_ops mct_attach_ops = { .set = mct_set_attach };
+static const struct kernel_param_ops mct_stale_ops = { .set = mct_set_stale };
+static const struct kernel_param_ops mct_detach_ops = { .set = mct_set_detach };
+
+module_param_cb(attach, &mct_attach_ops, NULL, 0200);
+MODULE_PARM_DESC(attach, "attach to this container and open its echo device");
+module_param_cb(stale, &mct_stale_ops, NULL, 0200);
+MODULE_PARM_DESC(stale, "mark the ring's mapping stale");
+module_param_cb(detach, &mct_detach_ops, NULL, 0200);
+MODULE_PARM_DESC(detach, "detach and drop the memctx");
+
+static int __init mct_init(void)
+{
+	return 0;
+}
+
+static void __exit mct_exit(void)
+{
+	mutex_lock(&mct_lock);
+	if (client)
+		mct_detach();
+	mutex_unlock(&mct_lock);
+}
+
+module_init(mct_init);
+module_exit(mct_exit);
+
+MODULE_DESCRIPTION("vbus test client with a memctx of its own");
+MODULE_LICENSE("GPL");

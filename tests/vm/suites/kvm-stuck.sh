@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# A VMM whose memory never lets a host copy finish must not stall anybody
+# else.  tests/tools/kvm-stuck puts the buffer of an echo ring into a
+# userfaultfd range it never serves, rings the doorbell (the host's ring
+# work then sleeps in that fault) and closes /dev/vbus-kvm.  Other tenants
+# keep binding, opening and calling, the administrator keeps writing
+# configfs and dumping netlink, each within a second; when the VMM is
+# killed, its connection, pins and modules are released.
+#
+# Then a memctx's module must stay loaded while the core holds the memctx:
+# vbus_memctx_test (tests/vm/modules) queues the core's remap work on a CPU
+# that a real-time busy loop keeps from running it, detaches and is
+# unloaded; the remap work runs afterwards.
+# vm-options: --timeout 240
+. tests/vm/lib.sh
+
+STUCK=build/cmake/tests/tools/kvm-stuck
+VBUSCTL=build/cmake/tools/vbusctl/vbusctl
+E=$CFS/devices/echo
+S=$CFS/containers/S
+O=$CFS/containers/O
+
+install_modules
+modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
+check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+modprobe vbus_echo && modprobe vbus_kvm
+setup() {
+	mkdir $S $O $E/s0 $E/o0 &&
+	put $E/s0/enabled 1 && put $E/o0/enabled 1 &&
+	ln -s $E/s0 $S/devices/s0 && ln -s $E/o0 $O/devices/o0
+}
+check "containers S and O, an echo device in each" setup
+pins0=$(pins_held)
+
+# Runs "$@" and fails when it fails or takes a second or more.  (A hang
+# ends the run: the VM's hung-task panic or the suite's timeout.)
+quick() {
+	local t0 ms
+	t0=$(date +%s%N)
+	"$@" || return 1
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "took $ms ms"
+	[ "$ms" -lt 1000 ]
+}
+# check "description" quick ..., then the time it took as a comment.
+qcheck() {
+	check "$@"
+	printf '# %s\n' "$(printf '%s\n' "$t_out" | tail -n 1)"
+}
+
+$STUCK hold S "$(cat $E/s0/id)" >/tmp/stuck.log 2>&1 &
+stuck=$!
+detached() {
+	for _ in $(seq 300); do
+		grep -q '^detached' /tmp/stuck.log && return 0
+		kill -0 $stuck 2>/dev/null || break
+		sleep 0.1
+	done
+	cat /tmp/stuck.log
+	return 1
+}
+check "the host's ring work faults on the VMM's userfaultfd and the VMM detaches" detached
+sed 's/^/# /' /tmp/stuck.log
+check "S has no client left" test "$(cat $S/clients)" = 0
+check "s0's connection is still closing (its ring work is stuck)" \
+	test "$(cat $E/s0/connections)" = 1
+
+qcheck "another VMM binds to O, opens o0, calls it and closes it" quick $STUCK other O "$(cat $E/o0/id)"
+qcheck "mkdir of a device" quick mkdir $E/x0
+qcheck "an attribute is written" quick put $E/x0/max_len 128
+qcheck "another device is enabled" quick put $E/x0/enabled 1
+qcheck "it is placed in O and removed again" quick sh -c "ln -s $E/x0 $O/devices/x0 && rm $O/devices/x0"
+qcheck "it is disabled" quick put $E/x0/enabled 0
+qcheck "vbusctl list (netlink dump)" quick $VBUSCTL list
+qcheck "vbusctl stats (netlink dump)" quick $VBUSCTL stats
+refused() { rm $S/devices/s0 && ! put $E/s0/enabled 0 2>/dev/null; }
+check "the stuck device, unplaced, refuses to be disabled while closing" refused
+
+check "the stuck VMM dies on SIGKILL" kill -KILL $stuck
+exited() { timeout 10 sh -c "while kill -0 $stuck 2>/dev/null; do sleep 0.1; done"; }
+check "... and exits" exited
+wait $stuck 2>/dev/null
+closed() {
+	for _ in $(seq 100); do
+		[ "$(cat $E/s0/connections)" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "s0's connection finishes closing" closed
+check "every pinned page is unpinned" pins_back_to "$pins0"
+teardown() {
+	rm $O/devices/o0 && for d in s0 o0; do put $E/$d/enabled 0 || return 1; done &&
+	rmdir $E/s0 $E/o0 $E/x0 $S $O
+}
+check "tear down" teardown
+unload_kvm() {
+	for _ in $(seq 50); do
+		modprobe -r vbus_kvm 2>/dev/null && return 0
+		sleep 0.1
+	done
+	modprobe -r vbus_kvm
+}
+check "vbus_kvm unloads" unload_kvm
+
+# ---- a memctx pins its module (tests/vm/modules/vbus_memctx_test.c)
+P=/sys/module/vbus_memctx_test/parameters
+check "container M with an echo device" sh -c \
+	"mkdir $CFS/containers/M $E/m0 && echo 1 >$E/m0/enabled && ln -s $E/m0 $CFS/containers/M/devices/m0"
+check "the test client attaches with its own memctx and registers a ring" \
+	sh -c "insmod tests/vm/modules/vbus_memctx_test.ko && echo M >$P/attach"
+rt=$(cat /proc/sys/kernel/sched_rt_runtime_us)
+echo -1 >/proc/sys/kernel/sched_rt_runtime_us
+# CPU 1's ordinary threads, its kworkers included, do not run for 3 s.
+timeout 3 chrt -f 10 taskset -c 1 sh -c 'while :; do :; done' &
+hog=$!
+sleep 0.3
+check "the ring's mapping is marked stale from CPU 1" \
+	chrt -f 20 taskset -c 1 sh -c "echo 1 >$P/stale"
+check "the client detaches" sh -c "echo 1 >$P/detach"
+check "its module unloads" rmmod vbus_memctx_test
+wait $hog
+echo "$rt" >/proc/sys/kernel/sched_rt_runtime_us
+sleep 1
+check "the memctx was released before its module went; the kernel lived on" \
+	sh -c "dmesg | grep -q 'vbus_memctx_test: memctx released'"
+check "M removed" sh -c "rm $CFS/containers/M/devices/m0 && echo 0 >$E/m0/enabled && rmdir $E/m0 $CFS/containers/M"
+check "every module unloads" modprobe -r vbus_echo vbus
+
+done_testing
