@@ -258,11 +258,12 @@ TEST_F(Ioq, EnableIgnoresAPendingFlagWithoutWork)
 
 // The device sleeps until a doorbell, drains the ring and stops when
 // vbus_ioq_dev_enable() says so; the driver posts in bursts racing with
-// that.  Every descriptor must be seen: the peek loses no signal.
+// that, and after every other burst waits until the device consumed
+// everything.  Every descriptor must be seen: the peek loses no signal.
 TEST(IoqStress, EnableAndPeekLoseNoDescriptor)
 {
 	constexpr std::uint32_t kCount = 64;
-	constexpr std::uint64_t kTotal = 500'000;
+	constexpr std::uint64_t kTotal = 200'000;
 	constexpr auto kPatience = std::chrono::seconds(5);
 	RingMemory mem(kCount);
 	vbus_ioq_driver drv{};
@@ -295,6 +296,8 @@ TEST(IoqStress, EnableAndPeekLoseNoDescriptor)
 					consumed.fetch_add(1);
 				}
 				vbus_ioq_dev_publish(&dev);
+				// Widen the window in which a raise finds no doorbell.
+				std::this_thread::yield();
 			} while (vbus_ioq_dev_enable(&dev));
 		}
 	});
@@ -327,6 +330,15 @@ TEST(IoqStress, EnableAndPeekLoseNoDescriptor)
 		}
 		if (vbus_ioq_drv_publish(&drv)) {
 			doorbells.fetch_add(1, std::memory_order_acq_rel);
+		}
+		// Every other burst, wait for the device to consume it all: a
+		// descriptor it left behind would never be served.
+		if (posted % 2 == 0) {
+			const auto deadline = std::chrono::steady_clock::now() + kPatience;
+			while (consumed.load() < posted && !stuck) {
+				stuck = std::chrono::steady_clock::now() > deadline;
+				std::this_thread::yield();
+			}
 		}
 	}
 	const auto deadline = std::chrono::steady_clock::now() + kPatience;
