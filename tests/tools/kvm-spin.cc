@@ -590,7 +590,7 @@ bool get_byte(int fd, char &c, milliseconds limit)
 		const auto t = Clock::now();
 		dev_close(vmm, s.handle);
 		std::cout << "DEVCLOSE while the guest spins took " << static_cast<int>(ms_since(t))
-		          << " ms (" << rung.load() << " doorbells rung)\n";
+		          << " ms (" << rung.load() << " doorbells rung)" << std::endl;
 		if (Clock::now() - t > teardown_limit) {
 			throw std::runtime_error("DEVCLOSE took a second or more");
 		}
