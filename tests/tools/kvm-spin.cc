@@ -57,6 +57,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
@@ -359,11 +360,12 @@ uint64_t kworker_ticks()
 		fail("/proc");
 	}
 	while (const dirent *p = readdir(proc.get())) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9') {
+		// Kernel threads are processes of one thread each.
+		const std::string name(static_cast<const char *>(p->d_name));
+		if (name.empty() || name[0] < '1' || name[0] > '9') {
 			continue;
 		}
-		// Kernel threads are processes of one thread each.
-		std::ifstream f(std::string("/proc/") + p->d_name + "/stat");
+		std::ifstream f("/proc/" + name + "/stat");
 		std::string line;
 		if (!std::getline(f, line)) {
 			continue; // gone meanwhile
@@ -482,7 +484,7 @@ Spinner spin_setup(Vmm &vmm, const SpinArgs &a)
 	std::memcpy(vmm.mem().subspan(data_gpa, sizeof(neg)).data(), &neg, sizeof(neg));
 	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_NEGOTIATE, sizeof(neg)), "NEGOTIATE");
 	std::memcpy(&neg, vmm.mem().subspan(data_gpa, sizeof(neg)).data(), sizeof(neg));
-	if (a.kind == Kind::event && !(le64toh(neg.features) & VBUS_VENET_F_LINK_EVENTS)) {
+	if (a.kind == Kind::event && (le64toh(neg.features) & VBUS_VENET_F_LINK_EVENTS) == 0) {
 		throw std::runtime_error("the venet refused link events");
 	}
 	const uint32_t id = a.kind == Kind::tx   ? VBUS_VENET_SHM_TX(0)
@@ -615,7 +617,10 @@ int spin(const SpinArgs &a, const std::string &mode)
 	if (pipe2(up.data(), O_CLOEXEC) < 0 || pipe2(down.data(), O_CLOEXEC) < 0) {
 		fail("pipe");
 	}
-	const Fd up_r(up[0]), up_w(up[1]), down_r(down[0]), down_w(down[1]);
+	const Fd up_r(up[0]);
+	const Fd up_w(up[1]);
+	const Fd down_r(down[0]);
+	const Fd down_w(down[1]);
 	std::cout.flush();
 	const pid_t child = fork();
 	if (child < 0) {
@@ -646,7 +651,7 @@ int spin(const SpinArgs &a, const std::string &mode)
 		const double share = 100.0 * cpu_ms / wall;
 		std::cout << mode << ": the guest spun for " << static_cast<int>(wall)
 		          << " ms; kworker CPU time " << static_cast<int>(cpu_ms) << " ms ("
-		          << static_cast<int>(share + 0.5) << "% of one CPU, limit "
+		          << std::lround(share) << "% of one CPU, limit "
 		          << static_cast<int>(kworker_limit) << "%)\n";
 		if (share > kworker_limit) {
 			throw std::runtime_error(
