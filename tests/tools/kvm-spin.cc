@@ -45,6 +45,7 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -520,6 +521,17 @@ bool get_byte(int fd, char &c, milliseconds limit)
 	return read(fd, &c, 1) == 1;
 }
 
+// Run the calling thread on @cpu only.
+void pin_to(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+		fail("sched_setaffinity");
+	}
+}
+
 // The spinning guest: "pending" over and over, on an empty ring.  A
 // process of its own that shares guest memory with the VMM and holds
 // none of its files, so it goes on when the VMM is killed, as a guest
@@ -557,9 +569,16 @@ bool get_byte(int fd, char &c, milliseconds limit)
 		Spinner s = spin_setup(vmm, a);
 		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
 		auto *head = reinterpret_cast<vbus_ioq_head *>(vmm.mem().subspan(ring_gpa).data());
-		// Before any thread starts: a process of its own writes the flag.
+		// Before any thread starts: a process of its own writes the flag,
+		// on the last CPU, while the doorbells (and so the work items
+		// they queue) come from the first, as a guest's two vCPUs would.
+		const int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
 		if (fork() == 0) {
+			pin_to(cpus - 1);
 			spin_pending(head, getppid());
+		}
+		if (cpus > 1) {
+			pin_to(0);
 		}
 		std::atomic<uint32_t> slot{s.ring.slot};
 		std::atomic<uint64_t> rung{0};
