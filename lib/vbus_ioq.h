@@ -238,6 +238,42 @@ static inline int vbus_ioq_dev_pop(struct vbus_ioq_device *q,
 	return 0;
 }
 
+/**
+ * vbus_ioq_dev_avail() - is a descriptor waiting? (a peek, nothing popped)
+ * @q:		the device's ring
+ *
+ * Return: true when vbus_ioq_dev_pop() would not return -EAGAIN: a
+ * descriptor is available, or the driver's index is broken (the pop then
+ * says -EPROTO).
+ */
+static inline bool vbus_ioq_dev_avail(const struct vbus_ioq_device *q)
+{
+	return le32_to_cpu(vbus_load_acquire(&q->head->avail_idx)) != q->next;
+}
+
+/**
+ * vbus_ioq_dev_enable() - the device found the ring empty: ask for doorbells
+ * @q:		the device's ring
+ *
+ * Enables the driver's doorbells.  When the driver's pending flag is set,
+ * a signal may have been raised while they were off: acknowledge it and
+ * peek at the ring.  Only a descriptor there is a reason to poll again.
+ * A raise whose exchange came before the acknowledgment published its
+ * descriptor before it, so the peek sees it; one that came after finds
+ * the doorbells enabled and rings.  A pending flag without a descriptor
+ * therefore costs one acknowledgment and one peek, never another round.
+ *
+ * Return: true when a descriptor waits and the caller must poll again
+ * (charging that round to the budget of the run it is in).
+ */
+static inline bool vbus_ioq_dev_enable(struct vbus_ioq_device *q)
+{
+	if (!vbus_shm_signal_enable(&q->head->dev_signal))
+		return false;
+	vbus_shm_signal_ack(&q->head->dev_signal);
+	return vbus_ioq_dev_avail(q);
+}
+
 /* Descriptors consumed but not yet completed. */
 static inline __u32 vbus_ioq_dev_inflight(const struct vbus_ioq_device *q)
 {

@@ -4,10 +4,15 @@
  * (rx.c) halves share, the event ring, and queue setup.
  *
  * Each of the guest's rings is served by one work item on venet_wq.
- * Every work run is bounded (VENET_WORK_BUDGET packets) and requeues
- * itself when there is more.  A guest that breaks the ring protocol
- * loses the ring until it reconnects; a bad packet is dropped and
- * counted.  Messages are rate limited.
+ * Every work run is bounded by one budget (struct venet_budget) that all
+ * its rounds share, and requeues itself when there is more.  A run that
+ * finds the ring empty enables the doorbell and goes round again only if
+ * a descriptor is there (vbus_ioq_dev_enable()): a guest that keeps
+ * setting its pending flag costs one check per doorbell it rings.  A run
+ * sees its ring detached before each descriptor and stops, so close()
+ * never waits for more than one descriptor.  A guest that breaks the
+ * ring protocol loses the ring until it reconnects; a bad packet is
+ * dropped and counted.  Messages are rate limited.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -100,17 +105,21 @@ void venet_event_work(struct work_struct *work)
 	dev_signal = &ring->ioq.head->dev_signal;
 	vbus_shm_signal_ack(dev_signal);
 	while ((up = READ_ONCE(vp->host_up)) != vp->ev_sent) {
+		if (!READ_ONCE(ring->attached))
+			break;	/* detached: close() waits for us */
 		if (!budget--) {
 			queue_work(venet_wq, work);
 			break;
 		}
 		ret = vbus_ioq_dev_pop(&ring->ioq, &buf);
 		if (ret == -EAGAIN) {
-			/* Wait for a buffer; the guest rings when it posts. */
-			if (vbus_shm_signal_enable(dev_signal)) {
-				vbus_shm_signal_ack(dev_signal);
+			/*
+			 * Wait for a buffer; the guest rings when it posts.
+			 * Go round again only for a buffer, never for a
+			 * pending flag alone.
+			 */
+			if (vbus_ioq_dev_enable(&ring->ioq))
 				continue;
-			}
 			break;
 		}
 		if (ret) {

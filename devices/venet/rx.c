@@ -280,23 +280,25 @@ static void venet_rx_complete(struct venet_queue *q, bool ok)
 
 /*
  * Write queued packets into the guest's buffers until none is queued
- * (0), the guest has no buffer left (-EAGAIN), the budget is spent
- * (-EBUSY), or the guest broke the ring (-EPROTO).
+ * (0), the guest has no buffer left (-EAGAIN), @b is spent (-EBUSY), the
+ * ring is detached (-ESHUTDOWN), or the guest broke the ring (-EPROTO).
  */
-static int venet_rx_run(struct venet_queue *q, bool *notify)
+static int venet_rx_run(struct venet_queue *q, struct venet_budget *b,
+			bool *notify)
 {
 	struct vbus_ioq_device *ioq = &q->rxr.ioq;
 	u64 f = READ_ONCE(q->vp->features);
-	unsigned int packets = 0, descs = 0;
 	struct vbus_ioq_buf buf;
 	u32 n;
 	int ret;
 
 	for (;;) {
-		if (descs >= VENET_WORK_DESC_BUDGET)
+		if (!READ_ONCE(q->rxr.attached))
+			return -ESHUTDOWN;
+		if (!b->descs)
 			return -EBUSY;
 		if (!q->rx_skb) {
-			if (packets >= VENET_WORK_BUDGET)
+			if (!b->packets)
 				return -EBUSY;
 			q->rx_skb = venet_rx_next(q, f);
 			if (!q->rx_skb)
@@ -305,13 +307,13 @@ static int venet_rx_run(struct venet_queue *q, bool *notify)
 			q->rx_total = VENET_HDR_LEN + q->rx_skb->len;
 			q->rx_off = 0;
 			q->rx_chain = 0;
-			packets++;
+			b->packets--;
 		}
 
 		ret = vbus_ioq_dev_pop(ioq, &buf);
 		if (ret)
 			return ret;
-		descs++;
+		b->descs--;
 		if (!q->rx_chain && buf.len < VENET_HDR_LEN) {
 			/* Too small for the header: return it unused. */
 			vbus_ioq_dev_complete(ioq, 0, 0);
@@ -353,22 +355,29 @@ void venet_rx_work(struct work_struct *work)
 	struct venet_queue *q = container_of(work, struct venet_queue,
 					     rx_work);
 	struct vbus_shm_signal *dev_signal;
+	struct venet_budget budget;
 	bool notify = false;
 	bool entered;
 	int ret;
 
 	if (!venet_ring_ok(&q->rxr))
 		return;
+	venet_budget_init(&budget);
 	dev_signal = &q->rxr.ioq.head->dev_signal;
+	vbus_shm_signal_ack(dev_signal);
 	entered = vbus_memctx_enter(q->rxr.ctx);
+	/* Every round is charged to the one budget of this run. */
 	for (;;) {
-		vbus_shm_signal_ack(dev_signal);
-		ret = venet_rx_run(q, &notify);
+		ret = venet_rx_run(q, &budget, &notify);
 		notify |= venet_ring_publish(&q->rxr);
 		venet_rx_wake(q);
 		if (ret == -EAGAIN) {
-			/* Out of buffers: have the guest ring when it posts. */
-			if (vbus_shm_signal_enable(dev_signal))
+			/*
+			 * Out of buffers: have the guest ring when it posts.
+			 * Go round again only for a buffer, never for a
+			 * pending flag alone.
+			 */
+			if (vbus_ioq_dev_enable(&q->rxr.ioq))
 				continue;
 			break;
 		}
@@ -381,6 +390,8 @@ void venet_rx_work(struct work_struct *work)
 			queue_work(venet_wq, work);
 			break;
 		}
+		if (ret == -ESHUTDOWN)
+			break;	/* detached: close() waits for us */
 		venet_ring_abandon(q->vp, &q->rxr, "rx", q->index, ret);
 		break;
 	}

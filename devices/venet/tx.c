@@ -305,15 +305,15 @@ static bool venet_tx_throttle(struct venet_queue *q)
 }
 
 /*
- * Serve the tx ring until it is empty (-EAGAIN), the budget is spent
- * (-EBUSY), NAPI is behind (-ENOBUFS), or the guest broke the ring
- * (-EPROTO).
+ * Serve the tx ring until it is empty (-EAGAIN), @b is spent (-EBUSY),
+ * NAPI is behind (-ENOBUFS), the ring is detached (-ESHUTDOWN), or the
+ * guest broke the ring (-EPROTO).
  */
-static int venet_tx_run(struct venet_queue *q, bool *notify)
+static int venet_tx_run(struct venet_queue *q, struct venet_budget *b,
+			bool *notify)
 {
 	struct net_device *dev = q->vp->netdev;
 	struct vbus_ioq_device *ioq = &q->txr.ioq;
-	unsigned int descs = 0, packets = 0;
 	u64 f = READ_ONCE(q->vp->features);
 	struct sk_buff_head batch;
 	struct vbus_ioq_buf buf;
@@ -321,8 +321,11 @@ static int venet_tx_run(struct venet_queue *q, bool *notify)
 
 	__skb_queue_head_init(&batch);
 	for (;;) {
-		if (packets >= VENET_WORK_BUDGET ||
-		    descs >= VENET_WORK_DESC_BUDGET) {
+		if (!READ_ONCE(q->txr.attached)) {
+			ret = -ESHUTDOWN;
+			break;
+		}
+		if (!b->packets || !b->descs) {
 			ret = -EBUSY;
 			break;
 		}
@@ -333,7 +336,7 @@ static int venet_tx_run(struct venet_queue *q, bool *notify)
 		ret = vbus_ioq_dev_pop(ioq, &buf);
 		if (ret)
 			break;
-		descs++;
+		b->descs--;
 		ret = venet_tx_desc(q, &buf, f);
 		/* The buffer is no longer read: hand it back. */
 		vbus_ioq_dev_complete(ioq, 0, 0);
@@ -343,7 +346,7 @@ static int venet_tx_run(struct venet_queue *q, bool *notify)
 		if (buf.flags & VBUS_VENET_DESC_F_MORE)
 			continue;
 
-		packets++;
+		b->packets--;
 		if (q->tx_drop || netif_running(dev)) {
 			struct sk_buff *skb = venet_tx_finish(q);
 
@@ -370,22 +373,32 @@ void venet_tx_work(struct work_struct *work)
 	struct venet_queue *q = container_of(work, struct venet_queue,
 					     tx_work);
 	struct vbus_shm_signal *dev_signal;
+	struct venet_budget budget;
 	bool notify = false;
 	bool entered;
 	int ret;
 
 	if (!venet_ring_ok(&q->txr))
 		return;
+	venet_budget_init(&budget);
 	dev_signal = &q->txr.ioq.head->dev_signal;
 	/* Polling now: the guest need not ring. */
 	vbus_shm_signal_disable(dev_signal);
+	vbus_shm_signal_ack(dev_signal);
 	entered = vbus_memctx_enter(q->txr.ctx);
+	/* Every round is charged to the one budget of this run. */
 	for (;;) {
-		vbus_shm_signal_ack(dev_signal);
-		ret = venet_tx_run(q, &notify);
+		ret = venet_tx_run(q, &budget, &notify);
 		if (ret == -EAGAIN) {
-			if (vbus_shm_signal_enable(dev_signal))
+			/*
+			 * Empty: have the guest ring when it posts.  Go round
+			 * again only for a descriptor, never for a pending
+			 * flag alone.
+			 */
+			if (vbus_ioq_dev_enable(&q->txr.ioq)) {
+				vbus_shm_signal_disable(dev_signal);
 				continue;
+			}
 			break;
 		}
 		if (ret == -EBUSY) {
@@ -395,6 +408,8 @@ void venet_tx_work(struct work_struct *work)
 		}
 		if (ret == -ENOBUFS)
 			break;	/* venet_poll() requeues us */
+		if (ret == -ESHUTDOWN)
+			break;	/* detached: close() waits for us */
 		venet_ring_abandon(q->vp, &q->txr, "tx", q->index, ret);
 		break;
 	}

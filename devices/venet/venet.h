@@ -74,7 +74,10 @@
 /* Packets from the guest that may wait for NAPI before the work pauses. */
 #define VENET_RX_BACKLOG	1024
 
-/* One run of a ring's work item handles at most this many packets... */
+/*
+ * One run of a ring's work item handles at most this many packets...
+ * (the event ring: this many descriptors)
+ */
 #define VENET_WORK_BUDGET	256
 /* ...and this many descriptors, then requeues itself. */
 #define VENET_WORK_DESC_BUDGET	1024
@@ -138,7 +141,8 @@ struct venet_dev {
  *		shm() once the fields above are valid; cleared by close(),
  *		or by the work item when the guest breaks the protocol.  The
  *		work item reads it with acquire semantics before anything
- *		else and does nothing when it is clear.
+ *		else and does nothing when it is clear; it reads it again
+ *		before each descriptor and stops when it is cleared.
  * @shm:	the region holding the ring (identifies it to shm_moved())
  * @moving:	the ring's memory is being moved (venet_ring_move()); the
  *		work item does nothing while it is set
@@ -367,6 +371,27 @@ static inline void venet_stats_packet(struct venet_qstats *s,
 	u64_stats_inc(&s->packets);
 	u64_stats_add(&s->bytes, len);
 	u64_stats_update_end(&s->syncp);
+}
+
+/**
+ * struct venet_budget - what one run of a ring's work item may still do
+ * @packets:	packets left
+ * @descs:	descriptors left
+ *
+ * A run starts with VENET_WORK_BUDGET packets and VENET_WORK_DESC_BUDGET
+ * descriptors and charges all its rounds to them: nothing the guest does
+ * to its ring or its signal makes a run longer.  Once either is spent
+ * the work item requeues itself, so other work gets the CPU.
+ */
+struct venet_budget {
+	unsigned int packets;
+	unsigned int descs;
+};
+
+static inline void venet_budget_init(struct venet_budget *b)
+{
+	b->packets = VENET_WORK_BUDGET;
+	b->descs = VENET_WORK_DESC_BUDGET;
 }
 
 /* For a work item: may the ring be used? */

@@ -13,6 +13,7 @@ extern "C" {
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -210,6 +211,144 @@ TEST_F(Ioq, DoorbellsAreSuppressedWhileTheDeviceIsNotListening)
 	EXPECT_TRUE(vbus_ioq_drv_publish(&drv_));
 	ASSERT_EQ(Post(3), 0);
 	EXPECT_FALSE(vbus_ioq_drv_publish(&drv_)) << "one doorbell while one is pending";
+}
+
+TEST_F(Ioq, AvailPeeksWithoutConsuming)
+{
+	EXPECT_FALSE(vbus_ioq_dev_avail(&dev_));
+	ASSERT_EQ(Post(1), 0);
+	EXPECT_FALSE(vbus_ioq_dev_avail(&dev_)) << "posted but not published";
+	vbus_ioq_drv_publish(&drv_);
+	EXPECT_TRUE(vbus_ioq_dev_avail(&dev_));
+	EXPECT_TRUE(vbus_ioq_dev_avail(&dev_)) << "a peek pops nothing";
+	ASSERT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), 0);
+	EXPECT_EQ(buf_.cookie, 1U);
+	EXPECT_FALSE(vbus_ioq_dev_avail(&dev_));
+	// A broken index is something to pop too: the pop refuses it.
+	mem_.head()->avail_idx = htole32(kCount * 100);
+	EXPECT_TRUE(vbus_ioq_dev_avail(&dev_));
+	EXPECT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), -EPROTO);
+}
+
+// A driver that sets its pending flag over and over on an empty ring
+// must not keep the device polling: enabling acknowledges the flag and
+// polls again only for a descriptor.
+TEST_F(Ioq, EnableIgnoresAPendingFlagWithoutWork)
+{
+	vbus_shm_signal *sig = &mem_.head()->dev_signal;
+	EXPECT_FALSE(vbus_ioq_dev_enable(&dev_)) << "nothing pending, nothing posted";
+	for (int i = 0; i < 1000; i++) {
+		sig->pending = htole32(1); // the hostile driver's write
+		ASSERT_FALSE(vbus_ioq_dev_enable(&dev_)) << "round " << i;
+		ASSERT_EQ(sig->pending, 0U) << "the flag is acknowledged";
+	}
+	EXPECT_EQ(le32toh(sig->enabled), 1U);
+	// An honest driver's raise from now on finds doorbells enabled...
+	ASSERT_EQ(Post(1), 0);
+	EXPECT_TRUE(vbus_ioq_drv_publish(&drv_)) << "the doorbell rings";
+	// ...and one that raced with the enable is found by the peek.
+	vbus_shm_signal_disable(sig);
+	ASSERT_EQ(Post(2), 0);
+	EXPECT_FALSE(vbus_ioq_drv_publish(&drv_)) << "pending already set";
+	EXPECT_TRUE(vbus_ioq_dev_enable(&dev_));
+	EXPECT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), 0);
+	EXPECT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), 0);
+	EXPECT_EQ(buf_.cookie, 2U);
+}
+
+// The device sleeps until a doorbell, drains the ring and stops when
+// vbus_ioq_dev_enable() says so; the driver posts in bursts racing with
+// that, and after every other burst waits until the device consumed
+// everything.  Every descriptor must be seen: the peek loses no signal.
+TEST(IoqStress, EnableAndPeekLoseNoDescriptor)
+{
+	constexpr std::uint32_t kCount = 64;
+	constexpr std::uint64_t kTotal = 200'000;
+	constexpr auto kPatience = std::chrono::seconds(5);
+	RingMemory mem(kCount);
+	vbus_ioq_driver drv{};
+	vbus_ioq_device dev{};
+	ASSERT_EQ(vbus_ioq_drv_init(&drv, mem.data(), mem.size(), kCount, 0), 0);
+	ASSERT_EQ(vbus_ioq_dev_attach(&dev, mem.data(), mem.size()), 0);
+	vbus_shm_signal *sig = &mem.head()->dev_signal;
+	std::atomic<std::uint64_t> doorbells{0};
+	std::atomic<std::uint64_t> consumed{0};
+	std::atomic<bool> done{false};
+	EXPECT_FALSE(vbus_ioq_dev_enable(&dev));
+
+	std::thread device([&] {
+		std::uint64_t seen = 0;
+		vbus_ioq_buf buf{};
+		while (consumed.load() < kTotal) {
+			while (doorbells.load(std::memory_order_acquire) == seen &&
+			       !done.load(std::memory_order_acquire)) {
+				std::this_thread::yield();
+			}
+			if (doorbells.load(std::memory_order_acquire) == seen) {
+				return; // no doorbell will come: a descriptor was lost
+			}
+			seen = doorbells.load(std::memory_order_acquire);
+			vbus_shm_signal_disable(sig);
+			vbus_shm_signal_ack(sig);
+			do {
+				while (vbus_ioq_dev_pop(&dev, &buf) == 0) {
+					vbus_ioq_dev_complete(&dev, 0, 0);
+					consumed.fetch_add(1);
+				}
+				vbus_ioq_dev_publish(&dev);
+				// Widen the window in which a raise finds no doorbell.
+				std::this_thread::yield();
+			} while (vbus_ioq_dev_enable(&dev));
+		}
+	});
+
+	std::uint64_t posted = 0;
+	bool stuck = false;
+	vbus_ioq_buf buf{};
+	while (posted < kTotal && !stuck) {
+		const std::uint64_t burst = 1 + posted % 7;
+		for (std::uint64_t i = 0; i < burst && posted < kTotal; i++) {
+			const auto deadline = std::chrono::steady_clock::now() + kPatience;
+			while (vbus_ioq_drv_free(&drv) == 0) {
+				if (vbus_ioq_drv_publish(&drv)) {
+					doorbells.fetch_add(1, std::memory_order_acq_rel);
+				}
+				while (vbus_ioq_drv_reclaim(&drv, &buf) == 0) {
+				}
+				if (std::chrono::steady_clock::now() > deadline) {
+					stuck = true; // the device stopped with work posted
+					break;
+				}
+				std::this_thread::yield();
+			}
+			if (stuck) {
+				break;
+			}
+			const vbus_ioq_buf out{.cookie = posted, .addr = 0, .len = 0, .flags = 0};
+			ASSERT_EQ(vbus_ioq_drv_post(&drv, &out), 0);
+			posted++;
+		}
+		if (vbus_ioq_drv_publish(&drv)) {
+			doorbells.fetch_add(1, std::memory_order_acq_rel);
+		}
+		// Every other burst, wait for the device to consume it all: a
+		// descriptor it left behind would never be served.
+		if (posted % 2 == 0) {
+			const auto deadline = std::chrono::steady_clock::now() + kPatience;
+			while (consumed.load() < posted && !stuck) {
+				stuck = std::chrono::steady_clock::now() > deadline;
+				std::this_thread::yield();
+			}
+		}
+	}
+	const auto deadline = std::chrono::steady_clock::now() + kPatience;
+	while (consumed.load() < posted && std::chrono::steady_clock::now() < deadline) {
+		std::this_thread::yield();
+	}
+	done.store(true, std::memory_order_release);
+	device.join();
+	EXPECT_FALSE(stuck);
+	EXPECT_EQ(consumed.load(), kTotal) << "descriptors left behind with no doorbell";
 }
 
 // Driver and device on two threads for millions of descriptors.  Every

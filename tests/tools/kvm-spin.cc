@@ -1,0 +1,839 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// kvm-spin: a guest that spins on its rings, and what it may cost the host.
+//
+//   kvm-spin echo  CONTAINER ECHO_ID SECONDS
+//   kvm-spin tx    CONTAINER VENET_ID IFNAME SECONDS
+//   kvm-spin rx    CONTAINER VENET_ID IFNAME SECONDS
+//   kvm-spin event CONTAINER VENET_ID IFNAME SECONDS
+//   kvm-spin peer  CONTAINER ECHO_ID
+//   kvm-spin moved CONTAINER ECHO_ID
+//
+// Like kvm-remap, each mode is a VMM that plays its guest itself: calls go
+// through VBUS_KVM_CALL, doorbells are written to the doorbell eventfds
+// and shared memory is written from threads; no vCPU runs.
+//
+// echo, tx, rx, event: a child process binds a VM to CONTAINER and
+// registers one ring of that kind, empty; then a process sharing its
+// guest memory writes 1 into the ring's pending flag without pause, and
+// a thread rings the ring's doorbell every DOORBELL_PERIOD.  rx: the host sends one frame to IFNAME
+// (AF_PACKET) first, so the device holds a packet for a guest that posts
+// no buffer.  event: a thread takes IFNAME down and up again and again.
+// Meanwhile the parent measures the CPU time of the host's kworker
+// threads over SECONDS and requires it below KWORKER_LIMIT of one CPU.
+// Then the child closes the device (DEVCLOSE, from a thread other than
+// the spinning ones), registers the ring again and keeps spinning, and
+// the parent SIGKILLs it.  Both must finish within a second.
+//
+// peer: an honest client of CONTAINER's echo device that sends one buffer
+// after another through its ring until SIGTERM, then reports the slowest
+// round trip; one that takes a second or more fails it.
+//
+// moved: an echo ring of one page, then a second ring of 16384 entries
+// (refused: one ring per connection), then the VMM replaces the page of
+// the first ring (mmap MAP_FIXED).  The device must follow that ring, and
+// only that one, and keep echoing on it.
+//
+// Prints what it measured and "kvm-spin MODE: ok"; exits non-zero with
+// the reason at the first failure.
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/kvm.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern "C" {
+#include <vbus/echo.h>
+#include <vbus/kvm.h>
+#include <vbus/venet.h>
+#include <vbus_ioq.h>
+}
+
+#include "posix.hh"
+#include "vkvm_client.hh"
+
+// The peer runs until SIGTERM.
+namespace
+{
+volatile std::sig_atomic_t peer_stop = 0;
+} // namespace
+
+extern "C" void on_sigterm(int /*sig*/)
+{
+	peer_stop = 1;
+}
+
+// The call page is the ABI's union of operations.
+// NOLINTBEGIN(cppcoreguidelines-pro-type-union-access)
+
+namespace
+{
+
+using testtools::fail;
+using testtools::Fd;
+using testtools::Mapping;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Guest physical layout.
+constexpr uint64_t mem_size = 4ULL << 20;
+constexpr uint64_t call_gpa = 0x1000;
+constexpr uint64_t data_gpa = 0x2000; // call arguments
+constexpr uint64_t ring_gpa = 0x10000;
+constexpr uint64_t big_ring_gpa = 0x100000;
+constexpr uint64_t buf_gpa = 0x20000;
+constexpr size_t buf_len = 64;
+constexpr uint32_t ring_count = 64; // one page
+constexpr uint32_t big_ring_count = 16384;
+constexpr uint64_t page = 4096;
+constexpr unsigned doorbells = 4;
+constexpr unsigned vector = 1;
+
+// How often the spinning guest rings.  A guest pays a VM exit for each
+// doorbell; a VMM could ring faster than any guest, so it does not.
+constexpr milliseconds doorbell_period{2};
+// Most kworker CPU time the spinning guest may cause, in per cent of one
+// CPU: its doorbells, the honest peer's traffic and the host's own work.
+constexpr double kworker_limit = 25.0;
+// DEVCLOSE and SIGKILL each finish within this.
+constexpr milliseconds teardown_limit{1000};
+// The peer's round trips must each take less.
+constexpr milliseconds round_trip_limit{1000};
+constexpr milliseconds wait_limit{20000};
+
+// One copy of guest memory: a memfd and the VMM's mapping of it.
+struct Copy {
+	Fd fd;
+	Mapping map;
+
+	Copy(const char *name, size_t len) : fd(memfd_create(name, MFD_CLOEXEC))
+	{
+		if (fd.get() < 0 || ftruncate(fd.get(), static_cast<off_t>(len)) < 0) {
+			fail(std::string("memfd ") + name);
+		}
+		map = testtools::map_memory(len, fd.get());
+	}
+	[[nodiscard]] std::span<uint8_t> mem() const { return map.bytes(); }
+};
+
+class Vmm
+{
+public:
+	explicit Vmm(const std::string &container)
+	    : kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)), vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
+	      bus_(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC)),
+	      vector_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), mem_("guest", mem_size)
+	{
+		if (kvm_.get() < 0 || vm_.get() < 0) {
+			fail("create VM");
+		}
+		if (bus_.get() < 0 || vector_.get() < 0) {
+			fail("open /dev/vbus-kvm and an eventfd");
+		}
+		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
+		for (unsigned slot = 0; slot < doorbells; slot++) {
+			doorbells_.at(slot) = Fd(eventfd(0, EFD_CLOEXEC));
+			if (doorbells_.at(slot).get() < 0) {
+				fail("doorbell eventfd");
+			}
+			testtools::vkvm_set_eventfd(bus_.get(), VBUS_KVM_SET_DOORBELL, slot,
+			                            doorbells_.at(slot).get());
+		}
+		testtools::vkvm_set_eventfd(bus_.get(), VBUS_KVM_SET_VECTOR, vector, vector_.get());
+		kvm_userspace_memory_region region{};
+		region.memory_size = mem_size;
+		region.userspace_addr = reinterpret_cast<uintptr_t>(mem().data()); // NOLINT
+		if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			fail("KVM_SET_USER_MEMORY_REGION");
+		}
+		vbus_kvm_call hello{};
+		hello.op = VBUS_KVM_OP_HELLO;
+		hello.u.hello.version = VBUS_KVM_VERSION;
+		must(call(hello), "HELLO");
+	}
+
+	[[nodiscard]] std::span<uint8_t> mem() const { return mem_.mem(); }
+	[[nodiscard]] int memfd() const { return mem_.fd.get(); }
+
+	// Run @c from the call page; returns the call's result.
+	int64_t call(const vbus_kvm_call &c)
+	{
+		vbus_kvm_call *p = page_of();
+		*p = c;
+		vbus_kvm_guest_call gc{};
+		gc.size = sizeof(gc);
+		gc.gpa = call_gpa;
+		if (ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0) {
+			fail("VBUS_KVM_CALL");
+		}
+		return static_cast<int64_t>(p->result);
+	}
+
+	[[nodiscard]] vbus_kvm_call *page_of() const
+	{
+		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
+		return reinterpret_cast<vbus_kvm_call *>(mem().subspan(call_gpa).data());
+	}
+
+	void ring(uint32_t slot)
+	{
+		const uint64_t one = 1;
+		if (write(doorbells_.at(slot).get(), &one, sizeof(one)) != sizeof(one)) {
+			fail("doorbell");
+		}
+	}
+
+	static int64_t must(int64_t r, const std::string &what)
+	{
+		if (r < 0) {
+			errno = static_cast<int>(-r);
+			fail(what);
+		}
+		return r;
+	}
+
+private:
+	Fd kvm_;
+	Fd vm_;
+	Fd bus_;
+	std::array<Fd, doorbells> doorbells_;
+	Fd vector_;
+	Copy mem_;
+};
+
+uint32_t dev_open(Vmm &vmm, uint32_t devid, uint32_t version, const std::string &what)
+{
+	vbus_kvm_call c{};
+	c.op = VBUS_KVM_OP_DEVOPEN;
+	c.u.devopen.devid = devid;
+	c.u.devopen.version = version;
+	Vmm::must(vmm.call(c), "DEVOPEN of " + what);
+	return vmm.page_of()->u.devopen.handle;
+}
+
+// A ring the VMM drives as the guest's driver would.
+struct Ring {
+	uint64_t gpa = 0;
+	uint32_t slot = 0;
+	vbus_ioq_driver q{};
+};
+
+// Lay out a ring of @count descriptors at @gpa, starting at index
+// @start, and register it (@len bytes) as region @id of @handle.
+// Returns the call's result; @r is valid when it is 0.
+int64_t try_add_ring(Vmm &vmm, Ring &r, uint32_t handle, uint32_t id, uint64_t gpa, uint32_t count,
+                     size_t len, uint32_t start = 0)
+{
+	r.gpa = gpa;
+	if (vbus_ioq_drv_init(&r.q, vmm.mem().subspan(gpa).data(), len, count, start) != 0) {
+		throw std::runtime_error("ring init at " + std::to_string(gpa));
+	}
+	vbus_shm_signal_enable(&r.q.head->drv_signal);
+	vbus_kvm_call c{};
+	c.op = VBUS_KVM_OP_DEVSHM;
+	c.u.devshm.handle = handle;
+	c.u.devshm.id = id;
+	c.u.devshm.addr = gpa;
+	c.u.devshm.len = len;
+	c.u.devshm.cookie = gpa;
+	c.u.devshm.vector = vector;
+	const int64_t ret = vmm.call(c);
+	if (ret == 0) {
+		r.slot = vmm.page_of()->u.devshm.slot;
+		if (r.slot >= doorbells) {
+			throw std::runtime_error("doorbell slot " + std::to_string(r.slot));
+		}
+	}
+	return ret;
+}
+
+Ring add_ring(Vmm &vmm, uint32_t handle, uint32_t id, uint64_t gpa, const std::string &what)
+{
+	Ring r;
+	Vmm::must(try_add_ring(vmm, r, handle, id, gpa, ring_count, VBUS_IOQ_SIZE(ring_count)),
+	          "DEVSHM of the " + what);
+	return r;
+}
+
+void dev_close(Vmm &vmm, uint32_t handle)
+{
+	vbus_kvm_call c{};
+	c.op = VBUS_KVM_OP_DEVCLOSE;
+	c.u.devclose.handle = handle;
+	Vmm::must(vmm.call(c), "DEVCLOSE");
+}
+
+int64_t venet_call(Vmm &vmm, uint32_t handle, uint32_t func, uint32_t len)
+{
+	vbus_kvm_call c{};
+	c.op = VBUS_KVM_OP_DEVCALL;
+	c.u.devcall.handle = handle;
+	c.u.devcall.func = func;
+	c.u.devcall.len = len;
+	c.u.devcall.data = data_gpa;
+	return vmm.call(c);
+}
+
+// Wait until @done() holds; false after @limit.
+template <typename F> bool wait_for(F done, milliseconds limit = wait_limit)
+{
+	const auto deadline = Clock::now() + limit;
+	while (!done()) {
+		if (Clock::now() > deadline) {
+			return false;
+		}
+		std::this_thread::sleep_for(milliseconds(1));
+	}
+	return true;
+}
+
+// Post a buffer of text on the echo ring @r and check it comes back
+// reversed; returns false if the device did not complete it in @limit.
+bool echo_round(Vmm &vmm, Ring &r, uint64_t cookie, milliseconds limit = wait_limit)
+{
+	const auto mem = vmm.mem();
+	std::string text = "buffer " + std::to_string(cookie);
+	text.resize(buf_len, '.');
+	const auto data = mem.subspan(buf_gpa, buf_len);
+	std::ranges::copy(text, data.begin());
+	// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
+	r.q.head = reinterpret_cast<vbus_ioq_head *>(mem.subspan(r.gpa).data());
+	vbus_ioq_buf buf{cookie, buf_gpa, buf_len, 0};
+	if (vbus_ioq_drv_post(&r.q, &buf) != 0) {
+		throw std::runtime_error("echo ring full");
+	}
+	vbus_ioq_drv_publish(&r.q);
+	vmm.ring(r.slot);
+	int ret = -EAGAIN;
+	if (!wait_for([&] { return (ret = vbus_ioq_drv_reclaim(&r.q, &buf)) != -EAGAIN; }, limit)) {
+		return false;
+	}
+	if (ret != 0 || buf.cookie != cookie || buf.len != buf_len) {
+		throw std::runtime_error("the echo device broke the ring (length " +
+		                         std::to_string(buf.len) + ")");
+	}
+	std::string back(data.begin(), data.end());
+	std::ranges::reverse(back);
+	if (back != text) {
+		throw std::runtime_error("the echo buffer came back wrong");
+	}
+	return true;
+}
+
+// ---- measuring the host
+
+// CPU time (user + system, in clock ticks) of every kworker thread.
+uint64_t kworker_ticks()
+{
+	uint64_t total = 0;
+	const std::unique_ptr<DIR, int (*)(DIR *)> proc(opendir("/proc"), closedir);
+	if (!proc) {
+		fail("/proc");
+	}
+	while (const dirent *p = readdir(proc.get())) {
+		// Kernel threads are processes of one thread each.
+		const std::string name(static_cast<const char *>(p->d_name));
+		if (name.empty() || name[0] < '1' || name[0] > '9') {
+			continue;
+		}
+		std::ifstream f("/proc/" + name + "/stat");
+		std::string line;
+		if (!std::getline(f, line)) {
+			continue; // gone meanwhile
+		}
+		const auto open = line.find('(');
+		const auto close = line.rfind(')');
+		if (open == std::string::npos || close == std::string::npos ||
+		    line.compare(open + 1, 7, "kworker") != 0) {
+			continue;
+		}
+		// After the name: state, then fields 4 to 13, then utime, stime.
+		std::istringstream rest(line.substr(close + 2));
+		std::string field;
+		for (int i = 3; i <= 13; i++) {
+			rest >> field;
+		}
+		uint64_t utime = 0;
+		uint64_t stime = 0;
+		rest >> utime >> stime;
+		total += utime + stime;
+	}
+	return total;
+}
+
+double ms_since(Clock::time_point t)
+{
+	return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// ---- the spinning guest
+
+enum class Kind { echo, tx, rx, event };
+
+struct SpinArgs {
+	Kind kind = Kind::echo;
+	std::string container;
+	uint32_t devid = 0;
+	std::string ifname;
+	unsigned seconds = 0;
+};
+
+// The device opened and one ring registered, as a spinning guest wants it.
+struct Spinner {
+	uint32_t handle = 0;
+	Ring ring;
+};
+
+void set_link(int sock, const std::string &ifname, bool up)
+{
+	ifreq ifr{};
+	ifname.copy(static_cast<char *>(ifr.ifr_name), IFNAMSIZ - 1);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) {
+		fail("SIOCGIFFLAGS " + ifname);
+	}
+	if (up) {
+		ifr.ifr_flags = static_cast<int16_t>(ifr.ifr_flags | IFF_UP);
+	} else {
+		ifr.ifr_flags = static_cast<int16_t>(ifr.ifr_flags & ~IFF_UP);
+	}
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) {
+		fail("SIOCSIFFLAGS " + ifname);
+	}
+}
+
+// Send one broadcast frame out of @ifname: the host's netdev, so the
+// venet queues it for the guest.
+void send_frame(const std::string &ifname)
+{
+	const Fd s(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+	if (s.get() < 0) {
+		fail("AF_PACKET socket");
+	}
+	sockaddr_ll to{};
+	to.sll_family = AF_PACKET;
+	to.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+	to.sll_halen = ETH_ALEN;
+	std::fill_n(std::begin(to.sll_addr), ETH_ALEN, 0xff);
+	if (to.sll_ifindex == 0) {
+		fail("no interface " + ifname);
+	}
+	std::array<uint8_t, 60> frame{};
+	std::fill_n(frame.begin(), 6, 0xff);                                       // broadcast
+	const std::array<uint8_t, 8> src_type = {0x02, 0, 0, 0, 0, 2, 0x88, 0xb5}; // local, test
+	std::ranges::copy(src_type, frame.begin() + 6);
+	// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+	if (sendto(s.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr *>(&to),
+	           sizeof(to)) != static_cast<ssize_t>(frame.size())) {
+		fail("send a frame on " + ifname);
+	}
+}
+
+uint64_t tx_dropped(const std::string &ifname)
+{
+	std::ifstream f("/sys/class/net/" + ifname + "/statistics/tx_dropped");
+	uint64_t n = 0;
+	f >> n;
+	return n;
+}
+
+Spinner spin_setup(Vmm &vmm, const SpinArgs &a)
+{
+	Spinner s;
+	if (a.kind == Kind::echo) {
+		s.handle = dev_open(vmm, a.devid, VBUS_ECHO_VERSION, "the echo device");
+		s.ring = add_ring(vmm, s.handle, VBUS_ECHO_SHM_RING, ring_gpa, "echo ring");
+		return s;
+	}
+	s.handle = dev_open(vmm, a.devid, VBUS_VENET_VERSION, "the venet");
+	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_GET_CONFIG, sizeof(vbus_venet_config)),
+	          "GET_CONFIG");
+	vbus_venet_negotiate neg{};
+	neg.queue_pairs = htole16(1);
+	if (a.kind == Kind::event) {
+		neg.features = htole64(VBUS_VENET_F_LINK_EVENTS);
+	}
+	std::memcpy(vmm.mem().subspan(data_gpa, sizeof(neg)).data(), &neg, sizeof(neg));
+	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_NEGOTIATE, sizeof(neg)), "NEGOTIATE");
+	std::memcpy(&neg, vmm.mem().subspan(data_gpa, sizeof(neg)).data(), sizeof(neg));
+	if (a.kind == Kind::event && (le64toh(neg.features) & VBUS_VENET_F_LINK_EVENTS) == 0) {
+		throw std::runtime_error("the venet refused link events");
+	}
+	const uint32_t id = a.kind == Kind::tx   ? VBUS_VENET_SHM_TX(0)
+	                    : a.kind == Kind::rx ? VBUS_VENET_SHM_RX(0)
+	                                         : VBUS_VENET_SHM_EVENTS;
+	s.ring = add_ring(vmm, s.handle, id, ring_gpa, "venet ring");
+	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_LINK_UP, 0), "LINK_UP");
+	if (a.kind == Kind::rx) {
+		// A packet for a guest that posts no buffer: the device holds it.
+		const uint64_t dropped = tx_dropped(a.ifname);
+		send_frame(a.ifname);
+		if (tx_dropped(a.ifname) != dropped) {
+			throw std::runtime_error("the venet dropped the frame for the guest");
+		}
+	}
+	return s;
+}
+
+// Write a byte on @fd; read one from @fd within @limit (false: none).
+void put_byte(int fd, char c)
+{
+	if (write(fd, &c, 1) != 1) {
+		fail("pipe");
+	}
+}
+
+bool get_byte(int fd, char &c, milliseconds limit)
+{
+	pollfd p{fd, POLLIN, 0};
+	if (poll(&p, 1, static_cast<int>(limit.count())) != 1) {
+		return false;
+	}
+	return read(fd, &c, 1) == 1;
+}
+
+// Run the calling thread on @cpu only.
+void pin_to(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+		fail("sched_setaffinity");
+	}
+}
+
+// The spinning guest: "pending" over and over, on an empty ring.  A
+// process of its own that shares guest memory with the VMM and holds
+// none of its files, so it goes on when the VMM is killed, as a guest
+// vCPU thread would if the VMM's other threads died first.  It stops
+// 5 s after the VMM is gone, should nobody kill it.
+[[noreturn]] void spin_pending(vbus_ioq_head *head, pid_t vmm)
+{
+	close_range(3, ~0U, 0);
+	std::atomic_ref<uint32_t> flag(head->dev_signal.pending);
+	auto orphaned = Clock::time_point::max();
+	for (uint64_t i = 1;; i++) {
+		flag.store(htole32(1), std::memory_order_relaxed);
+		if ((i & 0xfffff) != 0) {
+			continue;
+		}
+		if (getppid() == vmm) {
+			continue;
+		}
+		orphaned = std::min(orphaned, Clock::now());
+		if (Clock::now() - orphaned > std::chrono::seconds(5)) {
+			_exit(0);
+		}
+	}
+}
+
+// The child: set up, spin, and on the parent's word close and spin again.
+[[noreturn]] void spin_child(const SpinArgs &a, int to_parent, int from_parent)
+{
+	try {
+		// The parent ends the spinner below through this process group.
+		if (setpgid(0, 0) < 0) {
+			fail("setpgid");
+		}
+		Vmm vmm(a.container);
+		Spinner s = spin_setup(vmm, a);
+		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
+		auto *head = reinterpret_cast<vbus_ioq_head *>(vmm.mem().subspan(ring_gpa).data());
+		// Before any thread starts: a process of its own writes the flag,
+		// on the last CPU, while the doorbells (and so the work items
+		// they queue) come from the first, as a guest's two vCPUs would.
+		const int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+		if (fork() == 0) {
+			pin_to(cpus - 1);
+			spin_pending(head, getppid());
+		}
+		if (cpus > 1) {
+			pin_to(0);
+		}
+		std::atomic<uint32_t> slot{s.ring.slot};
+		std::atomic<uint64_t> rung{0};
+		const std::jthread bell([&](const std::stop_token &st) {
+			while (!st.stop_requested()) {
+				vmm.ring(slot.load());
+				rung++;
+				std::this_thread::sleep_for(doorbell_period);
+			}
+		});
+		std::jthread link;
+		if (a.kind == Kind::event) {
+			link = std::jthread([&](const std::stop_token &st) {
+				const Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+				bool up = true;
+				while (!st.stop_requested()) {
+					up = !up;
+					set_link(sock.get(), a.ifname, up);
+					std::this_thread::sleep_for(milliseconds(20));
+				}
+				set_link(sock.get(), a.ifname, true);
+			});
+		}
+		put_byte(to_parent, 'S');
+
+		char c = 0;
+		if (!get_byte(from_parent, c, milliseconds((a.seconds + 60) * 1000))) {
+			throw std::runtime_error("no word from the parent");
+		}
+		const auto t = Clock::now();
+		dev_close(vmm, s.handle);
+		std::cout << "DEVCLOSE while the guest spins took " << static_cast<int>(ms_since(t))
+		          << " ms (" << rung.load() << " doorbells rung)" << std::endl;
+		if (Clock::now() - t > teardown_limit) {
+			throw std::runtime_error("DEVCLOSE took a second or more");
+		}
+		// Again, for the SIGKILL.
+		s = spin_setup(vmm, a);
+		slot = s.ring.slot;
+		put_byte(to_parent, 'K');
+		// Spin until killed.
+		std::this_thread::sleep_for(std::chrono::hours(1));
+	} catch (const std::exception &ex) {
+		std::cerr << "kvm-spin: " << ex.what() << "\n";
+		std::cout.flush();
+		_exit(1);
+	}
+	_exit(1);
+}
+
+int spin(const SpinArgs &a, const std::string &mode)
+{
+	std::array<int, 2> up{};
+	std::array<int, 2> down{};
+	if (pipe2(up.data(), O_CLOEXEC) < 0 || pipe2(down.data(), O_CLOEXEC) < 0) {
+		fail("pipe");
+	}
+	const Fd up_r(up[0]);
+	const Fd up_w(up[1]);
+	const Fd down_r(down[0]);
+	const Fd down_w(down[1]);
+	std::cout.flush();
+	const pid_t child = fork();
+	if (child < 0) {
+		fail("fork");
+	}
+	if (child == 0) {
+		spin_child(a, up_w.get(), down_r.get());
+	}
+	// The VMM and its spinner.
+	const auto reap = [&] {
+		kill(-child, SIGKILL);
+		kill(child, SIGKILL);
+		waitpid(child, nullptr, 0);
+	};
+	try {
+		char c = 0;
+		if (!get_byte(up_r.get(), c, wait_limit) || c != 'S') {
+			throw std::runtime_error("the spinning guest did not start");
+		}
+		const long hz = sysconf(_SC_CLK_TCK);
+		const uint64_t t0 = kworker_ticks();
+		const auto start = Clock::now();
+		std::this_thread::sleep_for(std::chrono::seconds(a.seconds));
+		const uint64_t t1 = kworker_ticks();
+		const double wall = ms_since(start);
+		const double cpu_ms =
+		    static_cast<double>(t1 - t0) * 1000.0 / static_cast<double>(hz);
+		const double share = 100.0 * cpu_ms / wall;
+		std::cout << mode << ": the guest spun for " << static_cast<int>(wall)
+		          << " ms; kworker CPU time " << static_cast<int>(cpu_ms) << " ms ("
+		          << std::lround(share) << "% of one CPU, limit "
+		          << static_cast<int>(kworker_limit) << "%)\n";
+		if (share > kworker_limit) {
+			throw std::runtime_error(
+			    "the spinning guest kept the host's kworkers busy");
+		}
+
+		put_byte(down_w.get(), 'C');
+		if (!get_byte(up_r.get(), c, milliseconds(10000)) || c != 'K') {
+			throw std::runtime_error("DEVCLOSE or the second setup failed or hung");
+		}
+		std::this_thread::sleep_for(milliseconds(500));
+		const auto t = Clock::now();
+		kill(child, SIGKILL);
+		int status = 0;
+		waitpid(child, &status, 0);
+		const double kill_ms = ms_since(t);
+		std::cout << "SIGKILL of the spinning VMM: gone after " << static_cast<int>(kill_ms)
+		          << " ms\n";
+		if (kill_ms >= static_cast<double>(teardown_limit.count())) {
+			throw std::runtime_error("the spinning VMM took a second or more to die");
+		}
+		kill(-child, SIGKILL); // its spinner
+	} catch (const std::exception &ex) {
+		reap();
+		std::cerr << "kvm-spin " << mode << ": " << ex.what() << "\n";
+		return 1;
+	}
+	std::cout << "kvm-spin " << mode << ": ok\n";
+	return 0;
+}
+
+// ---- an honest client of another container
+
+int peer(const std::string &container, uint32_t devid)
+{
+	if (std::signal(SIGTERM, on_sigterm) == SIG_ERR) {
+		fail("SIGTERM handler");
+	}
+	try {
+		Vmm vmm(container);
+		const uint32_t handle = dev_open(vmm, devid, VBUS_ECHO_VERSION, "the echo device");
+		Ring r = add_ring(vmm, handle, VBUS_ECHO_SHM_RING, ring_gpa, "echo ring");
+		uint64_t n = 0;
+		double worst = 0;
+		std::cout << "peer: ready" << std::endl;
+		while (peer_stop == 0) {
+			const auto t = Clock::now();
+			if (!echo_round(vmm, r, ++n, round_trip_limit)) {
+				throw std::runtime_error("round trip " + std::to_string(n) +
+				                         " took a second or more");
+			}
+			worst = std::max(worst, ms_since(t));
+			std::this_thread::sleep_for(milliseconds(10));
+		}
+		std::cout << "peer: " << n << " round trips, the slowest "
+		          << static_cast<int>(worst) << " ms\n";
+		if (n == 0) {
+			throw std::runtime_error("no round trip");
+		}
+	} catch (const std::exception &ex) {
+		std::cerr << "kvm-spin peer: " << ex.what() << "\n";
+		return 1;
+	}
+	std::cout << "kvm-spin peer: ok\n";
+	return 0;
+}
+
+// ---- finding the ring a move is for
+
+int moved(const std::string &container, uint32_t devid)
+{
+	try {
+		Vmm vmm(container);
+		const uint32_t handle = dev_open(vmm, devid, VBUS_ECHO_VERSION, "the echo device");
+		// Both rings start at an index whose descriptor lies, in a ring
+		// of 16384, past the first ring's page.
+		const uint32_t start = (page + 64) / sizeof(vbus_ioq_desc);
+		Ring first;
+		Vmm::must(try_add_ring(vmm, first, handle, VBUS_ECHO_SHM_RING, ring_gpa, ring_count,
+		                       page, start),
+		          "DEVSHM of a one-page ring");
+		if (!echo_round(vmm, first, 1)) {
+			throw std::runtime_error("the first ring is not served");
+		}
+		Ring second;
+		const int64_t ret =
+		    try_add_ring(vmm, second, handle, VBUS_ECHO_SHM_RING, big_ring_gpa,
+		                 big_ring_count, VBUS_IOQ_SIZE(big_ring_count), start);
+		std::cout << "a second ring of " << big_ring_count << " entries: "
+		          << (ret == 0 ? "accepted" : std::strerror(static_cast<int>(-ret)))
+		          << "\n";
+		// Whatever the answer, the move below must stay within the first ring.
+
+		// The VMM replaces the first ring's page by a copy of it.
+		const Copy copy("ring-page", page);
+		const auto ring_page = vmm.mem().subspan(ring_gpa, page);
+		std::ranges::copy(ring_page, copy.mem().begin());
+		if (mmap(ring_page.data(), page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		         copy.fd.get(), 0) == MAP_FAILED) {
+			fail("mmap(MAP_FIXED) over the first ring");
+		}
+		for (uint64_t n = 2; n < 2 + 2 * ring_count; n++) {
+			if (!echo_round(vmm, first, n)) {
+				throw std::runtime_error(
+				    "the ring is not served in its new page (buffer " +
+				    std::to_string(n) + ")");
+			}
+		}
+		std::cout << "the device follows the ring into its new page: " << 2 * ring_count
+		          << " buffers echoed\n";
+		dev_close(vmm, handle);
+		if (ret != -EBUSY) {
+			throw std::runtime_error("a second ring on one connection was not refused "
+			                         "with EBUSY");
+		}
+	} catch (const std::exception &ex) {
+		std::cerr << "kvm-spin moved: " << ex.what() << "\n";
+		return 1;
+	}
+	std::cout << "kvm-spin moved: ok\n";
+	return 0;
+}
+
+int usage()
+{
+	std::cerr << "usage: kvm-spin echo CONTAINER ECHO_ID SECONDS\n"
+	             "       kvm-spin tx|rx|event CONTAINER VENET_ID IFNAME SECONDS\n"
+	             "       kvm-spin peer|moved CONTAINER ECHO_ID\n";
+	return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	const std::vector<std::string> args(argv + 1, argv + argc); // NOLINT
+	if (args.empty()) {
+		return usage();
+	}
+	const std::string &mode = args[0];
+	try {
+		if ((mode == "peer" || mode == "moved") && args.size() == 3) {
+			const auto devid = static_cast<uint32_t>(std::stoul(args[2]));
+			return mode == "peer" ? peer(args[1], devid) : moved(args[1], devid);
+		}
+		SpinArgs a;
+		if (mode == "echo" && args.size() == 4) {
+			a.kind = Kind::echo;
+			a.seconds = static_cast<unsigned>(std::stoul(args[3]));
+		} else if ((mode == "tx" || mode == "rx" || mode == "event") && args.size() == 5) {
+			a.kind = mode == "tx" ? Kind::tx : mode == "rx" ? Kind::rx : Kind::event;
+			a.ifname = args[3];
+			a.seconds = static_cast<unsigned>(std::stoul(args[4]));
+		} else {
+			return usage();
+		}
+		a.container = args[1];
+		a.devid = static_cast<uint32_t>(std::stoul(args[2]));
+		return spin(a, mode);
+	} catch (const std::exception &ex) {
+		std::cerr << "kvm-spin: " << ex.what() << "\n";
+		return 1;
+	}
+}
+
+// NOLINTEND(cppcoreguidelines-pro-type-union-access)

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guests that spin on their rings (tests/tools/kvm-spin).  A VMM-level
+# guest keeps writing its pending flag on an empty ring and rings every
+# 2 ms, on each kind of ring: the echo device's (20 s: its work items
+# share the per-CPU system workqueue with every other tenant's), a
+# venet's tx ring (8 s), its rx ring holding a packet the guest posts no
+# buffer for (8 s), and its event ring, without buffers, while the host
+# link flaps (8 s).  The host's kworkers must stay under a quarter of one
+# CPU, and a DEVCLOSE and a SIGKILL of the spinning VMM must each finish
+# within a second; an honest tenant on container B keeps its echo round
+# trips under a second all along.  Before that, an echo connection that
+# registers a one-page ring, then a ring of 16384 entries, and has the
+# first ring's page replaced: only the current ring may follow a move.
+# vm-options: --timeout 300
+. tests/vm/lib.sh
+
+SPIN=build/cmake/tests/tools/kvm-spin
+VBUSCTL=build/cmake/tools/vbusctl/vbusctl
+A=$CFS/containers/A
+B=$CFS/containers/B
+IF=vnspin0
+
+install_modules
+modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
+check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+
+setup() {
+	modprobe vbus_echo && modprobe vbus_venet && modprobe vbus_kvm &&
+	mkdir $A $B $CFS/devices/echo/ea $CFS/devices/echo/eb &&
+	put $CFS/devices/echo/ea/enabled 1 && put $CFS/devices/echo/eb/enabled 1 &&
+	ln -s $CFS/devices/echo/ea $A/devices/ea &&
+	ln -s $CFS/devices/echo/eb $B/devices/eb &&
+	$VBUSCTL device add venet va ifname=$IF --enable && $VBUSCTL attach va A &&
+	sysctl -qw net.ipv6.conf.$IF.disable_ipv6=1 && ip link set $IF up
+}
+check "container A (an echo device, a venet) and B (an echo device)" setup
+ea=$(cat $CFS/devices/echo/ea/id)
+eb=$(cat $CFS/devices/echo/eb/id)
+va=$(cat $CFS/devices/venet/va/id)
+pins0=$(pins_held)
+
+# Run kvm-spin with the given arguments as one test, its output as comments.
+spin_test() {
+	local desc=$1 out rc
+	shift
+	out=$($SPIN "$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/# /'
+	check "$desc" test "$rc" = 0
+}
+
+spin_test "a second echo ring is refused, and a move of the first ring's page moves that ring only" \
+	moved A "$ea"
+
+# The honest tenant of container B, for the whole of the spinning.
+$SPIN peer B "$eb" >/tmp/peer.out 2>&1 &
+peer=$!
+peer_ready() {
+	for _ in $(seq 200); do
+		grep -q 'peer: ready' /tmp/peer.out && return 0
+		sleep 0.1
+	done
+	cat /tmp/peer.out
+	return 1
+}
+check "B's honest client runs echo round trips" peer_ready
+
+spin_test "echo ring: a spinning guest (20 s) stays cheap; DEVCLOSE and SIGKILL take under 1 s" \
+	echo A "$ea" 20
+spin_test "venet tx ring: the same (8 s)" tx A "$va" $IF 8
+spin_test "venet rx ring holding a packet, no buffers: the same (8 s)" rx A "$va" $IF 8
+spin_test "venet event ring, no buffers, link flapping: the same (8 s)" event A "$va" $IF 8
+
+kill -TERM $peer
+wait $peer
+rc=$?
+sed 's/^/# /' /tmp/peer.out
+check "meanwhile every round trip of B's client took under a second" test "$rc" = 0
+
+check "A and B have no client left" \
+	sh -c "[ \"\$(cat $A/clients)\" = 0 ] && [ \"\$(cat $B/clients)\" = 0 ]"
+check "every page pinned for the rings was unpinned" pins_back_to "$pins0"
+teardown() {
+	rm $A/devices/ea $B/devices/eb &&
+	put $CFS/devices/echo/ea/enabled 0 && put $CFS/devices/echo/eb/enabled 0 &&
+	rmdir $CFS/devices/echo/ea $CFS/devices/echo/eb &&
+	$VBUSCTL detach va && $VBUSCTL device del va && rmdir $A $B
+}
+check "tear down" teardown
+check "every module unloads" modprobe -r vbus_kvm vbus_echo vbus_venet vbus
+
+done_testing
