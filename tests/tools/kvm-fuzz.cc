@@ -44,7 +44,6 @@
 
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -108,9 +107,14 @@ constexpr uint64_t far_gpa = 1ULL << 32;
 constexpr unsigned doorbells = 32;
 constexpr unsigned vectors = 4;
 
-// The corrupting thread stays within this many operations of the two
-// others together, so that the count is not made of memory writes.
-constexpr uint64_t racer_lead = 1000;
+// The doorbell thread makes at most bell_ratio doorbells per operation
+// of the guest thread, and the corrupting thread at most one
+// corruption per operation of the two others; both may run up to
+// max_lead operations ahead.  So the count is not made of the cheapest
+// operations, and the guest thread gets its share of the CPUs.
+constexpr uint64_t bell_ratio = 8;
+constexpr uint64_t max_lead = 1000;
+constexpr std::chrono::microseconds pause{200};
 
 // ---- a small, fast generator: splitmix64
 
@@ -205,7 +209,7 @@ public:
 			fail("open /dev/vbus-kvm");
 		}
 		backing_.fill(Backing::a);
-		set_slot(0, slot_base_);
+		set_slot(mem_size, 0);
 		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
 		for (unsigned s = 0; s < doorbells; s++) {
 			bells_.at(s) = Fd(eventfd(0, EFD_CLOEXEC));
@@ -429,7 +433,12 @@ public:
 	{
 		while (!shared_.stop.load(std::memory_order_relaxed)) {
 			Rng r(rng_());
+			const auto t0 = Clock::now();
+			kind_ = nullptr;
 			step(r);
+			if (kind_ != nullptr) {
+				time_[kind_] += Clock::now() - t0;
+			}
 			const uint64_t n =
 			    shared_.guest_ops.fetch_add(1, std::memory_order_relaxed);
 			if ((n & 255) == 0) {
@@ -467,6 +476,11 @@ public:
 		for (const auto &[k, n] : ops_) {
 			out << " " << k << "=" << n;
 		}
+		out << "\nguest thread time by kind (ms):";
+		for (const auto &[k, t] : time_) {
+			out << " " << k << "="
+			    << std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+		}
 		out << "\ncall results:";
 		for (const auto &[r, n] : results_) {
 			const char *name = r == 0   ? "ok"
@@ -492,6 +506,9 @@ private:
 	void count(const char *kind)
 	{
 		ops_[kind]++;
+		if (kind_ == nullptr) {
+			kind_ = kind;
+		}
 		if (trace_) {
 			std::cerr << "op " << shared_.guest_ops.load() << ": " << kind << "\n";
 		}
@@ -499,24 +516,26 @@ private:
 
 	void step(Rng &r)
 	{
+		// Closes, memory changes and vectors replaced wait for RCU
+		// grace periods and device work: they are the rarest.
 		const uint64_t pick = r.below(1000);
-		if (pick < 300) {
+		if (pick < 330) {
 			post(r);
-		} else if (pick < 420) {
+		} else if (pick < 460) {
 			garbage_call(r);
-		} else if (pick < 480) {
+		} else if (pick < 520) {
 			event(r);
-		} else if (pick < 560) {
-			devopen(r);
 		} else if (pick < 600) {
+			devopen(r);
+		} else if (pick < 615) {
 			devclose(r);
-		} else if (pick < 800) {
+		} else if (pick < 815) {
 			devcall(r);
-		} else if (pick < 960) {
+		} else if (pick < 975) {
 			devshm(r);
-		} else if (pick < 964) {
+		} else if (pick < 980) {
 			hello(r);
-		} else if (pick < 992) {
+		} else if (pick < 996) {
 			memory(r);
 		} else {
 			eventfds(r);
@@ -1008,6 +1027,8 @@ private:
 	std::array<Ring, ring_pages> rings_{};
 	uint64_t cookies_ = 100;
 	std::map<std::string, uint64_t> ops_;
+	const char *kind_ = nullptr; // of the operation under way
+	std::map<std::string, Clock::duration> time_;
 	std::map<int64_t, uint64_t> results_;
 };
 
@@ -1017,6 +1038,11 @@ void ring_doorbells(Vm &vm, Shared &shared, uint64_t seed)
 {
 	Rng rng(seed);
 	while (!shared.stop.load(std::memory_order_relaxed)) {
+		if (shared.bell_ops.load(std::memory_order_relaxed) >
+		    bell_ratio * shared.guest_ops.load(std::memory_order_relaxed) + max_lead) {
+			std::this_thread::sleep_for(pause);
+			continue;
+		}
 		Rng r(rng());
 		// Mostly the slots of live rings (the low ones), in bursts.
 		const auto slot =
@@ -1041,8 +1067,8 @@ void corrupt(std::span<uint8_t> mem, Shared &shared, uint64_t seed)
 	while (!shared.stop.load(std::memory_order_relaxed)) {
 		const uint64_t others = shared.guest_ops.load(std::memory_order_relaxed) +
 		                        shared.bell_ops.load(std::memory_order_relaxed);
-		if (shared.racer_ops.load(std::memory_order_relaxed) > others + racer_lead) {
-			sched_yield();
+		if (shared.racer_ops.load(std::memory_order_relaxed) > others + max_lead) {
+			std::this_thread::sleep_for(pause);
 			continue;
 		}
 		Rng r(rng());

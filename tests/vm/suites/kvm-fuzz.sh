@@ -19,7 +19,7 @@
 FUZZ=build/cmake/tests/tools/kvm-fuzz
 REMAP=build/cmake/tests/tools/kvm-remap
 F=$CFS/containers/F
-seed=${VBUS_FUZZ_SEED:-$(date +%s%N | cut -c7-16)}
+seed=${VBUS_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 ops=${VBUS_FUZZ_OPS:-1000000}
 seconds=${VBUS_FUZZ_SECONDS:-110}
 
@@ -37,7 +37,7 @@ check "the modules load" sh -c 'modprobe vbus_venet && modprobe vbus_echo && mod
 devs="e0 e1 v0 v1"
 class() { case $1 in e*) echo echo ;; *) echo venet ;; esac; }
 setup() {
-	local d n=0
+	local d
 	mkdir $F || return 1
 	for d in $devs; do
 		mkdir $CFS/devices/$(class $d)/$d || return 1
@@ -47,12 +47,15 @@ setup() {
 		put $CFS/devices/$(class $d)/$d/enabled 1 &&
 			ln -s $CFS/devices/$(class $d)/$d $F/devices/$d || return 1
 	done
-	# Host traffic goes to a neighbour that does not answer.
-	for d in v0 v1; do
-		n=$((n + 1))
-		ip link set vnf$d up && ip addr add 10.99.$n.1/24 dev vnf$d &&
-			ip neigh add 10.99.$n.2 lladdr 02:00:00:00:0$n:02 dev vnf$d || return 1
-	done
+	netdev_up v0 && netdev_up v1
+}
+# A venet's host interface up, with an address and a neighbour that does
+# not answer, for host traffic; again after each enable, which makes a
+# new netdev.
+netdev_up() {
+	local n=${1#v}
+	ip link set vnf$1 up && ip addr add 10.99.$n.1/24 dev vnf$1 &&
+		ip neigh add 10.99.$n.2 lladdr 02:00:00:00:0$n:02 dev vnf$1
 }
 check "container F with two echo devices and two venets" setup
 
@@ -70,6 +73,7 @@ churn() {
 			sleep 0.3
 			put $CFS/devices/$(class $d)/$d/enabled 0 2>/dev/null
 			put $CFS/devices/$(class $d)/$d/enabled 1
+			case $d in v*) netdev_up $d 2>/dev/null ;; esac
 			rounds=$((rounds + 1))
 		done
 	done
@@ -80,9 +84,10 @@ pins0=$(pins_held)
 rm -f /tmp/fuzz-done
 churn &
 churner=$!
-ping -q -i 0.01 -s 1400 -w $((seconds + 10)) 10.99.1.2 >/dev/null 2>&1 &
+# ping goes on when its interface goes away and comes back.
+ping -q -i 0.01 -s 1400 -w $((seconds + 10)) 10.99.0.2 >/dev/null 2>&1 &
 ping1=$!
-ping -q -i 0.01 -s 60 -w $((seconds + 10)) 10.99.2.2 >/dev/null 2>&1 &
+ping -q -i 0.01 -s 60 -w $((seconds + 10)) 10.99.1.2 >/dev/null 2>&1 &
 ping2=$!
 echo "# kvm-fuzz seed $seed (replay: VBUS_FUZZ_SEED=$seed tests/vm/suite kvm-fuzz)"
 out=$($FUZZ F "$seed" "$ops" "$seconds" 2>&1)
