@@ -38,8 +38,10 @@ static bool vbus_name_valid(const char *name)
 
 	if (!len || len > VBUS_NAME_MAX)
 		return false;
+	/* The kernel's isalnum() takes Latin-1 letters too: ASCII only. */
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("_.-", name[i]))
+		if (!isascii(name[i]) ||
+		    (!isalnum(name[i]) && !strchr("_.-", name[i])))
 			return false;
 	return true;
 }
