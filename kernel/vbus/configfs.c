@@ -38,8 +38,10 @@ static bool vbus_name_valid(const char *name)
 
 	if (!len || len > VBUS_NAME_MAX)
 		return false;
+	/* The kernel's isalnum() takes Latin-1 letters too: ASCII only. */
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("_.-", name[i]))
+		if (!isascii(name[i]) ||
+		    (!isalnum(name[i]) && !strchr("_.-", name[i])))
 			return false;
 	return true;
 }
@@ -311,10 +313,14 @@ static ssize_t device_enabled_store(struct config_item *item,
 				    const char *page, size_t count)
 {
 	struct vbus_device *dev = vbus_device_from_item(item);
-	bool enable;
+	unsigned int enable;
 	int ret;
 
-	if (kstrtobool(page, &enable))
+	/*
+	 * 0 or 1, nothing else: kstrtobool() looks at the first characters
+	 * only, so "nonsense" would disable and "1 2" enable.
+	 */
+	if (kstrtouint(page, 10, &enable) || enable > 1)
 		return -EINVAL;
 	ret = vbus_device_set_enabled(dev, enable);
 	return ret ? ret : count;
