@@ -19,7 +19,7 @@ DESTDIR ?=
 # kernel that `make deps` just installed.
 KDIR ?= $(shell $(TOP)/scripts/find-kdir 2>/dev/null)
 
-.PHONY: all help deps modules tools check lint unit vm-check demo bench install clean
+.PHONY: all help deps modules tools check check-debug lint unit vm-check demo bench install clean
 
 all: modules tools
 
@@ -32,6 +32,7 @@ help:
 	@echo "make lint      checkpatch --strict, sparse, W=1, kernel-doc, clang-format, clang-tidy"
 	@echo "make unit      unit tests only (CTest)"
 	@echo "make vm-check  VM suites only"
+	@echo "make check-debug  the VM suites on a debug kernel (KASAN, lockdep, kmemleak, UBSAN, ...)"
 	@echo "make demo      boot a VM and show vbus at work"
 	@echo "make bench     benchmarks: venet vs virtio-net/vhost-net, venet-local vs veth"
 	@echo "make install   install modules and tools (DESTDIR=, PREFIX=$(PREFIX))"
@@ -85,6 +86,13 @@ check:
 .PHONY: check-after-deps
 check-after-deps:
 	@KDIR=$(KDIR) $(TOP)/tests/check
+
+# The VM suites on a debug build of Debian's 6.1 kernel source, built
+# once per machine and cached (scripts/debug-kernel); not part of check.
+check-debug:
+	@$(TOP)/scripts/deps.sh
+	@$(TOP)/scripts/deps.sh --debug-kernel
+	@$(TOP)/tests/check --debug
 
 demo:
 	@$(TOP)/scripts/deps.sh

@@ -3,24 +3,41 @@
 #
 # Install every Debian package the project needs, when missing.
 # Idempotent: when everything is present it only asks dpkg and returns.
+#
+#   scripts/deps.sh                  what make check and the build need
+#   scripts/deps.sh --debug-kernel   what building the debug kernel of
+#                                    make check-debug needs on top of that
 set -euo pipefail
 
-packages=(
-	# building kernel modules against the distribution kernel
-	build-essential linux-image-amd64 linux-headers-amd64 kmod
-	# lint: checkpatch.pl ships inside the kernel source tarball
-	linux-source-6.1 sparse perl xz-utils
-	# user space
-	cmake g++ libgtest-dev libgmock-dev pkg-config
-	libnl-3-dev libnl-genl-3-dev libnl-utils nlohmann-json3-dev libcli11-dev
-	clang-format clang-tidy
-	# the VM harness
-	qemu-system-x86 busybox-static cpio gzip
-	# tools used inside the VMs
-	iproute2 iputils-ping ethtool iperf3 sockperf procps udev python3
-	# documentation lint
-	python3-docutils
-)
+case ${1:-} in
+--debug-kernel)
+	# scripts/debug-kernel: Kbuild's own tools (linux-source-6.1 is in
+	# the main list)
+	packages=(flex bison bc libelf-dev libssl-dev)
+	;;
+"")
+	packages=(
+		# building kernel modules against the distribution kernel
+		build-essential linux-image-amd64 linux-headers-amd64 kmod
+		# lint: checkpatch.pl ships inside the kernel source tarball
+		linux-source-6.1 sparse perl xz-utils
+		# user space
+		cmake g++ libgtest-dev libgmock-dev pkg-config
+		libnl-3-dev libnl-genl-3-dev libnl-utils nlohmann-json3-dev libcli11-dev
+		clang-format clang-tidy
+		# the VM harness
+		qemu-system-x86 busybox-static cpio gzip
+		# tools used inside the VMs
+		iproute2 iputils-ping ethtool iperf3 sockperf procps udev python3
+		# documentation lint
+		python3-docutils
+	)
+	;;
+*)
+	echo "usage: scripts/deps.sh [--debug-kernel]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

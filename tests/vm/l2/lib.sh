@@ -4,7 +4,9 @@
 # (sourced from bash, run from the project top, after tests/vm/lib.sh).
 #
 #   l2_kver                      the kernel release the harness boots
-#   l2_kernel                    its image, /boot/vmlinuz-<kver>
+#   l2_kernel                    its image, /boot/vmlinuz-<kver>, or the
+#                                build tree's bzImage for a kernel built
+#                                from source (scripts/debug-kernel)
 #   l2_load_kvm                  load KVM with nested virtualization
 #   l2_mkinitrd OUT SCRIPT [mkinitrd options]
 #                                an L2 initramfs (tests/vm/l2/mkinitrd)
@@ -38,6 +40,9 @@
 #   l2_value LOG KEY             the value of the guest's "KEY=value" line
 #   l2_bin_files BIN...          mkinitrd --file options for programs of
 #                                the host with their shared libraries
+#
+# Every time limit in SECONDS is multiplied by $VBUS_VM_SLOW (tests/vm/run
+# --slow; make check-debug sets it for its slower kernel).
 
 VBUS_VM=${VBUS_VM:-build/cmake/tools/vbus-vm/vbus-vm}
 L2_PID=""
@@ -48,7 +53,18 @@ l2_kver() {
 }
 
 l2_kernel() {
-	echo "/boot/vmlinuz-$(l2_kver)"
+	local kver
+	kver=$(l2_kver)
+	if [ -f "/boot/vmlinuz-$kver" ]; then
+		echo "/boot/vmlinuz-$kver"
+	else
+		echo "${KDIR:-$(scripts/find-kdir)}/arch/x86/boot/bzImage"
+	fi
+}
+
+# A time limit scaled for a slow kernel.
+l2_limit() {
+	echo $(($1 * ${VBUS_VM_SLOW:-1}))
 }
 
 l2_load_kvm() {
@@ -74,7 +90,8 @@ l2_start() {
 }
 
 l2_wait() {
-	local log=$1 pattern=$2 limit=${3:-120} i=0
+	local log=$1 pattern=$2 limit i=0
+	limit=$(l2_limit "${3:-120}")
 	while [ $i -lt $((limit * 5)) ]; do
 		grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
 		if [ -n "$L2_PID" ] && ! kill -0 "$L2_PID" 2>/dev/null; then
@@ -120,7 +137,8 @@ l2_tail() {
 }
 
 l2_wait_exit() {
-	local limit=${1:-120} i=0
+	local limit i=0
+	limit=$(l2_limit "${1:-120}")
 	[ -n "$L2_PID" ] || return 1
 	while kill -0 "$L2_PID" 2>/dev/null && [ $i -lt $((limit * 5)) ]; do
 		sleep 0.2
@@ -152,7 +170,8 @@ l2_stop() {
 }
 
 l2_run() {
-	local log=$1 limit=$2
+	local log=$1 limit
+	limit=$(l2_limit "$2")
 	shift 2
 	if [ -n "${L2_ERR:-}" ]; then
 		timeout -k 5 "$limit" "$VBUS_VM" "$@" <"${L2_STDIN:-/dev/null}" >"$log" 2>"$L2_ERR"

@@ -9,24 +9,40 @@
  *		minute (the soft-lockup detector must panic first)
  *   what=hang	sleep uninterruptibly for two minutes (the hung-task
  *		detector must panic first)
+ *   what=leak	allocate 256 bytes, forget the pointer and stay loaded
+ *		(kmemleak must report it, naming this module)
  *
- * The module never stays loaded.
+ * Only what=leak leaves the module loaded.
  */
 
 #include <linux/bug.h>
 #include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 static char *what = "warn";
 module_param(what, charp, 0444);
-MODULE_PARM_DESC(what, "how to misbehave: warn, spin or hang");
+MODULE_PARM_DESC(what, "how to misbehave: warn, spin, hang or leak");
+
+/* A separate frame, so no copy of the pointer stays in the caller's. */
+static noinline void vm_warn_leak(void)
+{
+	char *p = kmalloc(256, GFP_KERNEL);
+
+	if (p)
+		memset(p, 0x5a, 256);
+}
 
 static int __init vm_warn_init(void)
 {
 	unsigned int i;
 
+	if (!strcmp(what, "leak")) {
+		vm_warn_leak();
+		return 0;
+	}
 	if (!strcmp(what, "spin")) {
 		for (i = 0; i < 600; i++)
 			mdelay(100);
@@ -40,7 +56,12 @@ static int __init vm_warn_init(void)
 	return -EINVAL;
 }
 
+static void __exit vm_warn_exit(void)
+{
+}
+
 module_init(vm_warn_init);
+module_exit(vm_warn_exit);
 
 MODULE_DESCRIPTION("VM harness self-test: misbehave on load");
 MODULE_LICENSE("GPL");
