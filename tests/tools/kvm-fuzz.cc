@@ -243,7 +243,6 @@ public:
 	int call(uint64_t gpa)
 	{
 		vbus_kvm_guest_call gc{};
-		gc.size = sizeof(gc);
 		gc.gpa = gpa;
 		return ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0 ? errno : 0;
 	}
@@ -280,7 +279,6 @@ public:
 			}
 		}
 		vbus_kvm_eventfd e{};
-		e.size = sizeof(e);
 		e.index = index;
 		e.fd = none ? -1 : efd.get();
 		if (ioctl(bus_.get(), VBUS_KVM_SET_VECTOR, &e) < 0) {
@@ -297,7 +295,6 @@ public:
 	int set_doorbell(unsigned index, unsigned fd_of)
 	{
 		vbus_kvm_eventfd e{};
-		e.size = sizeof(e);
 		e.index = index;
 		e.fd = fd_of < doorbells ? bells_.at(fd_of).get() : -1;
 		return ioctl(bus_.get(), VBUS_KVM_SET_DOORBELL, &e) < 0 ? errno : 0;

@@ -138,7 +138,6 @@ public:
 	{
 		*page_of() = c;
 		vbus_kvm_guest_call gc{};
-		gc.size = sizeof(gc);
 		gc.gpa = call_gpa;
 		if (ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0) {
 			fail("VBUS_KVM_CALL");
@@ -249,7 +248,6 @@ vbus_kvm_limits read_limits(int bus)
 int set_eventfd(int bus, unsigned long req, uint32_t index, int fd)
 {
 	vbus_kvm_eventfd e{};
-	e.size = sizeof(e);
 	e.index = index;
 	e.fd = fd;
 	return ioctl(bus, req, &e) < 0 ? errno : 0;

@@ -191,7 +191,6 @@ public:
 		vbus_kvm_call *p = page_of();
 		*p = c;
 		vbus_kvm_guest_call gc{};
-		gc.size = sizeof(gc);
 		gc.gpa = call_gpa;
 		if (ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0) {
 			fail("VBUS_KVM_CALL");

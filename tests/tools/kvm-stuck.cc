@@ -118,7 +118,6 @@ public:
 	{
 		*page() = c;
 		vbus_kvm_guest_call gc{};
-		gc.size = sizeof(gc);
 		gc.gpa = call_gpa;
 		if (ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0) {
 			fail("VBUS_KVM_CALL");
