@@ -35,10 +35,11 @@
 // Then, with every thread stopped, the placements must agree: every
 // link names a device whose "container" is that container, no device
 // is linked twice, each container counts one client if the local
-// connector attached it and none otherwise.  Last (unless --keep, or
-// alone with --teardown-only), everything under CFS and LOCAL is removed
-// (detach, unlink, disable, rmdir) and nothing may be left, neither in
-// configfs nor as a vbus netdev.
+// connector attached it and none otherwise, and the bus of each attached
+// container holds exactly the devices visible in it.  Last (unless
+// --keep, or alone with --teardown-only), everything under CFS and LOCAL
+// is removed (detach, unlink, disable, rmdir) and nothing may be left,
+// neither in configfs nor as a vbus netdev.
 //
 // Prints a line per operation kind (count, successes, errors by name),
 // the frames sent and the rate of operations, and "FAIL: ..." for every
@@ -1201,6 +1202,63 @@ void check_consistent(const Tree &tree)
 	}
 }
 
+// With nothing running, each attached container's bus holds exactly its
+// visible devices (placed there and enabled), as "<container>:<id>", once
+// the hotplug events queued to it have been handled.
+void check_buses(const Tree &tree)
+{
+	std::set<std::string> want;
+	std::set<std::string> attached;
+	for (const auto &c : list_dir(tree.local)) {
+		attached.insert(c);
+	}
+	for (const char *cls : {"echo", "venet"}) {
+		const std::string root = cat({tree.cfs, "/devices/", cls});
+		for (const auto &d : list_dir(root)) {
+			std::string container;
+			std::string id;
+			std::string enabled;
+			(void)read_file(cat({root, "/", d, "/container"}), container);
+			(void)read_file(cat({root, "/", d, "/id"}), id);
+			(void)read_file(cat({root, "/", d, "/enabled"}), enabled);
+			if (container.size() > 1 &&
+			    attached.contains(container.substr(0, container.size() - 1)) &&
+			    enabled == "1\n") {
+				want.insert(cat({container.substr(0, container.size() - 1), ":",
+				                 id.substr(0, id.size() - 1)}));
+			}
+		}
+	}
+	std::set<std::string> have;
+	for (int i = 0; i < 100; i++) {
+		have.clear();
+		for (const auto &n : list_dir("/sys/bus/vbus-proxy/devices")) {
+			const auto colon = n.rfind(':');
+			if (colon != std::string::npos && attached.contains(n.substr(0, colon))) {
+				have.insert(n);
+			}
+		}
+		if (have == want) {
+			return;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	}
+	std::string missing;
+	std::string extra;
+	for (const auto &n : want) {
+		if (!have.contains(n)) {
+			missing.append(" ").append(n);
+		}
+	}
+	for (const auto &n : have) {
+		if (!want.contains(n)) {
+			extra.append(" ").append(n);
+		}
+	}
+	report.fail(cat({"placement: after 10 s the local buses lack [", missing, " ] and have [",
+	                 extra, " ] too many"}));
+}
+
 // Remove everything under CFS and LOCAL; returns the number of failures.
 unsigned teardown(const std::string &cfs, const std::string &local)
 {
@@ -1380,6 +1438,7 @@ void fuzz(const Options &opt)
 	std::cout << '\n';
 
 	check_consistent(tree);
+	check_buses(tree);
 }
 
 } // namespace

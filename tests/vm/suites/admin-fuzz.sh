@@ -128,7 +128,7 @@ check "accepted values read back as written" no_fail "wrote"
 check "bad names, bad places and bad links are refused" \
 	sh -c "! grep -E '^FAIL: (mkdir|link|attach|write to read-only|device name)' /tmp/fuzz.out"
 check "attribute reads give one line" no_fail "read of"
-check "placements, ids and client counts agree afterwards" no_fail "placement"
+check "placements, ids, client counts and the local buses agree afterwards" no_fail "placement"
 check "no thread got stuck" no_fail "threads still running"
 check "the fuzzer ran to its end and reported no failure (status $fuzz_rc)" \
 	sh -c "[ $fuzz_rc -eq 0 ] || { grep '^FAIL' /tmp/fuzz.out; tail -n 3 /tmp/fuzz.out; false; }"
