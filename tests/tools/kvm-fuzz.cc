@@ -340,7 +340,7 @@ public:
 
 	// MADV_DONTNEED on @n pages from @gpa: the page tables go, the
 	// memory (a shared memfd) stays.
-	void dontneed(uint64_t gpa, uint64_t n)
+	void dontneed(uint64_t gpa, uint64_t n) const
 	{
 		if (madvise(slot_mem().subspan(gpa, n * page).data(), n * page, MADV_DONTNEED) <
 		    0) {
@@ -590,7 +590,7 @@ private:
 	}
 
 	// The call page of a structured call.
-	uint64_t page_for(Rng &r) { return call_gpa + r.below(call_pages) * page; }
+	static uint64_t page_for(Rng &r) { return call_gpa + r.below(call_pages) * page; }
 
 	[[nodiscard]] const vbus_kvm_call *result_page(uint64_t gpa) const
 	{
@@ -781,8 +781,8 @@ private:
 		c.op = VBUS_KVM_OP_DEVCALL;
 		c.u.devcall.handle = handle;
 		c.u.devcall.flags = r.one_in(16) ? static_cast<uint32_t>(r()) : 0;
-		uint32_t func = static_cast<uint32_t>(r.below(6));
-		uint32_t len = static_cast<uint32_t>(r.one_in(8) ? r() : r.below(8192));
+		auto func = static_cast<uint32_t>(r.below(6));
+		auto len = static_cast<uint32_t>(r.one_in(8) ? r() : r.below(8192));
 		const Kind kind = conn != nullptr ? conn->kind : Kind::other;
 		if (kind == Kind::echo && !r.one_in(8)) {
 			func = VBUS_ECHO_CALL_REVERSE;
@@ -838,7 +838,7 @@ private:
 		vbus_kvm_call c{};
 		c.op = VBUS_KVM_OP_DEVSHM;
 		c.u.devshm.handle = handle;
-		uint32_t id = static_cast<uint32_t>(r.below(4));
+		auto id = static_cast<uint32_t>(r.below(4));
 		const Kind kind = conn != nullptr ? conn->kind : Kind::other;
 		if (kind == Kind::echo && !r.one_in(8)) {
 			id = VBUS_ECHO_SHM_RING;
@@ -1010,7 +1010,7 @@ private:
 			break;
 		default: // one beyond them, set or cleared
 			vm_.set_doorbell(static_cast<unsigned>(doorbells + r.below(8)),
-			                 static_cast<unsigned>(r.below(2 * doorbells)));
+			                 static_cast<unsigned>(r.below(2ULL * doorbells)));
 			break;
 		}
 	}
@@ -1078,7 +1078,7 @@ void corrupt(std::span<uint8_t> mem, Shared &shared, uint64_t seed)
 		const uint64_t base = ring_gpa + idx * page;
 		const uint64_t desc =
 		    base + offsetof(vbus_ioq_head, ring) + r.below(count) * sizeof(vbus_ioq_desc);
-		const uint32_t near = static_cast<uint32_t>(r.below(2 * count + 2));
+		const auto near = static_cast<uint32_t>(r.below(2 * count + 2));
 		switch (r.below(12)) {
 		case 0: // the published index: a little ahead, or anywhere
 			scribble<uint32_t>(mem, base + offsetof(vbus_ioq_head, avail_idx),
