@@ -35,12 +35,28 @@ static noinline void vm_warn_leak(void)
 		memset(p, 0x5a, 256);
 }
 
+/*
+ * Overwrite the stack below the caller's frame, where the allocator's
+ * frames left copies of the pointer: kmemleak scans a dead task's stack
+ * while it waits in the stack cache, and would find them.
+ */
+static noinline void vm_warn_scrub(unsigned int depth)
+{
+	char buf[512];
+
+	memzero_explicit(buf, sizeof(buf));
+	if (depth)
+		vm_warn_scrub(depth - 1);
+	barrier_data(buf);
+}
+
 static int __init vm_warn_init(void)
 {
 	unsigned int i;
 
 	if (!strcmp(what, "leak")) {
 		vm_warn_leak();
+		vm_warn_scrub(8);
 		return 0;
 	}
 	if (!strcmp(what, "spin")) {
