@@ -178,7 +178,8 @@ static void container_release(struct config_item *item)
 
 	WARN_ON_ONCE(!xa_empty(&c->devices));
 	xa_destroy(&c->devices);
-	kfree(c);
+	/* The memory goes with the devices/ group: see struct vbus_container. */
+	config_item_put(&c->devices_group.cg_item);
 }
 
 static struct configfs_item_operations container_item_ops = {
@@ -217,7 +218,13 @@ static void container_devices_drop_link(struct config_item *src,
 		vbus_container_unplace(devices_group_to_container(src), dev);
 }
 
+static void container_devices_release(struct config_item *item)
+{
+	kfree(devices_group_to_container(item));
+}
+
 static struct configfs_item_operations container_devices_item_ops = {
+	.release = container_devices_release,
 	.allow_link = container_devices_allow_link,
 	.drop_link = container_devices_drop_link,
 };
@@ -257,15 +264,24 @@ static void containers_drop_item(struct config_group *group,
 				 struct config_item *item)
 {
 	struct vbus_container *c = to_container(item);
+	struct vbus_device *dev;
+	unsigned long id = 0;
 
 	/*
-	 * configfs refuses rmdir while devices are linked here, and
-	 * attached clients hold a configfs dependency on the container.
+	 * Attached clients hold a configfs dependency on the container, so
+	 * none is left.  configfs refuses rmdir while devices are linked
+	 * here, but a link whose creation raced with the rmdir (configfs
+	 * unlocks devices/ while it resolves the target) may have placed a
+	 * device after that check: take it out again.  From here on
+	 * nothing can be placed.
 	 */
 	mutex_lock(&vbus_lock);
-	WARN_ON_ONCE(c->nclients || c->ndevices);
+	WARN_ON_ONCE(c->nclients);
+	c->dead = true;
 	vbus_container_del(c);
 	mutex_unlock(&vbus_lock);
+	while ((dev = xa_find(&c->devices, &id, ULONG_MAX, XA_PRESENT)))
+		vbus_container_unplace(c, dev);
 	config_item_put(item);
 }
 

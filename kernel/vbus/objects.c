@@ -161,6 +161,10 @@ int vbus_container_place(struct vbus_container *c, struct vbus_device *dev)
 	int ret;
 
 	mutex_lock(&vbus_lock);
+	if (c->dead) {
+		ret = -ENOENT;	/* a link racing with the container's rmdir */
+		goto out;
+	}
 	if (dev->container) {
 		ret = -EBUSY;	/* a device lives in one container */
 		goto out;
