@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// kvm-limits: a VMM that takes all the KVM connector lets it have.
+//
+//   kvm-limits CONTAINER ECHO_ID counts
+//   kvm-limits CONTAINER ECHO_ID memlock PAGES
+//   kvm-limits CONTAINER ECHO_ID memcg CGROUP_DIR ECHO_MAX_LEN
+//
+// It creates a VM without a vCPU, binds it to CONTAINER through
+// /dev/vbus-kvm and makes the guest's calls itself (VBUS_KVM_CALL on a call
+// page in guest memory), against the echo device ECHO_ID.
+//
+// counts: reads VBUS_KVM_GET_LIMITS (and checks the ioctl's size rule),
+//   then hits every limit exactly: the last doorbell slot and vector index
+//   are taken and the next refused, one eventfd cannot back two slots,
+//   `connections` echo connections open and the next is refused, a
+//   connection takes `regions` regions and no more, a region of
+//   `region_len` bytes maps and one byte more does not.
+// memlock: drops CAP_IPC_LOCK and sets RLIMIT_MEMLOCK to PAGES pages
+//   before the bind; a region of PAGES pages must map and show in VmPin,
+//   one page more must fail with ENOMEM; closing gives the pages back, and
+//   a region moved by the VMM (MADV_DONTNEED under it) stays counted once.
+// memcg: moves itself into CGROUP_DIR (cgroup v2, memory controller on)
+//   after setting up; echo connections (two ECHO_MAX_LEN buffers each)
+//   must show in memory.current, and with memory.max a little above the
+//   baseline, opening connections must end in ENOMEM long before the
+//   connection limit, without an OOM kill, and closing them must give the
+//   memory back.
+//
+// Prints one line per check and "kvm-limits: ok" at the end; exits
+// non-zero after naming every failed check.
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/kvm.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern "C" {
+#include <vbus/echo.h>
+#include <vbus/kvm.h>
+#include <vbus_ioq.h>
+}
+
+#include "posix.hh"
+#include "vkvm_client.hh"
+
+// The call page is the ABI's union of operations.
+// NOLINTBEGIN(cppcoreguidelines-pro-type-union-access)
+
+namespace
+{
+
+using testtools::fail;
+using testtools::Fd;
+using testtools::Mapping;
+
+constexpr size_t page = 4096;
+// Guest physical layout: the call page, a ring, room for big regions.
+constexpr uint64_t mem_size = 12ULL << 20;
+constexpr uint64_t call_gpa = 0x1000;
+constexpr uint64_t ring_gpa = 0x10000;
+constexpr uint32_t ring_count = 16;
+constexpr uint64_t big_gpa = 0x100000; // regions of many pages start here
+
+// What the kernel of this version enforces, should GET_LIMITS be missing.
+constexpr vbus_kvm_limits fallback_limits = {1024, 256, 1024, 64, 4ULL << 20, 1024, 0};
+
+unsigned failures = 0;
+
+void report(bool ok, const std::string &what)
+{
+	std::cout << (ok ? "ok: " : "FAILED: ") << what << "\n";
+	if (!ok) {
+		failures++;
+	}
+}
+
+std::string errname(int err)
+{
+	return err == 0 ? std::string("success") : std::string(std::strerror(err));
+}
+
+class Vmm
+{
+public:
+	explicit Vmm(const std::string &container)
+	    : kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)), vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
+	      bus_(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC)),
+	      mem_(testtools::map_memory(mem_size, -1))
+	{
+		if (kvm_.get() < 0 || vm_.get() < 0) {
+			fail("create VM");
+		}
+		if (bus_.get() < 0) {
+			fail("open /dev/vbus-kvm");
+		}
+		// Every page is touched now, so later checks see no page faults.
+		std::memset(mem_.bytes().data(), 0, mem_size);
+		kvm_userspace_memory_region region{};
+		region.memory_size = mem_size;
+		region.userspace_addr = reinterpret_cast<uintptr_t>(mem_.bytes().data()); // NOLINT
+		if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			fail("KVM_SET_USER_MEMORY_REGION");
+		}
+		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
+		vbus_kvm_call c{};
+		c.op = VBUS_KVM_OP_HELLO;
+		c.u.hello.version = VBUS_KVM_VERSION;
+		if (call(c) != 0) {
+			throw std::runtime_error("HELLO refused");
+		}
+	}
+
+	[[nodiscard]] int bus() const { return bus_.get(); }
+	[[nodiscard]] std::span<uint8_t> mem() const { return mem_.bytes(); }
+
+	// Run @c as the guest's call; its result (0 or a negative errno).
+	int64_t call(const vbus_kvm_call &c)
+	{
+		*page_of() = c;
+		vbus_kvm_guest_call gc{};
+		gc.size = sizeof(gc);
+		gc.gpa = call_gpa;
+		if (ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0) {
+			fail("VBUS_KVM_CALL");
+		}
+		return static_cast<int64_t>(page_of()->result);
+	}
+
+	[[nodiscard]] vbus_kvm_call *page_of() const
+	{
+		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
+		return reinterpret_cast<vbus_kvm_call *>(mem().subspan(call_gpa).data());
+	}
+
+	// DEVOPEN of the echo device: the handle, or a negative errno.
+	int64_t open_echo(uint32_t devid)
+	{
+		vbus_kvm_call c{};
+		c.op = VBUS_KVM_OP_DEVOPEN;
+		c.u.devopen.devid = devid;
+		c.u.devopen.version = VBUS_ECHO_VERSION;
+		const int64_t r = call(c);
+		return r < 0 ? r : page_of()->u.devopen.handle;
+	}
+
+	int64_t close_conn(uint32_t handle)
+	{
+		vbus_kvm_call c{};
+		c.op = VBUS_KVM_OP_DEVCLOSE;
+		c.u.devclose.handle = handle;
+		return call(c);
+	}
+
+	// DEVSHM of an echo ring of @len bytes at @gpa.
+	int64_t add_ring(uint32_t handle, uint64_t gpa, uint64_t len, uint64_t cookie)
+	{
+		vbus_ioq_driver q{};
+		if (vbus_ioq_drv_init(&q, mem().subspan(gpa).data(), VBUS_IOQ_SIZE(ring_count),
+		                      ring_count, 0) != 0) {
+			throw std::runtime_error("ring init");
+		}
+		vbus_kvm_call c{};
+		c.op = VBUS_KVM_OP_DEVSHM;
+		c.u.devshm.handle = handle;
+		c.u.devshm.id = VBUS_ECHO_SHM_RING;
+		c.u.devshm.addr = gpa;
+		c.u.devshm.len = len;
+		c.u.devshm.cookie = cookie;
+		c.u.devshm.vector = 1;
+		return call(c);
+	}
+
+	// Doorbell slots 0 .. @n - 1 and vector 1, for DEVSHM.
+	void add_doorbells(unsigned n) const
+	{
+		for (unsigned s = 0; s < n; s++) {
+			const Fd efd(eventfd(0, EFD_CLOEXEC));
+			testtools::vkvm_set_eventfd(bus(), VBUS_KVM_SET_DOORBELL, s, efd.get());
+		}
+		const Fd efd(eventfd(0, EFD_CLOEXEC));
+		testtools::vkvm_set_eventfd(bus(), VBUS_KVM_SET_VECTOR, 1, efd.get());
+	}
+
+private:
+	Fd kvm_;
+	Fd vm_;
+	Fd bus_;
+	Mapping mem_;
+};
+
+// The errno of VBUS_KVM_GET_LIMITS at argument size @size (0: success).
+int get_limits(int bus, size_t size, void *arg)
+{
+	const auto cmd = _IOC(_IOC_READ, VBUS_KVM_IOC_MAGIC, 0x05, size);
+	return ioctl(bus, cmd, arg) < 0 ? errno : 0;
+}
+
+vbus_kvm_limits read_limits(int bus)
+{
+	vbus_kvm_limits l{};
+	const int err = ioctl(bus, VBUS_KVM_GET_LIMITS, &l) < 0 ? errno : 0;
+	report(err == 0, "VBUS_KVM_GET_LIMITS: " + errname(err));
+	if (err != 0) {
+		return fallback_limits;
+	}
+	std::cout << "limits: doorbells " << l.doorbells << ", vectors " << l.vectors
+	          << ", connections " << l.connections << ", regions " << l.regions
+	          << ", region_len " << l.region_len << ", events " << l.events << "\n";
+	report(l.doorbells > 1 && l.vectors > 1 && l.connections > 0 && l.regions > 0 &&
+	           l.region_len >= page && l.events > 0 && l.reserved == 0,
+	       "the limits are usable and reserved is 0");
+
+	// The size rule: a larger argument gets zeros after the known fields,
+	// a smaller one than the first published size is refused.
+	std::array<uint8_t, sizeof(l) + 16> big{};
+	big.fill(0xa5);
+	int e = get_limits(bus, big.size(), big.data());
+	bool tail_zero = true;
+	for (size_t i = sizeof(l); i < big.size(); i++) {
+		tail_zero = tail_zero && big.at(i) == 0;
+	}
+	report(e == 0 && tail_zero && std::memcmp(big.data(), &l, sizeof(l)) == 0,
+	       "a larger argument gets the limits and a zeroed tail (" + errname(e) + ")");
+	e = get_limits(bus, sizeof(l) - 8, big.data());
+	report(e == EINVAL, "a smaller argument is refused with EINVAL (" + errname(e) + ")");
+	return l;
+}
+
+int set_eventfd(int bus, unsigned long req, uint32_t index, int fd)
+{
+	vbus_kvm_eventfd e{};
+	e.size = sizeof(e);
+	e.index = index;
+	e.fd = fd;
+	return ioctl(bus, req, &e) < 0 ? errno : 0;
+}
+
+void check_indexes(Vmm &vmm, const vbus_kvm_limits &l)
+{
+	const int bus = vmm.bus();
+	const Fd shared(eventfd(0, EFD_CLOEXEC));
+	int e = set_eventfd(bus, VBUS_KVM_SET_DOORBELL, 0, shared.get());
+	report(e == 0, "doorbell 0 takes an eventfd (" + errname(e) + ")");
+	e = set_eventfd(bus, VBUS_KVM_SET_DOORBELL, 1, shared.get());
+	report(e == EBUSY,
+	       "the same eventfd for doorbell 1 is refused with EBUSY (" + errname(e) + ")");
+	e = set_eventfd(bus, VBUS_KVM_SET_DOORBELL, 0, shared.get());
+	report(e == 0, "doorbell 0 may be given its own eventfd again (" + errname(e) + ")");
+
+	unsigned bad = 0;
+	for (uint32_t s = 1; s < l.doorbells; s++) {
+		const Fd efd(eventfd(0, EFD_CLOEXEC));
+		bad += set_eventfd(bus, VBUS_KVM_SET_DOORBELL, s, efd.get()) != 0 ? 1 : 0;
+	}
+	report(bad == 0, "doorbells 0 to " + std::to_string(l.doorbells - 1) + " are taken (" +
+	                     std::to_string(bad) + " refused)");
+	const Fd extra(eventfd(0, EFD_CLOEXEC));
+	e = set_eventfd(bus, VBUS_KVM_SET_DOORBELL, l.doorbells, extra.get());
+	report(e == EINVAL, "doorbell " + std::to_string(l.doorbells) +
+	                        " is refused with EINVAL (" + errname(e) + ")");
+	e = set_eventfd(bus, VBUS_KVM_SET_DOORBELL, UINT32_MAX, extra.get());
+	report(e == EINVAL, "doorbell 2^32-1 is refused with EINVAL (" + errname(e) + ")");
+
+	bad = 0;
+	for (uint32_t v = 0; v < l.vectors; v++) {
+		bad += set_eventfd(bus, VBUS_KVM_SET_VECTOR, v, extra.get()) != 0 ? 1 : 0;
+	}
+	report(bad == 0, "vectors 0 to " + std::to_string(l.vectors - 1) + " are taken (" +
+	                     std::to_string(bad) + " refused)");
+	e = set_eventfd(bus, VBUS_KVM_SET_VECTOR, l.vectors, extra.get());
+	report(e == EINVAL, "vector " + std::to_string(l.vectors) + " is refused with EINVAL (" +
+	                        errname(e) + ")");
+}
+
+void check_counts(Vmm &vmm, uint32_t echo, const vbus_kvm_limits &l)
+{
+	std::vector<uint32_t> conns;
+	int64_t r = 0;
+	while (conns.size() < l.connections + 1UL && (r = vmm.open_echo(echo)) >= 0) {
+		conns.push_back(static_cast<uint32_t>(r));
+	}
+	report(conns.size() == l.connections && r == -ENOSPC,
+	       std::to_string(conns.size()) + " connections open, then " +
+	           errname(static_cast<int>(-r)) + " (want " + std::to_string(l.connections) +
+	           ", then ENOSPC)");
+	if (conns.size() < 2) {
+		return;
+	}
+
+	// The regions of one connection (each takes a doorbell slot).
+	unsigned n = 0;
+	while (n < l.regions + 1 && n < l.doorbells &&
+	       (r = vmm.add_ring(conns[0], ring_gpa, VBUS_IOQ_SIZE(ring_count), 0x1000 + n)) == 0) {
+		n++;
+	}
+	report(n == l.regions && r == -ENOSPC, std::to_string(n) +
+	                                           " regions on one connection, then " +
+	                                           errname(static_cast<int>(-r)) + " (want " +
+	                                           std::to_string(l.regions) + ", then ENOSPC)");
+
+	// The longest region.
+	r = vmm.add_ring(conns[1], big_gpa, l.region_len + 1, 0x2000);
+	report(r == -EINVAL, "a region of region_len + 1 bytes is refused with EINVAL (" +
+	                         errname(static_cast<int>(-r)) + ")");
+	r = vmm.add_ring(conns[1], big_gpa, l.region_len, 0x2001);
+	report(r == 0, "a region of region_len bytes maps (" + errname(static_cast<int>(-r)) + ")");
+
+	unsigned bad = 0;
+	for (const uint32_t h : conns) {
+		bad += vmm.close_conn(h) != 0 ? 1 : 0;
+	}
+	report(bad == 0, "every connection closes");
+}
+
+// VmPin of this process, in kB.
+long vm_pin_kb()
+{
+	std::ifstream f("/proc/self/status");
+	std::string line;
+	while (std::getline(f, line)) {
+		if (line.rfind("VmPin:", 0) == 0) {
+			return std::stol(line.substr(6));
+		}
+	}
+	throw std::runtime_error("no VmPin in /proc/self/status");
+}
+
+// Wait until VmPin is @kb; false after 3 s.
+bool vm_pin_becomes(long kb)
+{
+	for (int i = 0; i < 300; i++) {
+		if (vm_pin_kb() == kb) {
+			return true;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	return false;
+}
+
+void drop_ipc_lock()
+{
+	__user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+	std::array<__user_cap_data_struct, 2> data{};
+	if (syscall(SYS_capget, &hdr, data.data()) < 0) {
+		fail("capget");
+	}
+	const uint32_t bit = 1U << CAP_IPC_LOCK; // CAP_IPC_LOCK < 32
+	data[0].effective &= ~bit;
+	data[0].permitted &= ~bit;
+	data[0].inheritable &= ~bit;
+	if (syscall(SYS_capset, &hdr, data.data()) < 0) {
+		fail("capset");
+	}
+}
+
+void check_memlock(const std::string &container, uint32_t echo, unsigned long pages)
+{
+	drop_ipc_lock();
+	const rlimit rl{pages * page, pages * page};
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0) {
+		fail("setrlimit(RLIMIT_MEMLOCK)");
+	}
+	Vmm vmm(container);
+	vmm.add_doorbells(4);
+	const long kb = static_cast<long>(pages * page / 1024);
+	const long base = vm_pin_kb();
+	report(base == 0, "VmPin starts at 0 kB (" + std::to_string(base) + ")");
+
+	const int64_t a = vmm.open_echo(echo);
+	const int64_t b = vmm.open_echo(echo);
+	if (a < 0 || b < 0) {
+		throw std::runtime_error("DEVOPEN of the echo device failed");
+	}
+	int64_t r = vmm.add_ring(static_cast<uint32_t>(a), big_gpa, pages * page, 1);
+	report(r == 0, "a region of RLIMIT_MEMLOCK's " + std::to_string(pages) + " pages maps (" +
+	                   errname(static_cast<int>(-r)) + ")");
+	long pin = vm_pin_kb();
+	report(pin == kb,
+	       "VmPin shows it: " + std::to_string(pin) + " kB (want " + std::to_string(kb) + ")");
+	r = vmm.add_ring(static_cast<uint32_t>(b), ring_gpa, page, 2);
+	report(r == -ENOMEM,
+	       "one page more is refused with ENOMEM (" + errname(static_cast<int>(-r)) + ")");
+	pin = vm_pin_kb();
+	report(pin == kb, "and VmPin did not move: " + std::to_string(pin) + " kB");
+
+	r = vmm.close_conn(static_cast<uint32_t>(a));
+	report(r == 0 && vm_pin_becomes(0),
+	       "closing the connection unpins: VmPin " + std::to_string(vm_pin_kb()) + " kB");
+	r = vmm.add_ring(static_cast<uint32_t>(b), ring_gpa, page, 2);
+	report(r == 0, "then a page maps again (" + errname(static_cast<int>(-r)) + ")");
+
+	// The VMM drops the page under the ring: the region is remapped to a
+	// new page, which is counted instead of the old one, not besides it.
+	if (madvise(vmm.mem().subspan(ring_gpa).data(), page, MADV_DONTNEED) < 0) {
+		fail("madvise(MADV_DONTNEED)");
+	}
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	report(vm_pin_becomes(4), "after the ring's page moved VmPin is " +
+	                              std::to_string(vm_pin_kb()) + " kB (want 4)");
+	r = vmm.close_conn(static_cast<uint32_t>(b));
+	report(r == 0 && vm_pin_becomes(0),
+	       "closing the last connection unpins: VmPin " + std::to_string(vm_pin_kb()) + " kB");
+}
+
+// A cgroup v2 file's first number, or a key's ("max 3") in a flat keyed file.
+long cg_read(const std::string &dir, const std::string &file, const std::string &key = "")
+{
+	std::ifstream f(dir + "/" + file);
+	std::string line;
+	while (std::getline(f, line)) {
+		std::istringstream in(line);
+		if (key.empty()) {
+			long v = 0;
+			in >> v;
+			return v;
+		}
+		std::string k;
+		long v = 0;
+		if (in >> k >> v && k == key) {
+			return v;
+		}
+	}
+	throw std::runtime_error("cannot read " + dir + "/" + file + " " + key);
+}
+
+void cg_write(const std::string &dir, const std::string &file, const std::string &value)
+{
+	const Fd fd(open((dir + "/" + file).c_str(), O_WRONLY | O_CLOEXEC));
+	if (fd.get() < 0 ||
+	    write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+		fail("write " + value + " to " + dir + "/" + file);
+	}
+}
+
+void check_memcg(const std::string &container, uint32_t echo, const std::string &cg, long max_len)
+{
+	Vmm vmm(container);
+	const vbus_kvm_limits l = fallback_limits;
+	std::vector<uint32_t> conns;
+	conns.reserve(l.connections + 1);
+	// Two buffers per connection, and some for the connection itself.
+	const long per_conn = 2 * max_len;
+
+	cg_write(cg, "cgroup.procs", std::to_string(getpid()));
+	const long base = cg_read(cg, "memory.current");
+	constexpr unsigned probe = 8;
+	for (unsigned i = 0; i < probe; i++) {
+		const int64_t r = vmm.open_echo(echo);
+		if (r < 0) {
+			throw std::runtime_error("DEVOPEN of the echo device: " +
+			                         errname(static_cast<int>(-r)));
+		}
+		conns.push_back(static_cast<uint32_t>(r));
+	}
+	const long grown = cg_read(cg, "memory.current") - base;
+	report(grown >= probe * per_conn,
+	       std::to_string(probe) + " connections are charged " + std::to_string(grown / 1024) +
+	           " KiB (want >= " + std::to_string(probe * per_conn / 1024) + ")");
+	for (const uint32_t h : conns) {
+		vmm.close_conn(h);
+	}
+	conns.clear();
+
+	// A few connections' worth above what the group holds now.
+	const long headroom = 16 * per_conn;
+	const long now = cg_read(cg, "memory.current");
+	cg_write(cg, "memory.max", std::to_string(now + headroom));
+	const long max_before = cg_read(cg, "memory.events", "max");
+	// No output, no file opened until the connections are closed again: the
+	// group is full meanwhile.
+	int64_t r = 0;
+	while (conns.size() < l.connections + 1UL && (r = vmm.open_echo(echo)) >= 0) {
+		conns.push_back(static_cast<uint32_t>(r));
+	}
+	const size_t opened = conns.size();
+	for (const uint32_t h : conns) {
+		vmm.close_conn(h);
+	}
+	conns.clear();
+	report(r == -ENOMEM && opened <= static_cast<size_t>(headroom / per_conn),
+	       std::to_string(opened) + " connections opened in " +
+	           std::to_string(headroom / 1024) + " KiB, then " + errname(static_cast<int>(-r)) +
+	           " (want ENOMEM after at most " + std::to_string(headroom / per_conn) + ")");
+	report(cg_read(cg, "memory.events", "max") > max_before,
+	       "memory.events counted the group at its max");
+	report(cg_read(cg, "memory.events", "oom") == 0 &&
+	           cg_read(cg, "memory.events", "oom_kill") == 0,
+	       "without an OOM or an OOM kill");
+	// Connections are freed after an RCU grace period.
+	long after = cg_read(cg, "memory.current");
+	for (int i = 0; i < 200 && after - now >= per_conn; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		after = cg_read(cg, "memory.current");
+	}
+	report(after - now < per_conn, "closing them gave the memory back: " +
+	                                   std::to_string((after - now) / 1024) + " KiB left");
+	cg_write(cg, "memory.max", "max");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	const std::span args(argv, argc);
+	if (args.size() < 4) {
+		std::cerr << "usage: kvm-limits CONTAINER ECHO_ID counts|memlock PAGES|"
+		             "memcg CGROUP_DIR ECHO_MAX_LEN\n";
+		return 2;
+	}
+	try {
+		const std::string container = args[1];
+		const auto echo = static_cast<uint32_t>(std::stoul(args[2]));
+		const std::string mode = args[3];
+		if (mode == "counts") {
+			Vmm vmm(container);
+			const vbus_kvm_limits l = read_limits(vmm.bus());
+			check_indexes(vmm, l);
+			check_counts(vmm, echo, l);
+		} else if (mode == "memlock" && args.size() == 5) {
+			check_memlock(container, echo, std::stoul(args[4]));
+		} else if (mode == "memcg" && args.size() == 6) {
+			check_memcg(container, echo, args[4], std::stol(args[5]));
+		} else {
+			std::cerr << "kvm-limits: unknown mode " << mode << "\n";
+			return 2;
+		}
+	} catch (const std::exception &ex) {
+		std::cerr << "kvm-limits: " << ex.what() << "\n";
+		return 1;
+	}
+	if (failures != 0) {
+		std::cout << "kvm-limits: " << failures << " checks failed\n";
+		return 1;
+	}
+	std::cout << "kvm-limits: ok\n";
+	return 0;
+}
+
+// NOLINTEND(cppcoreguidelines-pro-type-union-access)

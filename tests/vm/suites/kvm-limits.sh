@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# What a VMM may take through the KVM connector (tests/tools/kvm-limits, a
+# VMM without a vCPU that makes its guest's calls itself):
+# - the limits VBUS_KVM_GET_LIMITS reports are the ones enforced: each is
+#   hit exactly (the limit succeeds, one more fails), and one eventfd
+#   cannot back two doorbell slots;
+# - pinned guest pages count against the VMM's RLIMIT_MEMLOCK (without
+#   CAP_IPC_LOCK) and show in its VmPin, also across a remap;
+# - what the VMM makes the host allocate is charged to its memory cgroup:
+#   at memory.max its calls fail with ENOMEM, no OOM kill, and closing
+#   gives the memory back.
+# Nothing stays pinned or attached, and every module unloads.
+# vm-options: --timeout 240
+# vm-retry: 1
+. tests/vm/lib.sh
+
+LIMITS=build/cmake/tests/tools/kvm-limits
+L=$CFS/containers/L
+CG=/sys/fs/cgroup/vbus-limits
+
+install_modules
+modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
+check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+
+setup() {
+	modprobe vbus_echo && modprobe vbus_kvm && mkdir $L &&
+	mkdir $CFS/devices/echo/e0 $CFS/devices/echo/big &&
+	put $CFS/devices/echo/big/max_len 65536 &&
+	for d in e0 big; do
+		put $CFS/devices/echo/$d/enabled 1 &&
+		ln -s $CFS/devices/echo/$d $L/devices/$d || return 1
+	done
+}
+check "container L with an echo device of 4 KiB and one of 64 KiB buffers" setup
+e0=$(cat $CFS/devices/echo/e0/id)
+big=$(cat $CFS/devices/echo/big/id)
+pins0=$(pins_held)
+
+# run_limits DESCRIPTION ARGS...: one mode of kvm-limits, its lines shown.
+run_limits() {
+	local desc=$1 out rc
+	shift
+	out=$($LIMITS "$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/# /'
+	check "$desc" test "$rc" = 0
+}
+
+run_limits "every limit VBUS_KVM_GET_LIMITS reports is enforced exactly" L "$e0" counts
+check "L has no client left" test "$(cat $L/clients)" = 0
+
+run_limits "pins count against RLIMIT_MEMLOCK and show in VmPin" L "$e0" memlock 16
+
+cgroup_setup() {
+	if ! grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
+		mount -t cgroup2 none /sys/fs/cgroup || return 1
+	fi
+	grep -qw memory /sys/fs/cgroup/cgroup.controllers &&
+	put /sys/fs/cgroup/cgroup.subtree_control +memory && mkdir $CG
+}
+check "a memory cgroup for the VMM" cgroup_setup
+run_limits "the VMM's allocations are charged to its memory cgroup" L "$big" memcg $CG 65536
+check "the cgroup is empty and goes away" rmdir $CG
+
+check "every page pinned was unpinned" pins_back_to "$pins0"
+check "L has no client left" test "$(cat $L/clients)" = 0
+teardown() {
+	for d in e0 big; do
+		rm $L/devices/$d && put $CFS/devices/echo/$d/enabled 0 &&
+		rmdir $CFS/devices/echo/$d || return 1
+	done
+	rmdir $L
+}
+check "tear down" teardown
+check "every module unloads" modprobe -r vbus_kvm vbus_echo vbus
+
+done_testing
