@@ -563,7 +563,7 @@ private:
 		}
 		const int err = vm_.call(gpa);
 		if (err != 0) {
-			if (err != EFAULT) {
+			if (err != EFAULT && !(err == EINVAL && (gpa & (page - 1)) != 0)) {
 				errno = err;
 				fail("VBUS_KVM_CALL at guest address " + std::to_string(gpa));
 			}
@@ -645,7 +645,9 @@ private:
 		if (gpa + page > mem_size || (gpa & (page - 1)) != 0) {
 			// Write through the memslot only at the call pages.
 			const int err = vm_.call(gpa);
-			if (err != 0 && err != EFAULT) {
+			// A call page must be page-aligned (EINVAL) and guest memory (EFAULT).
+			const int want = (gpa & (page - 1)) != 0 ? EINVAL : EFAULT;
+			if (err != 0 && err != want) {
 				errno = err;
 				fail("VBUS_KVM_CALL at guest address " + std::to_string(gpa));
 			}
