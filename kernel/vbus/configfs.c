@@ -178,8 +178,7 @@ static void container_release(struct config_item *item)
 
 	WARN_ON_ONCE(!xa_empty(&c->devices));
 	xa_destroy(&c->devices);
-	/* The memory goes with the devices/ group: see struct vbus_container. */
-	config_item_put(&c->devices_group.cg_item);
+	kfree(c);
 }
 
 static struct configfs_item_operations container_item_ops = {
@@ -218,13 +217,7 @@ static void container_devices_drop_link(struct config_item *src,
 		vbus_container_unplace(devices_group_to_container(src), dev);
 }
 
-static void container_devices_release(struct config_item *item)
-{
-	kfree(devices_group_to_container(item));
-}
-
 static struct configfs_item_operations container_devices_item_ops = {
-	.release = container_devices_release,
 	.allow_link = container_devices_allow_link,
 	.drop_link = container_devices_drop_link,
 };

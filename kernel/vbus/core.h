@@ -54,12 +54,6 @@ extern struct list_head vbus_devices;		/* under vbus_lock */
  * @name_node:	in the hash of container names
  * @dead:	removed (rmdir): nothing may be placed any more (under
  *		vbus_lock)
- *
- * Lifetime: the memory holds two configfs items, the container's and
- * that of its devices/ group.  configfs drops its hold on the group
- * when the container is removed, but a link being made in devices/ may
- * still hold the group; so the container's release drops the group's
- * first reference and the group's release frees the memory.
  */
 struct vbus_container {
 	struct config_group group;
