@@ -26,6 +26,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include <vbus_configfs.h>
 #include <vbus_memctx.h>
 
 struct vbus_devclass;
@@ -125,6 +126,7 @@ struct vbus_device_stats {
  * @name_node:	in the core's hash of device names
  * @free_work:	frees the device an RCU grace period after its last
  *		reference, so lockless id lookups never see freed memory
+ * @put:	puts the first reference after the rmdir (vbus_configfs.h)
  */
 struct vbus_device {
 	const char *type;
@@ -143,6 +145,7 @@ struct vbus_device {
 	struct list_head node;
 	struct hlist_node name_node;
 	struct rcu_work free_work;
+	struct vbus_cfs_put put;
 };
 
 /**

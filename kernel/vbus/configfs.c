@@ -19,12 +19,16 @@
 
 #include <linux/capability.h>
 #include <linux/ctype.h>
+#include <linux/dcache.h>
+#include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uidgid.h>
 #include <linux/user_namespace.h>
+
+#include <vbus_configfs.h>
 
 #include "core.h"
 
@@ -178,7 +182,8 @@ static void container_release(struct config_item *item)
 
 	WARN_ON_ONCE(!xa_empty(&c->devices));
 	xa_destroy(&c->devices);
-	kfree(c);
+	/* The memory goes with the devices/ group: see struct vbus_container. */
+	config_item_put(&c->devices_group.cg_item);
 }
 
 static struct configfs_item_operations container_item_ops = {
@@ -217,7 +222,13 @@ static void container_devices_drop_link(struct config_item *src,
 		vbus_container_unplace(devices_group_to_container(src), dev);
 }
 
+static void container_devices_release(struct config_item *item)
+{
+	kfree(devices_group_to_container(item));
+}
+
 static struct configfs_item_operations container_devices_item_ops = {
+	.release = container_devices_release,
 	.allow_link = container_devices_allow_link,
 	.drop_link = container_devices_drop_link,
 };
@@ -275,7 +286,7 @@ static void containers_drop_item(struct config_group *group,
 	mutex_unlock(&vbus_lock);
 	while ((dev = xa_find(&c->devices, &id, ULONG_MAX, XA_PRESENT)))
 		vbus_container_unplace(c, dev);
-	config_item_put(item);
+	vbus_configfs_put_after_rmdir(&c->put, group, item);
 }
 
 static struct configfs_group_operations containers_group_ops = {
@@ -455,8 +466,10 @@ static struct config_group *class_make_group(struct config_group *group,
 static void class_drop_item(struct config_group *group,
 			    struct config_item *item)
 {
-	vbus_device_destroy(vbus_device_from_item(item));
-	config_item_put(item);
+	struct vbus_device *dev = vbus_device_from_item(item);
+
+	vbus_device_destroy(dev);
+	vbus_configfs_put_after_rmdir(&dev->put, group, item);
 }
 
 static struct configfs_group_operations class_group_ops = {
@@ -522,6 +535,8 @@ EXPORT_SYMBOL_GPL(vbus_devclass_register);
  */
 void vbus_devclass_unregister(struct vbus_devclass *dc)
 {
+	/* Removed devices of the class whose last put is still queued */
+	vbus_configfs_flush_puts();
 	configfs_unregister_group(&dc->group);
 	/* Let devices freed after a grace period reach the class's code. */
 	rcu_barrier();
@@ -533,6 +548,57 @@ EXPORT_SYMBOL_GPL(vbus_devclass_unregister);
 static const struct config_item_type devices_type = {
 	.ct_owner = THIS_MODULE,
 };
+
+/* ---------------------------------------------------------------- */
+/* the last put of a removed item: see vbus_configfs.h */
+
+static void vbus_cfs_put_work(struct work_struct *work)
+{
+	struct vbus_cfs_put *put = container_of(work, struct vbus_cfs_put,
+						work);
+	struct config_item *item = put->item;
+	struct dentry *parent = put->parent;
+
+	/* The rmdir holds its parent until the item's dentry is unhashed. */
+	inode_lock(d_inode(parent));
+	inode_unlock(d_inode(parent));
+	dput(parent);
+	config_item_put(item);	/* may free @put */
+}
+
+/**
+ * vbus_configfs_put_after_rmdir() - put a removed item once its rmdir is over
+ * @put:	storage in the object that embeds @item
+ * @parent:	the group @item is dropped from (drop_item()'s argument)
+ * @item:	the item; its first reference goes to the work
+ *
+ * For a group's ->drop_item(), in place of config_item_put(): the item
+ * is released after configfs can no longer look it up by name.  The
+ * module whose ->release() the put may run calls
+ * vbus_configfs_flush_puts() on its way out.
+ */
+void vbus_configfs_put_after_rmdir(struct vbus_cfs_put *put,
+				   struct config_group *parent,
+				   struct config_item *item)
+{
+	INIT_WORK(&put->work, vbus_cfs_put_work);
+	put->item = item;
+	put->parent = dget(parent->cg_item.ci_dentry);
+	queue_work(vbus_wq, &put->work);
+}
+EXPORT_SYMBOL_GPL(vbus_configfs_put_after_rmdir);
+
+/**
+ * vbus_configfs_flush_puts() - wait for the puts of removed items
+ *
+ * Called by a module that owns configfs items before it goes away, so
+ * that no release of its items runs after its exit.
+ */
+void vbus_configfs_flush_puts(void)
+{
+	flush_workqueue(vbus_wq);
+}
+EXPORT_SYMBOL_GPL(vbus_configfs_flush_puts);
 
 /* ---------------------------------------------------------------- */
 /* the subsystem */
@@ -570,5 +636,6 @@ int vbus_configfs_init(void)
 
 void vbus_configfs_exit(void)
 {
+	vbus_configfs_flush_puts();
 	configfs_unregister_subsystem(&vbus_subsys);
 }

@@ -26,6 +26,7 @@
 #include <linux/xarray.h>
 
 #include <vbus_client.h>
+#include <vbus_configfs.h>
 #include <vbus_device.h>
 #include <vbus/netlink.h>
 
@@ -54,6 +55,14 @@ extern struct list_head vbus_devices;		/* under vbus_lock */
  * @name_node:	in the hash of container names
  * @dead:	removed (rmdir): nothing may be placed any more (under
  *		vbus_lock)
+ * @put:	puts the first reference after the rmdir (vbus_configfs.h)
+ *
+ * Lifetime: the memory holds two configfs items, the container's and
+ * that of its devices/ group.  configfs lets go of the group when the
+ * container is removed, but a link being made in devices/ may still
+ * hold the group (configfs_symlink() unlocks devices/ while it resolves
+ * the target); so the container's release drops the group's first
+ * reference, and the group's release frees the memory.
  */
 struct vbus_container {
 	struct config_group group;
@@ -68,6 +77,7 @@ struct vbus_container {
 	struct list_head node;
 	struct hlist_node name_node;
 	bool dead;
+	struct vbus_cfs_put put;
 };
 
 static inline const char *vbus_container_name(struct vbus_container *c)
