@@ -161,8 +161,8 @@ int vbus_container_place(struct vbus_container *c, struct vbus_device *dev)
 	int ret;
 
 	mutex_lock(&vbus_lock);
-	if (c->dead) {
-		ret = -ENOENT;	/* a link racing with the container's rmdir */
+	if (c->dead || dev->destroyed) {
+		ret = -ENOENT;	/* a link racing with an rmdir */
 		goto out;
 	}
 	if (dev->container) {
@@ -251,14 +251,24 @@ out:
 
 /*
  * rmdir: configfs refuses it while the device is linked into a
- * container.  Connections may still be closing: the last one disables
+ * container, but a link racing with the rmdir may have placed it after
+ * that check (configfs calls allow_link() before the link exists, and
+ * fails the link later): take it out again.  From here on nothing
+ * places it.  Connections may still be closing: the last one disables
  * the device.
  */
 void vbus_device_destroy(struct vbus_device *dev)
 {
+	struct vbus_container *c;
+
 	mutex_lock(&vbus_lock);
-	WARN_ON_ONCE(dev->container);
 	dev->destroyed = true;
+	c = dev->container;
+	mutex_unlock(&vbus_lock);
+	if (c)
+		vbus_container_unplace(c, dev);
+
+	mutex_lock(&vbus_lock);
 	if (dev->enabled && !dev->nconns) {
 		if (dev->ops->disable)
 			dev->ops->disable(dev);
