@@ -27,6 +27,7 @@
 #include <linux/slab.h>
 
 #include <vbus_client.h>
+#include <vbus_configfs.h>
 #include <vbus_proxy.h>
 
 /**
@@ -35,14 +36,16 @@
  * @bus:	the vbus-proxy bus; its device's refcount frees this struct
  * @client:	the core's client, from mkdir to rmdir (set by the first
  *		DEVADD if that comes first, see local_devadd())
+ * @put:	puts @item's first reference after the rmdir
  *
- * configfs holds one reference to the bus device through @item; the
- * item's release drops it.
+ * configfs holds one reference to the bus device through @item: the
+ * rmdir takes the bus out of sysfs, the item's release drops it.
  */
 struct local_conn {
 	struct config_item item;
 	struct vbus_proxy_bus bus;
 	struct vbus_client *client;
+	struct vbus_cfs_put put;
 };
 
 static struct local_conn *bus_to_lc(struct vbus_proxy_bus *bus)
@@ -164,7 +167,7 @@ static void local_item_release(struct config_item *item)
 {
 	struct local_conn *lc = container_of(item, struct local_conn, item);
 
-	vbus_proxy_bus_unregister(&lc->bus);
+	vbus_proxy_bus_put(&lc->bus);
 }
 
 static struct configfs_item_operations local_item_ops = {
@@ -227,7 +230,9 @@ static void local_drop_item(struct config_group *group,
 	/* Drivers close their devices while the client still works. */
 	vbus_proxy_bus_remove_devices(&lc->bus);
 	vbus_client_detach(lc->client);
-	config_item_put(item);
+	/* The name is free at once for a new mkdir; the memory goes later. */
+	vbus_proxy_bus_del(&lc->bus);
+	vbus_configfs_put_after_rmdir(&lc->put, group, item);
 }
 
 static struct configfs_group_operations local_group_ops = {
@@ -258,6 +263,8 @@ static int __init local_init(void)
 
 static void __exit local_exit(void)
 {
+	/* Items removed just before: their release is this module's code. */
+	vbus_configfs_flush_puts();
 	configfs_unregister_subsystem(&local_subsys);
 }
 

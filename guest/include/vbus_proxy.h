@@ -163,6 +163,8 @@ static inline struct vbus_proxy_device *to_vbus_proxy_device(struct device *d)
 int vbus_proxy_bus_register(struct vbus_proxy_bus *bus);
 void vbus_proxy_bus_remove_devices(struct vbus_proxy_bus *bus);
 void vbus_proxy_bus_unregister(struct vbus_proxy_bus *bus);
+void vbus_proxy_bus_del(struct vbus_proxy_bus *bus);
+void vbus_proxy_bus_put(struct vbus_proxy_bus *bus);
 void vbus_proxy_bus_devadd(struct vbus_proxy_bus *bus, u32 id,
 			   const char *type);
 void vbus_proxy_bus_devdrop(struct vbus_proxy_bus *bus, u32 id);

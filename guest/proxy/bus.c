@@ -553,6 +553,30 @@ void vbus_proxy_bus_unregister(struct vbus_proxy_bus *bus)
 }
 EXPORT_SYMBOL_GPL(vbus_proxy_bus_unregister);
 
+/**
+ * vbus_proxy_bus_del() - take the bus out of sysfs, keep its memory
+ * @bus:	the bus, its devices removed
+ *
+ * The first half of vbus_proxy_bus_unregister(), for an owner whose
+ * memory outlives the bus's name: a new bus may take the name at once.
+ * vbus_proxy_bus_put() is the second half.
+ */
+void vbus_proxy_bus_del(struct vbus_proxy_bus *bus)
+{
+	device_del(&bus->dev);
+}
+EXPORT_SYMBOL_GPL(vbus_proxy_bus_del);
+
+/**
+ * vbus_proxy_bus_put() - drop the reference vbus_proxy_bus_register() gave
+ * @bus:	a bus taken out with vbus_proxy_bus_del()
+ */
+void vbus_proxy_bus_put(struct vbus_proxy_bus *bus)
+{
+	put_device(&bus->dev);
+}
+EXPORT_SYMBOL_GPL(vbus_proxy_bus_put);
+
 static int __init vbus_proxy_init(void)
 {
 	return bus_register(&vbus_proxy_bus_type);
