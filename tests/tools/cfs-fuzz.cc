@@ -671,6 +671,12 @@ struct Tree {
 	std::string local;
 	std::vector<std::unique_ptr<Object>> containers;
 	std::vector<std::unique_ptr<Object>> devices;
+	// The names two classes race for (op_mkdir_cross_class).  vbus frees
+	// a device's name inside rmdir(2), and the directory is gone when
+	// rmdir(2) returns: a check that both classes have the name must not
+	// overlap an rmdir of it.  mkdirs and checks hold the lock shared
+	// (they race each other), an rmdir holds it alone.
+	std::array<std::shared_mutex, 2> cross_class;
 
 	Tree(std::string c, std::string l, unsigned ncontainers, unsigned ndevices)
 	    : cfs(std::move(c)), local(std::move(l))
@@ -833,20 +839,26 @@ private:
 	void op_mkdir_cross_class()
 	{
 		const bool venet = chance(rng_, 50);
-		const std::string name = "fzx" + std::to_string(uniform(rng_, 0, 1));
+		const auto which = uniform(rng_, 0, 1);
+		const std::string name = "fzx" + std::to_string(which);
+		std::shared_mutex &name_lock = tree_.cross_class.at(which);
 		const std::string mine =
 		    tree_.cfs + "/devices/" + (venet ? "venet/" : "echo/") + name;
 		const std::string other =
 		    tree_.cfs + "/devices/" + (venet ? "echo/" : "venet/") + name;
 		doing("mkdir (cross-class) " + mine);
-		const int err = sys_mkdir(mine);
-		report.count("mkdir_xclass", err);
-		if (err != 0) {
-			return;
+		{
+			const std::shared_lock lock(name_lock);
+			const int err = sys_mkdir(mine);
+			report.count("mkdir_xclass", err);
+			if (err != 0) {
+				return;
+			}
+			if (exists(other)) {
+				report.fail("device name " + name + " exists in both classes");
+			}
 		}
-		if (exists(other)) {
-			report.fail("device name " + name + " exists in both classes");
-		}
+		const std::unique_lock lock(name_lock);
 		const int rm = sys_rmdir(mine);
 		if (rm != 0) {
 			report.fail("rmdir " + mine + " just made: " + std::strerror(rm));
