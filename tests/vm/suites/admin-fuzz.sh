@@ -1,5 +1,4 @@
 # SPDX-License-Identifier: GPL-2.0
-# vm-not-in-check: a known use-after-free (a configfs link made while its container is removed writes into the freed container) fails it; run it with tests/vm/suite admin-fuzz
 #
 # Concurrent administration: cfs-fuzz (tests/tools/cfs-fuzz.cc) runs four
 # threads of random configfs operations, garbage included, over
