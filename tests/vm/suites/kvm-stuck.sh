@@ -10,11 +10,6 @@
 # most of a second, so the bound is 5 s, and the old code never
 # finished); when the VMM is killed, its connection, pins and modules are
 # released.
-#
-# Then a memctx's module must stay loaded while the core holds the memctx:
-# vbus_memctx_test (tests/vm/modules) queues the core's remap work on a CPU
-# that a real-time busy loop keeps from running it, detaches and is
-# unloaded; the remap work runs afterwards.
 # vm-options: --timeout 240
 . tests/vm/lib.sh
 
@@ -119,28 +114,6 @@ unload_kvm() {
 }
 check "vbus_kvm unloads" unload_kvm
 
-# ---- a memctx pins its module (tests/vm/modules/vbus_memctx_test.c)
-P=/sys/module/vbus_memctx_test/parameters
-check "container M with an echo device" sh -c \
-	"mkdir $CFS/containers/M $E/m0 && echo 1 >$E/m0/enabled && ln -s $E/m0 $CFS/containers/M/devices/m0"
-check "the test client attaches with its own memctx and registers a ring" \
-	sh -c "insmod tests/vm/modules/vbus_memctx_test.ko && echo M >$P/attach"
-rt=$(cat /proc/sys/kernel/sched_rt_runtime_us)
-echo -1 >/proc/sys/kernel/sched_rt_runtime_us
-# CPU 1's ordinary threads, its kworkers included, do not run for 3 s.
-timeout 3 chrt -f 10 taskset -c 1 sh -c 'while :; do :; done' &
-hog=$!
-sleep 0.3
-check "the ring's mapping is marked stale from CPU 1" \
-	chrt -f 20 taskset -c 1 sh -c "echo 1 >$P/stale"
-check "the client detaches" sh -c "echo 1 >$P/detach"
-check "its module unloads" rmmod vbus_memctx_test
-wait $hog
-echo "$rt" >/proc/sys/kernel/sched_rt_runtime_us
-sleep 1
-check "the memctx was released before its module went; the kernel lived on" \
-	sh -c "dmesg | grep -q 'vbus_memctx_test: memctx released'"
-check "M removed" sh -c "rm $CFS/containers/M/devices/m0 && echo 0 >$E/m0/enabled && rmdir $E/m0 $CFS/containers/M"
 check "every module unloads" modprobe -r vbus_echo vbus
 
 done_testing
