@@ -16,6 +16,7 @@
 # that a real-time busy loop keeps from running it, detaches and is
 # unloaded; the remap work runs afterwards.
 # vm-options: --timeout 240
+# vm-retry: 1
 . tests/vm/lib.sh
 
 STUCK=build/cmake/tests/tools/kvm-stuck
