@@ -11,6 +11,7 @@
 # run's operations (not their interleaving), VBUS_FUZZ_SECONDS sets the
 # fuzzing time (default 30).
 # vm-options: --timeout 400 --idle 150
+# vm-retry: 1
 . tests/vm/lib.sh
 
 FUZZ=build/cmake/tests/tools/cfs-fuzz

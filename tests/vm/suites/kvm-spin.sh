@@ -18,6 +18,7 @@
 # entries, and has the first ring's page replaced: only the current ring
 # may follow a move.
 # vm-options: --timeout 300
+# vm-retry: 1
 . tests/vm/lib.sh
 
 SPIN=build/cmake/tests/tools/kvm-spin

@@ -11,6 +11,7 @@
 # finished); when the VMM is killed, its connection, pins and modules are
 # released.
 # vm-options: --timeout 240
+# vm-retry: 1
 . tests/vm/lib.sh
 
 STUCK=build/cmake/tests/tools/kvm-stuck

@@ -4,6 +4,7 @@
 # placed and destroyed through configfs.  The time per object must stay
 # flat from the first hundred containers to the last, as far as vbus is
 # concerned, and slab usage must return to its baseline.
+# vm-retry: 1
 . tests/vm/lib.sh
 
 containers=${VBUS_SCALE_CONTAINERS:-1000}

@@ -8,6 +8,7 @@
 # removed by the administrator, hot-unplug under load, and a clean
 # unload with slab usage back to its baseline.
 # vm-options: --timeout 1200
+# vm-retry: 1
 . tests/vm/lib.sh
 
 LOCAL=/sys/kernel/config/vbus-local
