@@ -14,6 +14,7 @@
 # drops the last reference after the unload, and the kernel oopses in
 # the module's freed release().)  Then: the module cannot be unloaded
 # while its memctx lives.
+# vm-retry: 1
 . tests/vm/lib.sh
 
 E=$CFS/devices/echo
