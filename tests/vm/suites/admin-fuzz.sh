@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm-not-in-check: a known use-after-free (a configfs link made while its container is removed writes into the freed container) fails it; run it with tests/vm/suite admin-fuzz
 #
-# Concurrent administration: cfs-fuzz (tests/tools/cfs-fuzz.cc) runs four
+# Concurrent administration: cfs-fuzz (tests/tools/cfs-fuzz/) runs four
 # threads of random configfs operations, garbage included, over
 # containers, echo and venet devices and the local connector, while
 # frames flow on every vbus netdev and statistics are dumped over
