@@ -71,12 +71,10 @@ namespace
 
 using testtools::fail;
 using testtools::Fd;
-using testtools::Mapping;
 
 constexpr size_t page = 4096;
 // Guest physical layout: the call page, a ring, room for big regions.
 constexpr uint64_t mem_size = 12ULL << 20;
-constexpr uint64_t call_gpa = 0x1000;
 constexpr uint64_t ring_gpa = 0x10000;
 constexpr uint32_t ring_count = 16;
 constexpr uint64_t big_gpa = 0x100000; // regions of many pages start here
@@ -99,112 +97,46 @@ std::string errname(int err)
 	return err == 0 ? std::string("success") : std::string(std::strerror(err));
 }
 
-class Vmm
+// Guest memory is anonymous and touched before the memslot maps it, so
+// later checks see no page faults.  No doorbell or vector until asked.
+testtools::GuestMemory touched_memory()
+{
+	auto mem = testtools::GuestMemory::anonymous(mem_size);
+	std::ranges::fill(mem.bytes(), 0);
+	return mem;
+}
+
+class Vmm : public testtools::TestGuest
 {
 public:
-	explicit Vmm(const std::string &container)
-	    : kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)), vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
-	      bus_(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC)),
-	      mem_(testtools::map_memory(mem_size, -1))
-	{
-		if (kvm_.get() < 0 || vm_.get() < 0) {
-			fail("create VM");
-		}
-		if (bus_.get() < 0) {
-			fail("open /dev/vbus-kvm");
-		}
-		// Every page is touched now, so later checks see no page faults.
-		std::memset(mem_.bytes().data(), 0, mem_size);
-		kvm_userspace_memory_region region{};
-		region.memory_size = mem_size;
-		region.userspace_addr = reinterpret_cast<uintptr_t>(mem_.bytes().data()); // NOLINT
-		if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-			fail("KVM_SET_USER_MEMORY_REGION");
-		}
-		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
-		vbus_kvm_call c{};
-		c.op = VBUS_KVM_OP_HELLO;
-		c.u.hello.version = VBUS_KVM_VERSION;
-		if (call(c) != 0) {
-			throw std::runtime_error("HELLO refused");
-		}
-	}
+	explicit Vmm(const std::string &container) : TestGuest(container, touched_memory(), 0) {}
 
-	[[nodiscard]] int bus() const { return bus_.get(); }
-	[[nodiscard]] std::span<uint8_t> mem() const { return mem_.bytes(); }
-
-	// Run @c as the guest's call; its result (0 or a negative errno).
-	int64_t call(const vbus_kvm_call &c)
-	{
-		*page_of() = c;
-		vbus_kvm_guest_call gc{};
-		gc.gpa = call_gpa;
-		if (ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0) {
-			fail("VBUS_KVM_CALL");
-		}
-		return static_cast<int64_t>(page_of()->result);
-	}
-
-	[[nodiscard]] vbus_kvm_call *page_of() const
-	{
-		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
-		return reinterpret_cast<vbus_kvm_call *>(mem().subspan(call_gpa).data());
-	}
+	[[nodiscard]] int bus() { return vm().bus(); }
 
 	// DEVOPEN of the echo device: the handle, or a negative errno.
-	int64_t open_echo(uint32_t devid)
-	{
-		vbus_kvm_call c{};
-		c.op = VBUS_KVM_OP_DEVOPEN;
-		c.u.devopen.devid = devid;
-		c.u.devopen.version = VBUS_ECHO_VERSION;
-		const int64_t r = call(c);
-		return r < 0 ? r : page_of()->u.devopen.handle;
-	}
+	int64_t open_echo(uint32_t devid) { return try_dev_open(devid, VBUS_ECHO_VERSION); }
 
-	int64_t close_conn(uint32_t handle)
-	{
-		vbus_kvm_call c{};
-		c.op = VBUS_KVM_OP_DEVCLOSE;
-		c.u.devclose.handle = handle;
-		return call(c);
-	}
+	int64_t close_conn(uint32_t handle) { return try_dev_close(handle); }
 
 	// DEVSHM of an echo ring of @len bytes at @gpa.
 	int64_t add_ring(uint32_t handle, uint64_t gpa, uint64_t len, uint64_t cookie)
 	{
-		vbus_ioq_driver q{};
-		if (vbus_ioq_drv_init(&q, mem().subspan(gpa).data(), VBUS_IOQ_SIZE(ring_count),
-		                      ring_count, 0) != 0) {
-			throw std::runtime_error("ring init");
-		}
-		vbus_kvm_call c{};
-		c.op = VBUS_KVM_OP_DEVSHM;
-		c.u.devshm.handle = handle;
-		c.u.devshm.id = VBUS_ECHO_SHM_RING;
-		c.u.devshm.addr = gpa;
-		c.u.devshm.len = len;
-		c.u.devshm.cookie = cookie;
-		c.u.devshm.vector = 1;
-		return call(c);
+		testtools::RingPlace at(VBUS_ECHO_SHM_RING, gpa, ring_count);
+		at.len = len;
+		at.cookie = cookie;
+		at.notify = false;
+		testtools::Ring r;
+		return try_add_ring(r, handle, at);
 	}
 
 	// Doorbell slots 0 .. @n - 1 and vector 1, for DEVSHM.
-	void add_doorbells(unsigned n) const
+	void add_doorbells(unsigned n)
 	{
 		for (unsigned s = 0; s < n; s++) {
-			const Fd efd(eventfd(0, EFD_CLOEXEC));
-			testtools::vkvm_set_eventfd(bus(), VBUS_KVM_SET_DOORBELL, s, efd.get());
+			const Fd efd = vm().add_doorbell(s);
 		}
-		const Fd efd(eventfd(0, EFD_CLOEXEC));
-		testtools::vkvm_set_eventfd(bus(), VBUS_KVM_SET_VECTOR, 1, efd.get());
+		const Fd efd = vm().add_vector(vector);
 	}
-
-private:
-	Fd kvm_;
-	Fd vm_;
-	Fd bus_;
-	Mapping mem_;
 };
 
 // The errno of VBUS_KVM_GET_LIMITS at argument size @size (0: success).
@@ -245,16 +177,9 @@ vbus_kvm_limits read_limits(int bus)
 	return l;
 }
 
-int set_eventfd(int bus, unsigned long req, uint32_t index, int fd)
-{
-	vbus_kvm_eventfd e{};
-	e.index = index;
-	e.fd = fd;
-	return ioctl(bus, req, &e) < 0 ? errno : 0;
-}
-
 void check_indexes(Vmm &vmm, const vbus_kvm_limits &l)
 {
+	const auto set_eventfd = testtools::vkvm_try_set_eventfd;
 	const int bus = vmm.bus();
 	const Fd shared(eventfd(0, EFD_CLOEXEC));
 	int e = set_eventfd(bus, VBUS_KVM_SET_DOORBELL, 0, shared.get());

@@ -101,13 +101,14 @@ namespace
 
 using testtools::fail;
 using testtools::Fd;
-using testtools::Mapping;
+using testtools::GuestMemory;
+using testtools::Ring;
+using testtools::RingPlace;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // Guest physical layout.
 constexpr uint64_t mem_size = 4ULL << 20;
-constexpr uint64_t call_gpa = 0x1000;
 constexpr uint64_t data_gpa = 0x2000; // call arguments
 constexpr uint64_t ring_gpa = 0x10000;
 constexpr uint64_t big_ring_gpa = 0x100000;
@@ -117,7 +118,6 @@ constexpr uint32_t ring_count = 64; // one page
 constexpr uint32_t big_ring_count = 16384;
 constexpr uint64_t page = 4096;
 constexpr unsigned doorbells = 4;
-constexpr unsigned vector = 1;
 
 // How often the spinning guest rings.  A guest pays a VM exit for each
 // doorbell; a VMM could ring faster than any guest, so it does not.
@@ -131,213 +131,36 @@ constexpr milliseconds teardown_limit{1000};
 constexpr milliseconds round_trip_limit{1000};
 constexpr milliseconds wait_limit{20000};
 
-// One copy of guest memory: a memfd and the VMM's mapping of it.
-struct Copy {
-	Fd fd;
-	Mapping map;
-
-	Copy(const char *name, size_t len) : fd(memfd_create(name, MFD_CLOEXEC))
-	{
-		if (fd.get() < 0 || ftruncate(fd.get(), static_cast<off_t>(len)) < 0) {
-			fail(std::string("memfd ") + name);
-		}
-		map = testtools::map_memory(len, fd.get());
-	}
-	[[nodiscard]] std::span<uint8_t> mem() const { return map.bytes(); }
-};
-
-class Vmm
+// The VMM of a spinning guest, of the peer and of moved: guest memory
+// in a memfd, a doorbell eventfd per slot.
+class Vmm : public testtools::TestGuest
 {
 public:
 	explicit Vmm(const std::string &container)
-	    : kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)), vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
-	      bus_(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC)),
-	      vector_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), mem_("guest", mem_size)
+	    : TestGuest(container, GuestMemory::memfd("guest", mem_size), doorbells)
 	{
-		if (kvm_.get() < 0 || vm_.get() < 0) {
-			fail("create VM");
-		}
-		if (bus_.get() < 0 || vector_.get() < 0) {
-			fail("open /dev/vbus-kvm and an eventfd");
-		}
-		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
-		for (unsigned slot = 0; slot < doorbells; slot++) {
-			doorbells_.at(slot) = Fd(eventfd(0, EFD_CLOEXEC));
-			if (doorbells_.at(slot).get() < 0) {
-				fail("doorbell eventfd");
-			}
-			testtools::vkvm_set_eventfd(bus_.get(), VBUS_KVM_SET_DOORBELL, slot,
-			                            doorbells_.at(slot).get());
-		}
-		testtools::vkvm_set_eventfd(bus_.get(), VBUS_KVM_SET_VECTOR, vector, vector_.get());
-		kvm_userspace_memory_region region{};
-		region.memory_size = mem_size;
-		region.userspace_addr = reinterpret_cast<uintptr_t>(mem().data()); // NOLINT
-		if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-			fail("KVM_SET_USER_MEMORY_REGION");
-		}
-		vbus_kvm_call hello{};
-		hello.op = VBUS_KVM_OP_HELLO;
-		hello.u.hello.version = VBUS_KVM_VERSION;
-		must(call(hello), "HELLO");
 	}
-
-	[[nodiscard]] std::span<uint8_t> mem() const { return mem_.mem(); }
-	[[nodiscard]] int memfd() const { return mem_.fd.get(); }
-
-	// Run @c from the call page; returns the call's result.
-	int64_t call(const vbus_kvm_call &c)
-	{
-		vbus_kvm_call *p = page_of();
-		*p = c;
-		vbus_kvm_guest_call gc{};
-		gc.gpa = call_gpa;
-		if (ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0) {
-			fail("VBUS_KVM_CALL");
-		}
-		return static_cast<int64_t>(p->result);
-	}
-
-	[[nodiscard]] vbus_kvm_call *page_of() const
-	{
-		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
-		return reinterpret_cast<vbus_kvm_call *>(mem().subspan(call_gpa).data());
-	}
-
-	void ring(uint32_t slot)
-	{
-		const uint64_t one = 1;
-		if (write(doorbells_.at(slot).get(), &one, sizeof(one)) != sizeof(one)) {
-			fail("doorbell");
-		}
-	}
-
-	static int64_t must(int64_t r, const std::string &what)
-	{
-		if (r < 0) {
-			errno = static_cast<int>(-r);
-			fail(what);
-		}
-		return r;
-	}
-
-private:
-	Fd kvm_;
-	Fd vm_;
-	Fd bus_;
-	std::array<Fd, doorbells> doorbells_;
-	Fd vector_;
-	Copy mem_;
 };
-
-uint32_t dev_open(Vmm &vmm, uint32_t devid, uint32_t version, const std::string &what)
-{
-	vbus_kvm_call c{};
-	c.op = VBUS_KVM_OP_DEVOPEN;
-	c.u.devopen.devid = devid;
-	c.u.devopen.version = version;
-	Vmm::must(vmm.call(c), "DEVOPEN of " + what);
-	return vmm.page_of()->u.devopen.handle;
-}
-
-// A ring the VMM drives as the guest's driver would.
-struct Ring {
-	uint64_t gpa = 0;
-	uint32_t slot = 0;
-	vbus_ioq_driver q{};
-};
-
-// Lay out a ring of @count descriptors at @gpa, starting at index
-// @start, and register it (@len bytes) as region @id of @handle.
-// Returns the call's result; @r is valid when it is 0.
-int64_t try_add_ring(Vmm &vmm, Ring &r, uint32_t handle, uint32_t id, uint64_t gpa, uint32_t count,
-                     size_t len, uint32_t start = 0)
-{
-	r.gpa = gpa;
-	if (vbus_ioq_drv_init(&r.q, vmm.mem().subspan(gpa).data(), len, count, start) != 0) {
-		throw std::runtime_error("ring init at " + std::to_string(gpa));
-	}
-	vbus_shm_signal_enable(&r.q.head->drv_signal);
-	vbus_kvm_call c{};
-	c.op = VBUS_KVM_OP_DEVSHM;
-	c.u.devshm.handle = handle;
-	c.u.devshm.id = id;
-	c.u.devshm.addr = gpa;
-	c.u.devshm.len = len;
-	c.u.devshm.cookie = gpa;
-	c.u.devshm.vector = vector;
-	const int64_t ret = vmm.call(c);
-	if (ret == 0) {
-		r.slot = vmm.page_of()->u.devshm.slot;
-		if (r.slot >= doorbells) {
-			throw std::runtime_error("doorbell slot " + std::to_string(r.slot));
-		}
-	}
-	return ret;
-}
-
-Ring add_ring(Vmm &vmm, uint32_t handle, uint32_t id, uint64_t gpa, const std::string &what)
-{
-	Ring r;
-	Vmm::must(try_add_ring(vmm, r, handle, id, gpa, ring_count, VBUS_IOQ_SIZE(ring_count)),
-	          "DEVSHM of the " + what);
-	return r;
-}
-
-void dev_close(Vmm &vmm, uint32_t handle)
-{
-	vbus_kvm_call c{};
-	c.op = VBUS_KVM_OP_DEVCLOSE;
-	c.u.devclose.handle = handle;
-	Vmm::must(vmm.call(c), "DEVCLOSE");
-}
 
 int64_t venet_call(Vmm &vmm, uint32_t handle, uint32_t func, uint32_t len)
 {
-	vbus_kvm_call c{};
-	c.op = VBUS_KVM_OP_DEVCALL;
-	c.u.devcall.handle = handle;
-	c.u.devcall.func = func;
-	c.u.devcall.len = len;
-	c.u.devcall.data = data_gpa;
-	return vmm.call(c);
-}
-
-// Wait until @done() holds; false after @limit.
-template <typename F> bool wait_for(F done, milliseconds limit = wait_limit)
-{
-	const auto deadline = Clock::now() + limit;
-	while (!done()) {
-		if (Clock::now() > deadline) {
-			return false;
-		}
-		std::this_thread::sleep_for(milliseconds(1));
-	}
-	return true;
+	return vmm.dev_call(handle, func, data_gpa, len);
 }
 
 // Post a buffer of text on the echo ring @r and check it comes back
 // reversed; returns false if the device did not complete it in @limit.
 bool echo_round(Vmm &vmm, Ring &r, uint64_t cookie, milliseconds limit = wait_limit)
 {
-	const auto mem = vmm.mem();
 	std::string text = "buffer " + std::to_string(cookie);
 	text.resize(buf_len, '.');
-	const auto data = mem.subspan(buf_gpa, buf_len);
+	const auto data = vmm.mem().subspan(buf_gpa, buf_len);
 	std::ranges::copy(text, data.begin());
-	// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
-	r.q.head = reinterpret_cast<vbus_ioq_head *>(mem.subspan(r.gpa).data());
 	vbus_ioq_buf buf{cookie, buf_gpa, buf_len, 0};
-	if (vbus_ioq_drv_post(&r.q, &buf) != 0) {
-		throw std::runtime_error("echo ring full");
-	}
-	vbus_ioq_drv_publish(&r.q);
-	vmm.ring(r.slot);
-	int ret = -EAGAIN;
-	if (!wait_for([&] { return (ret = vbus_ioq_drv_reclaim(&r.q, &buf)) != -EAGAIN; }, limit)) {
+	const auto ret = vmm.post_and_wait(r, buf, limit, milliseconds(1));
+	if (!ret) {
 		return false;
 	}
-	if (ret != 0 || buf.cookie != cookie || buf.len != buf_len) {
+	if (*ret != 0 || buf.cookie != cookie || buf.len != buf_len) {
 		throw std::runtime_error("the echo device broke the ring (length " +
 		                         std::to_string(buf.len) + ")");
 	}
@@ -469,11 +292,12 @@ Spinner spin_setup(Vmm &vmm, const SpinArgs &a)
 {
 	Spinner s;
 	if (a.kind == Kind::echo) {
-		s.handle = dev_open(vmm, a.devid, VBUS_ECHO_VERSION, "the echo device");
-		s.ring = add_ring(vmm, s.handle, VBUS_ECHO_SHM_RING, ring_gpa, "echo ring");
+		s.handle = vmm.dev_open(a.devid, VBUS_ECHO_VERSION, "the echo device");
+		s.ring =
+		    vmm.add_ring(s.handle, {VBUS_ECHO_SHM_RING, ring_gpa, ring_count}, "echo ring");
 		return s;
 	}
-	s.handle = dev_open(vmm, a.devid, VBUS_VENET_VERSION, "the venet");
+	s.handle = vmm.dev_open(a.devid, VBUS_VENET_VERSION, "the venet");
 	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_GET_CONFIG, sizeof(vbus_venet_config)),
 	          "GET_CONFIG");
 	vbus_venet_negotiate neg{};
@@ -490,7 +314,7 @@ Spinner spin_setup(Vmm &vmm, const SpinArgs &a)
 	const uint32_t id = a.kind == Kind::tx   ? VBUS_VENET_SHM_TX(0)
 	                    : a.kind == Kind::rx ? VBUS_VENET_SHM_RX(0)
 	                                         : VBUS_VENET_SHM_EVENTS;
-	s.ring = add_ring(vmm, s.handle, id, ring_gpa, "venet ring");
+	s.ring = vmm.add_ring(s.handle, {id, ring_gpa, ring_count}, "venet ring");
 	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_LINK_UP, 0), "LINK_UP");
 	if (a.kind == Kind::rx) {
 		// A packet for a guest that posts no buffer: the device holds it.
@@ -608,7 +432,7 @@ void pin_to(int cpu)
 			throw std::runtime_error("no word from the parent");
 		}
 		const auto t = Clock::now();
-		dev_close(vmm, s.handle);
+		vmm.dev_close(s.handle);
 		std::cout << "DEVCLOSE while the guest spins took " << static_cast<int>(ms_since(t))
 		          << " ms (" << rung.load() << " doorbells rung)" << std::endl;
 		if (Clock::now() - t > teardown_limit) {
@@ -710,8 +534,9 @@ int peer(const std::string &container, uint32_t devid)
 	}
 	try {
 		Vmm vmm(container);
-		const uint32_t handle = dev_open(vmm, devid, VBUS_ECHO_VERSION, "the echo device");
-		Ring r = add_ring(vmm, handle, VBUS_ECHO_SHM_RING, ring_gpa, "echo ring");
+		const uint32_t handle = vmm.dev_open(devid, VBUS_ECHO_VERSION, "the echo device");
+		Ring r =
+		    vmm.add_ring(handle, {VBUS_ECHO_SHM_RING, ring_gpa, ring_count}, "echo ring");
 		uint64_t n = 0;
 		double worst = 0;
 		std::cout << "peer: ready" << std::endl;
@@ -743,32 +568,34 @@ int moved(const std::string &container, uint32_t devid)
 {
 	try {
 		Vmm vmm(container);
-		const uint32_t handle = dev_open(vmm, devid, VBUS_ECHO_VERSION, "the echo device");
+		const uint32_t handle = vmm.dev_open(devid, VBUS_ECHO_VERSION, "the echo device");
 		// Both rings start at an index whose descriptor lies, in a ring
 		// of 16384, past the first ring's page.
 		const uint32_t start = (page + 64) / sizeof(vbus_ioq_desc);
+		RingPlace at(VBUS_ECHO_SHM_RING, ring_gpa, ring_count);
+		at.len = page;
+		at.start = start;
 		Ring first;
-		Vmm::must(try_add_ring(vmm, first, handle, VBUS_ECHO_SHM_RING, ring_gpa, ring_count,
-		                       page, start),
-		          "DEVSHM of a one-page ring");
+		Vmm::must(vmm.try_add_ring(first, handle, at), "DEVSHM of a one-page ring");
 		if (!echo_round(vmm, first, 1)) {
 			throw std::runtime_error("the first ring is not served");
 		}
+		at.gpa = big_ring_gpa;
+		at.count = big_ring_count;
+		at.len = 0;
 		Ring second;
-		const int64_t ret =
-		    try_add_ring(vmm, second, handle, VBUS_ECHO_SHM_RING, big_ring_gpa,
-		                 big_ring_count, VBUS_IOQ_SIZE(big_ring_count), start);
+		const int64_t ret = vmm.try_add_ring(second, handle, at);
 		std::cout << "a second ring of " << big_ring_count << " entries: "
 		          << (ret == 0 ? "accepted" : std::strerror(static_cast<int>(-ret)))
 		          << "\n";
 		// Whatever the answer, the move below must stay within the first ring.
 
 		// The VMM replaces the first ring's page by a copy of it.
-		const Copy copy("ring-page", page);
+		const GuestMemory copy = GuestMemory::memfd("ring-page", page);
 		const auto ring_page = vmm.mem().subspan(ring_gpa, page);
-		std::ranges::copy(ring_page, copy.mem().begin());
+		std::ranges::copy(ring_page, copy.bytes().begin());
 		if (mmap(ring_page.data(), page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		         copy.fd.get(), 0) == MAP_FAILED) {
+		         copy.fd(), 0) == MAP_FAILED) {
 			fail("mmap(MAP_FIXED) over the first ring");
 		}
 		for (uint64_t n = 2; n < 2 + 2 * ring_count; n++) {
@@ -780,7 +607,7 @@ int moved(const std::string &container, uint32_t devid)
 		}
 		std::cout << "the device follows the ring into its new page: " << 2 * ring_count
 		          << " buffers echoed\n";
-		dev_close(vmm, handle);
+		vmm.dev_close(handle);
 		if (ret != -EBUSY) {
 			throw std::runtime_error("a second ring on one connection was not refused "
 			                         "with EBUSY");

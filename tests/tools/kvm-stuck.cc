@@ -56,13 +56,11 @@ namespace
 
 using testtools::fail;
 using testtools::Fd;
-using testtools::Mapping;
 using Clock = std::chrono::steady_clock;
 
 // Guest physical layout: the lower half is ordinary memory, the upper
 // half belongs to the userfaultfd.
 constexpr uint64_t mem_size = 4ULL << 20;
-constexpr uint64_t call_gpa = 0x1000;
 constexpr uint64_t data_gpa = 0x2000;
 constexpr uint64_t ring_gpa = 0x10000;
 constexpr uint32_t ring_count = 16;
@@ -76,92 +74,22 @@ long elapsed_ms(Clock::time_point since)
 	    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
 }
 
-class Vmm
+// Guest memory is anonymous: the userfaultfd takes its missing pages.
+class Vmm : public testtools::TestGuest
 {
 public:
 	explicit Vmm(const std::string &container)
-	    : kvm_(open("/dev/kvm", O_RDWR | O_CLOEXEC)), vm_(ioctl(kvm_.get(), KVM_CREATE_VM, 0)),
-	      bus_(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC)), doorbell_(eventfd(0, EFD_CLOEXEC)),
-	      vector_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-	      mem_(testtools::map_memory(mem_size, -1))
+	    : TestGuest(container, testtools::GuestMemory::anonymous(mem_size), 1)
 	{
-		if (kvm_.get() < 0 || vm_.get() < 0) {
-			fail("create VM");
-		}
-		if (bus_.get() < 0 || doorbell_.get() < 0 || vector_.get() < 0) {
-			fail("open /dev/vbus-kvm and eventfds");
-		}
-		kvm_userspace_memory_region region{};
-		region.memory_size = mem_size;
-		region.userspace_addr = reinterpret_cast<uintptr_t>(mem().data()); // NOLINT
-		if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-			fail("KVM_SET_USER_MEMORY_REGION");
-		}
-		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
-		testtools::vkvm_set_eventfd(bus_.get(), VBUS_KVM_SET_DOORBELL, 0, doorbell_.get());
-		testtools::vkvm_set_eventfd(bus_.get(), VBUS_KVM_SET_VECTOR, 1, vector_.get());
-		vbus_kvm_call hello{};
-		hello.op = VBUS_KVM_OP_HELLO;
-		hello.u.hello.version = VBUS_KVM_VERSION;
-		must(call(hello), "HELLO");
 	}
 
-	[[nodiscard]] std::span<uint8_t> mem() const { return mem_.bytes(); }
-
-	[[nodiscard]] vbus_kvm_call *page() const
+	uint32_t open_echo(uint32_t devid)
 	{
-		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
-		return reinterpret_cast<vbus_kvm_call *>(mem().subspan(call_gpa).data());
-	}
-
-	int64_t call(const vbus_kvm_call &c)
-	{
-		*page() = c;
-		vbus_kvm_guest_call gc{};
-		gc.gpa = call_gpa;
-		if (ioctl(bus_.get(), VBUS_KVM_CALL, &gc) < 0) {
-			fail("VBUS_KVM_CALL");
-		}
-		return static_cast<int64_t>(page()->result);
-	}
-
-	static int64_t must(int64_t r, const std::string &what)
-	{
-		if (r < 0) {
-			errno = static_cast<int>(-r);
-			fail(what);
-		}
-		return r;
-	}
-
-	uint32_t dev_open(uint32_t devid)
-	{
-		vbus_kvm_call c{};
-		c.op = VBUS_KVM_OP_DEVOPEN;
-		c.u.devopen.devid = devid;
-		c.u.devopen.version = VBUS_ECHO_VERSION;
-		must(call(c), "DEVOPEN of echo device " + std::to_string(devid));
-		return page()->u.devopen.handle;
-	}
-
-	void ring()
-	{
-		const uint64_t one = 1;
-		if (write(doorbell_.get(), &one, sizeof(one)) != sizeof(one)) {
-			fail("doorbell");
-		}
+		return TestGuest::dev_open(devid, VBUS_ECHO_VERSION, "the echo device");
 	}
 
 	// Close /dev/vbus-kvm: the connector's release detaches the client.
-	void detach() { bus_ = Fd(); }
-
-private:
-	Fd kvm_;
-	Fd vm_;
-	Fd bus_;
-	Fd doorbell_;
-	Fd vector_;
-	Mapping mem_;
+	void detach() { vm().detach(); }
 };
 
 // A userfaultfd over @range that also takes kernel-mode faults (no
@@ -193,29 +121,18 @@ int hold(const std::string &container, uint32_t devid)
 	const auto upper = vmm.mem().subspan(stuck_gpa);
 	const Fd uffd = userfault(upper);
 
-	const uint32_t handle = vmm.dev_open(devid);
-	vbus_ioq_driver q{};
-	if (vbus_ioq_drv_init(&q, vmm.mem().subspan(ring_gpa).data(), VBUS_IOQ_SIZE(ring_count),
-	                      ring_count, 0) != 0) {
-		throw std::runtime_error("ring init");
-	}
-	vbus_kvm_call c{};
-	c.op = VBUS_KVM_OP_DEVSHM;
-	c.u.devshm.handle = handle;
-	c.u.devshm.id = VBUS_ECHO_SHM_RING;
-	c.u.devshm.addr = ring_gpa;
-	c.u.devshm.len = VBUS_IOQ_SIZE(ring_count);
-	c.u.devshm.cookie = ring_gpa;
-	c.u.devshm.vector = 1;
-	Vmm::must(vmm.call(c), "DEVSHM of the echo ring");
+	const uint32_t handle = vmm.open_echo(devid);
+	testtools::RingPlace at(VBUS_ECHO_SHM_RING, ring_gpa, ring_count);
+	at.notify = false;
+	testtools::Ring ring = vmm.add_ring(handle, at, "echo ring");
 
 	// A buffer in the upper half, which has no page yet.
 	vbus_ioq_buf buf{1, stuck_gpa + 0x1000, buf_len, 0};
-	if (vbus_ioq_drv_post(&q, &buf) != 0) {
+	if (vbus_ioq_drv_post(&ring.q, &buf) != 0) {
 		throw std::runtime_error("post");
 	}
-	vbus_ioq_drv_publish(&q);
-	vmm.ring();
+	vbus_ioq_drv_publish(&ring.q);
+	vmm.ring(ring.slot);
 
 	pollfd pfd{uffd.get(), POLLIN, 0};
 	if (poll(&pfd, 1, fault_wait_ms) != 1) {
@@ -244,26 +161,19 @@ int other(const std::string &container, uint32_t devid)
 {
 	const auto t0 = Clock::now();
 	Vmm vmm(container);
-	const uint32_t handle = vmm.dev_open(devid);
+	const uint32_t handle = vmm.open_echo(devid);
 	const std::string text = "the other tenant";
 	std::ranges::copy(text, vmm.mem().subspan(data_gpa).begin());
-	vbus_kvm_call c{};
-	c.op = VBUS_KVM_OP_DEVCALL;
-	c.u.devcall.handle = handle;
-	c.u.devcall.func = VBUS_ECHO_CALL_REVERSE;
-	c.u.devcall.data = data_gpa;
-	c.u.devcall.len = static_cast<uint32_t>(text.size());
-	Vmm::must(vmm.call(c), "DEVCALL");
+	Vmm::must(vmm.dev_call(handle, VBUS_ECHO_CALL_REVERSE, data_gpa,
+	                       static_cast<uint32_t>(text.size())),
+	          "DEVCALL");
 	std::string back(text.size(), '\0');
 	std::ranges::copy(vmm.mem().subspan(data_gpa, text.size()), back.begin());
 	std::ranges::reverse(back);
 	if (back != text) {
 		throw std::runtime_error("the echo call came back wrong");
 	}
-	vbus_kvm_call close{};
-	close.op = VBUS_KVM_OP_DEVCLOSE;
-	close.u.devclose.handle = handle;
-	Vmm::must(vmm.call(close), "DEVCLOSE");
+	vmm.dev_close(handle);
 	std::cout << "other: ok in " << elapsed_ms(t0) << " ms" << std::endl;
 	return 0;
 }

@@ -24,6 +24,25 @@ install_modules() {
 	fi
 }
 
+# For the suites of VMM test tools: the project's modules installed, KVM
+# loaded with nested virtualisation, and a test that /dev/kvm is there.
+kvm_host() {
+	install_modules
+	modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
+	check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+}
+
+# tool_test DESCRIPTION COMMAND...: a test that COMMAND succeeds, its
+# output shown as comments whatever the outcome and kept in $tool_out.
+tool_test() {
+	local desc=$1 rc
+	shift
+	tool_out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$tool_out" | sed 's/^/# /'
+	check "$desc" test "$rc" = 0
+}
+
 # Pages pinned with FOLL_PIN right now (acquired - released), with the
 # per-CPU counter deltas folded in first.
 pins_held() {

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Concurrent administration: cfs-fuzz (tests/tools/cfs-fuzz.cc) runs four
+# Concurrent administration: cfs-fuzz (tests/tools/cfs-fuzz/) runs four
 # threads of random configfs operations, garbage included, over
 # containers, echo and venet devices and the local connector, while
 # frames flow on every vbus netdev and statistics are dumped over

@@ -23,9 +23,7 @@ seed=${VBUS_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 ops=${VBUS_FUZZ_OPS:-1000000}
 seconds=${VBUS_FUZZ_SECONDS:-110}
 
-install_modules
-modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
-check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+kvm_host
 
 # Warm up once, so one-time allocations are part of the baseline.
 modprobe vbus_venet && modprobe vbus_echo && modprobe vbus_kvm &&

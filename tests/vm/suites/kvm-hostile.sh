@@ -19,9 +19,7 @@ REMAP=build/cmake/tests/tools/kvm-remap
 A=$CFS/containers/A
 B=$CFS/containers/B
 
-install_modules
-modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
-check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+kvm_host
 
 # Warm up once, so one-time allocations are part of the baseline.
 modprobe vbus_venet && modprobe vbus_kvm && modprobe -r vbus_kvm vbus_venet vbus
@@ -59,11 +57,9 @@ check "then nobody may bind to A" as_nobody $HOSTILE A 1 "$foreign" 1 10
 put $A/owner_uid ''
 chmod 600 /dev/kvm /dev/vbus-kvm
 
-out=$($HOSTILE A 1 "$foreign" 7 20000 2>&1)
-rc=$?
-printf '%s\n' "$out" | sed 's/^/# /'
-check "a hostile guest: 20000 random calls, doorbells and ring corruptions answered with errors" \
-	test "$rc" = 0
+tool_test "a hostile guest: 20000 random calls, doorbells and ring corruptions answered with errors" \
+	$HOSTILE A 1 "$foreign" 7 20000
+out=$tool_out
 # 9 plain refusals, then 8 argument-size refusals and 3 accepted sizes for
 # each of the 4 ioctls (tests/tools/kvm-hostile.cc, argument_rule()).
 check "its ioctl abuse was refused" sh -c "printf '%s\n' '$out' | grep -q 'ioctl abuse: 41 refusals'"
@@ -89,11 +85,8 @@ remap_setup() {
 R=$CFS/containers/R
 check "container R with an echo device and a venet" remap_setup
 pins0=$(pins_held)
-out=$($REMAP R "$(cat $CFS/devices/echo/e0/id)" "$(cat $CFS/devices/venet/r0/id)" vnr0 2>&1)
-rc=$?
-printf '%s\n' "$out" | sed 's/^/# /'
-check "the devices follow guest memory replaced by mmap and moved or deleted memslots" \
-	test "$rc" = 0
+tool_test "the devices follow guest memory replaced by mmap and moved or deleted memslots" \
+	$REMAP R "$(cat $CFS/devices/echo/e0/id)" "$(cat $CFS/devices/venet/r0/id)" vnr0
 check "every page pinned for the rings was unpinned" pins_back_to "$pins0"
 check "R has no client left" test "$(cat $R/clients)" = 0
 remap_teardown() {

@@ -19,9 +19,7 @@ LIMITS=build/cmake/tests/tools/kvm-limits
 L=$CFS/containers/L
 CG=/sys/fs/cgroup/vbus-limits
 
-install_modules
-modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
-check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+kvm_host
 
 setup() {
 	modprobe vbus_echo && modprobe vbus_kvm && mkdir $L &&
@@ -37,20 +35,10 @@ e0=$(cat $CFS/devices/echo/e0/id)
 big=$(cat $CFS/devices/echo/big/id)
 pins0=$(pins_held)
 
-# run_limits DESCRIPTION ARGS...: one mode of kvm-limits, its lines shown.
-run_limits() {
-	local desc=$1 out rc
-	shift
-	out=$($LIMITS "$@" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed 's/^/# /'
-	check "$desc" test "$rc" = 0
-}
-
-run_limits "every limit VBUS_KVM_GET_LIMITS reports is enforced exactly" L "$e0" counts
+tool_test "every limit VBUS_KVM_GET_LIMITS reports is enforced exactly" $LIMITS L "$e0" counts
 check "L has no client left" test "$(cat $L/clients)" = 0
 
-run_limits "pins count against RLIMIT_MEMLOCK and show in VmPin" L "$e0" memlock 16
+tool_test "pins count against RLIMIT_MEMLOCK and show in VmPin" $LIMITS L "$e0" memlock 16
 
 cgroup_setup() {
 	if ! grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
@@ -60,7 +48,7 @@ cgroup_setup() {
 	put /sys/fs/cgroup/cgroup.subtree_control +memory && mkdir $CG
 }
 check "a memory cgroup for the VMM" cgroup_setup
-run_limits "the VMM's allocations are charged to its memory cgroup" L "$big" memcg $CG 65536
+tool_test "the VMM's allocations are charged to its memory cgroup" $LIMITS L "$big" memcg $CG 65536
 check "the cgroup is empty and goes away" rmdir $CG
 
 check "every page pinned was unpinned" pins_back_to "$pins0"

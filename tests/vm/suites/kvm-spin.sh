@@ -27,9 +27,7 @@ A=$CFS/containers/A
 B=$CFS/containers/B
 IF=vnspin0
 
-install_modules
-modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
-check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+kvm_host
 
 setup() {
 	modprobe vbus_echo && modprobe vbus_venet && modprobe vbus_kvm &&
@@ -46,18 +44,8 @@ eb=$(cat $CFS/devices/echo/eb/id)
 va=$(cat $CFS/devices/venet/va/id)
 pins0=$(pins_held)
 
-# Run kvm-spin with the given arguments as one test, its output as comments.
-spin_test() {
-	local desc=$1 out rc
-	shift
-	out=$($SPIN "$@" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed 's/^/# /'
-	check "$desc" test "$rc" = 0
-}
-
-spin_test "a second echo ring is refused, and a move of the first ring's page moves that ring only" \
-	moved A "$ea"
+tool_test "a second echo ring is refused, and a move of the first ring's page moves that ring only" \
+	$SPIN moved A "$ea"
 
 # The honest tenant of container B, for the whole of the spinning.
 $SPIN peer B "$eb" >/tmp/peer.out 2>&1 &
@@ -72,11 +60,11 @@ peer_ready() {
 }
 check "B's honest client runs echo round trips" peer_ready
 
-spin_test "echo ring: a spinning guest (20 s) stays cheap; DEVCLOSE and SIGKILL take under 1 s" \
-	echo A "$ea" 20
-spin_test "venet tx ring: the same (8 s)" tx A "$va" $IF 8
-spin_test "venet rx ring holding a packet, no buffers: the same (8 s)" rx A "$va" $IF 8
-spin_test "venet event ring, no buffers, link flapping: the same (8 s)" event A "$va" $IF 8
+tool_test "echo ring: a spinning guest (20 s) stays cheap; DEVCLOSE and SIGKILL take under 1 s" \
+	$SPIN echo A "$ea" 20
+tool_test "venet tx ring: the same (8 s)" $SPIN tx A "$va" $IF 8
+tool_test "venet rx ring holding a packet, no buffers: the same (8 s)" $SPIN rx A "$va" $IF 8
+tool_test "venet event ring, no buffers, link flapping: the same (8 s)" $SPIN event A "$va" $IF 8
 
 kill -TERM $peer
 wait $peer

@@ -20,9 +20,7 @@ E=$CFS/devices/echo
 S=$CFS/containers/S
 O=$CFS/containers/O
 
-install_modules
-modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1
-check "/dev/kvm is there (nested KVM)" test -c /dev/kvm
+kvm_host
 modprobe vbus_echo && modprobe vbus_kvm
 setup() {
 	mkdir $S $O $E/s0 $E/o0 &&
