@@ -5,7 +5,11 @@
 # init and sees its CPUs, its memory and the PCI host bridge; the console
 # goes both ways; vbus-vm exits 0 when the guest reboots or panics,
 # 128+15 on SIGTERM, and its errors say what is wrong.
-# vm-options: --timeout 600
+# vm-options: --timeout 600 --idle 320
+# (--idle: nested KVM under TCG now and then freezes the whole test VM
+# without a word.  Every step of the suite reports within its own limit
+# of at most 300 s, so a VM silent for 320 s is frozen: it is stopped and
+# tried again at once rather than at the 600 s timeout.)
 # vm-retry: 1
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
