@@ -3,8 +3,8 @@
  * The echo device class: a test device for the vbus core and its
  * connectors.  See include/uapi/vbus/echo.h for the protocol.
  *
- * Attributes: max_len, the longest buffer the device accepts (1 to
- * 65536, default 4096).
+ * Attributes: max_len, the longest buffer the device accepts (decimal, 1
+ * to 65536, default 4096).
  *
  * Memory: each connection holds two max_len buffers (one for calls, one
  * for the ring's work item, so the two never wait for each other),
@@ -324,7 +324,7 @@ static ssize_t echo_max_len_store(struct config_item *item, const char *page,
 	u32 val;
 	int ret;
 
-	if (kstrtou32(page, 0, &val) || !val || val > ECHO_MAX_LEN_LIMIT)
+	if (kstrtou32(page, 10, &val) || !val || val > ECHO_MAX_LEN_LIMIT)
 		return -EINVAL;
 	ret = vbus_device_config_begin(dev);
 	if (ret)
