@@ -2,6 +2,7 @@
 //
 // kvm-spin: a guest that spins on its rings, and what it may cost the host.
 //
+//   kvm-spin all   CONTAINER ECHO_ID VENET_ID IFNAME SECONDS
 //   kvm-spin echo  CONTAINER ECHO_ID SECONDS
 //   kvm-spin tx    CONTAINER VENET_ID IFNAME SECONDS
 //   kvm-spin rx    CONTAINER VENET_ID IFNAME SECONDS
@@ -13,17 +14,21 @@
 // through VBUS_KVM_CALL, doorbells are written to the doorbell eventfds
 // and shared memory is written from threads; no vCPU runs.
 //
-// echo, tx, rx, event: a child process binds a VM to CONTAINER and
-// registers one ring of that kind, empty; then a process sharing its
-// guest memory writes 1 into the ring's pending flag without pause, and
-// a thread rings the ring's doorbell every DOORBELL_PERIOD.  rx: the host sends one frame to IFNAME
-// (AF_PACKET) first, so the device holds a packet for a guest that posts
-// no buffer.  event: a thread takes IFNAME down and up again and again.
-// Meanwhile the parent measures the CPU time of the host's kworker
-// threads over SECONDS and requires it below KWORKER_LIMIT of one CPU.
-// Then the child closes the device (DEVCLOSE, from a thread other than
-// the spinning ones), registers the ring again and keeps spinning, and
-// the parent SIGKILLs it.  Both must finish within a second.
+// all, echo, tx, rx, event: a child process binds a VM to CONTAINER and
+// registers, empty, the rings of that kind (all: the echo device's ring
+// and the venet's tx, rx and event rings at once); then a process per CPU
+// sharing its guest memory writes 1 into every ring's pending flag
+// without pause (counting the times it found one acknowledged: at least
+// once, or the host and the spinners never met), and a thread rings
+// every ring's doorbell every DOORBELL_PERIOD.  rx:
+// the host sends a frame to IFNAME (AF_PACKET), so the device holds a
+// packet for a guest that posts no buffer.  event: a thread takes IFNAME
+// down and up again and again (with rx too, it sends a frame after each
+// up).  Meanwhile the parent measures the CPU time of the host's kworker
+// threads over SECONDS and requires it below KWORKER_LIMIT of one CPU for
+// each ring.  Then the child closes each device (DEVCLOSE, from a thread
+// other than the spinning ones), registers the rings again and keeps
+// spinning, and the parent SIGKILLs it.  Each must finish within a second.
 //
 // peer: an honest client of CONTAINER's echo device that sends one buffer
 // after another through its ring until SIGTERM, then reports the slowest
@@ -109,22 +114,26 @@ using std::chrono::milliseconds;
 
 // Guest physical layout.
 constexpr uint64_t mem_size = 4ULL << 20;
-constexpr uint64_t data_gpa = 0x2000; // call arguments
-constexpr uint64_t ring_gpa = 0x10000;
+constexpr uint64_t data_gpa = 0x2000;  // call arguments
+constexpr uint64_t ring_gpa = 0x10000; // the spinning rings: one page each from here
 constexpr uint64_t big_ring_gpa = 0x100000;
 constexpr uint64_t buf_gpa = 0x20000;
+constexpr uint64_t acks_gpa = 0x3000; // the spinners' counts of acks seen, one u64 per CPU
 constexpr size_t buf_len = 64;
 constexpr uint32_t ring_count = 64; // one page
 constexpr uint32_t big_ring_count = 16384;
 constexpr uint64_t page = 4096;
-constexpr unsigned doorbells = 4;
+constexpr unsigned doorbells = 8;
 
-// How often the spinning guest rings.  A guest pays a VM exit for each
-// doorbell; a VMM could ring faster than any guest, so it does not.
+// How often the spinning guest rings each ring.  A guest pays a VM exit
+// for each doorbell; a VMM could ring faster than any guest, so it does
+// not.
 constexpr milliseconds doorbell_period{2};
 // Most kworker CPU time the spinning guest may cause, in per cent of one
-// CPU: its doorbells, the honest peer's traffic and the host's own work.
-constexpr double kworker_limit = 25.0;
+// CPU for each spinning ring: its doorbells, the honest peer's traffic
+// and the host's own work.  A ring whose work item went round while the
+// flag stayed set took 100% and tripped the soft-lockup detector.
+constexpr double kworker_limit = 10.0;
 // DEVCLOSE and SIGKILL each finish within this.
 constexpr milliseconds teardown_limit{1000};
 // The peer's round trips must each take less.
@@ -223,17 +232,25 @@ double ms_since(Clock::time_point t)
 enum class Kind { echo, tx, rx, event };
 
 struct SpinArgs {
-	Kind kind = Kind::echo;
+	std::vector<Kind> kinds;
 	std::string container;
-	uint32_t devid = 0;
+	uint32_t echo_id = 0;
+	uint32_t venet_id = 0;
 	std::string ifname;
 	unsigned seconds = 0;
+
+	[[nodiscard]] bool has(Kind k) const { return std::ranges::find(kinds, k) != kinds.end(); }
+	[[nodiscard]] bool has_venet() const
+	{
+		return has(Kind::tx) || has(Kind::rx) || has(Kind::event);
+	}
 };
 
-// The device opened and one ring registered, as a spinning guest wants it.
+// The devices opened and their rings registered, empty, as a spinning
+// guest wants them.
 struct Spinner {
-	uint32_t handle = 0;
-	Ring ring;
+	std::vector<uint32_t> handles;
+	std::vector<Ring> rings;
 };
 
 void set_link(int sock, const std::string &ifname, bool up)
@@ -254,8 +271,8 @@ void set_link(int sock, const std::string &ifname, bool up)
 }
 
 // Send one broadcast frame out of @ifname: the host's netdev, so the
-// venet queues it for the guest.
-void send_frame(const std::string &ifname)
+// venet queues it for the guest.  False if the link was down.
+bool send_frame(const std::string &ifname)
 {
 	const Fd s(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
 	if (s.get() < 0) {
@@ -275,9 +292,13 @@ void send_frame(const std::string &ifname)
 	std::ranges::copy(src_type, frame.begin() + 6);
 	// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
 	if (sendto(s.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr *>(&to),
-	           sizeof(to)) != static_cast<ssize_t>(frame.size())) {
+	           sizeof(to)) == static_cast<ssize_t>(frame.size())) {
+		return true;
+	}
+	if (errno != ENETDOWN) {
 		fail("send a frame on " + ifname);
 	}
+	return false;
 }
 
 uint64_t tx_dropped(const std::string &ifname)
@@ -288,39 +309,54 @@ uint64_t tx_dropped(const std::string &ifname)
 	return n;
 }
 
-Spinner spin_setup(Vmm &vmm, const SpinArgs &a)
+Spinner spin_setup(Vmm &vmm, const SpinArgs &a, bool flapping = false)
 {
 	Spinner s;
-	if (a.kind == Kind::echo) {
-		s.handle = vmm.dev_open(a.devid, VBUS_ECHO_VERSION, "the echo device");
-		s.ring =
-		    vmm.add_ring(s.handle, {VBUS_ECHO_SHM_RING, ring_gpa, ring_count}, "echo ring");
+	const auto next_gpa = [&] { return ring_gpa + s.rings.size() * page; };
+	if (a.has(Kind::echo)) {
+		const uint32_t h = vmm.dev_open(a.echo_id, VBUS_ECHO_VERSION, "the echo device");
+		s.handles.push_back(h);
+		s.rings.push_back(
+		    vmm.add_ring(h, {VBUS_ECHO_SHM_RING, next_gpa(), ring_count}, "echo ring"));
+	}
+	if (!a.has_venet()) {
 		return s;
 	}
-	s.handle = vmm.dev_open(a.devid, VBUS_VENET_VERSION, "the venet");
-	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_GET_CONFIG, sizeof(vbus_venet_config)),
+	const uint32_t h = vmm.dev_open(a.venet_id, VBUS_VENET_VERSION, "the venet");
+	s.handles.push_back(h);
+	Vmm::must(venet_call(vmm, h, VBUS_VENET_CALL_GET_CONFIG, sizeof(vbus_venet_config)),
 	          "GET_CONFIG");
 	vbus_venet_negotiate neg{};
 	neg.queue_pairs = htole16(1);
-	if (a.kind == Kind::event) {
+	if (a.has(Kind::event)) {
 		neg.features = htole64(VBUS_VENET_F_LINK_EVENTS);
 	}
 	std::memcpy(vmm.mem().subspan(data_gpa, sizeof(neg)).data(), &neg, sizeof(neg));
-	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_NEGOTIATE, sizeof(neg)), "NEGOTIATE");
+	Vmm::must(venet_call(vmm, h, VBUS_VENET_CALL_NEGOTIATE, sizeof(neg)), "NEGOTIATE");
 	std::memcpy(&neg, vmm.mem().subspan(data_gpa, sizeof(neg)).data(), sizeof(neg));
-	if (a.kind == Kind::event && (le64toh(neg.features) & VBUS_VENET_F_LINK_EVENTS) == 0) {
+	if (a.has(Kind::event) && (le64toh(neg.features) & VBUS_VENET_F_LINK_EVENTS) == 0) {
 		throw std::runtime_error("the venet refused link events");
 	}
-	const uint32_t id = a.kind == Kind::tx   ? VBUS_VENET_SHM_TX(0)
-	                    : a.kind == Kind::rx ? VBUS_VENET_SHM_RX(0)
-	                                         : VBUS_VENET_SHM_EVENTS;
-	s.ring = vmm.add_ring(s.handle, {id, ring_gpa, ring_count}, "venet ring");
-	Vmm::must(venet_call(vmm, s.handle, VBUS_VENET_CALL_LINK_UP, 0), "LINK_UP");
-	if (a.kind == Kind::rx) {
+	const std::array<std::pair<Kind, uint32_t>, 3> regions = {{
+	    {Kind::tx, VBUS_VENET_SHM_TX(0)},
+	    {Kind::rx, VBUS_VENET_SHM_RX(0)},
+	    {Kind::event, VBUS_VENET_SHM_EVENTS},
+	}};
+	for (const auto &[kind, id] : regions) {
+		if (a.has(kind)) {
+			s.rings.push_back(
+			    vmm.add_ring(h, {id, next_gpa(), ring_count}, "venet ring"));
+		}
+	}
+	Vmm::must(venet_call(vmm, h, VBUS_VENET_CALL_LINK_UP, 0), "LINK_UP");
+	if (a.has(Kind::rx)) {
 		// A packet for a guest that posts no buffer: the device holds it.
+		// (With the link flapping, the flapping thread sends them.)
 		const uint64_t dropped = tx_dropped(a.ifname);
-		send_frame(a.ifname);
-		if (tx_dropped(a.ifname) != dropped) {
+		if (!send_frame(a.ifname) && !flapping) {
+			throw std::runtime_error("the link of " + a.ifname + " is down");
+		}
+		if (!flapping && tx_dropped(a.ifname) != dropped) {
 			throw std::runtime_error("the venet dropped the frame for the guest");
 		}
 	}
@@ -360,13 +396,24 @@ void pin_to(int cpu)
 // none of its files, so it goes on when the VMM is killed, as a guest
 // vCPU thread would if the VMM's other threads died first.  It stops
 // 5 s after the VMM is gone, should nobody kill it.
-[[noreturn]] void spin_pending(vbus_ioq_head *head, pid_t vmm)
+// It counts in @acks the times it found a flag cleared: the host's work
+// acknowledged it, so the host and the spinner did meet.
+[[noreturn]] void spin_pending(const std::vector<vbus_ioq_head *> &heads, uint64_t &acks, pid_t vmm)
 {
 	close_range(3, ~0U, 0);
-	std::atomic_ref<uint32_t> flag(head->dev_signal.pending);
+	std::vector<std::atomic_ref<uint32_t>> flags;
+	flags.reserve(heads.size());
+	for (vbus_ioq_head *head : heads) {
+		flags.emplace_back(head->dev_signal.pending);
+	}
+	std::atomic_ref<uint64_t> seen(acks);
 	auto orphaned = Clock::time_point::max();
 	for (uint64_t i = 1;; i++) {
-		flag.store(htole32(1), std::memory_order_relaxed);
+		for (auto &flag : flags) {
+			if (flag.exchange(htole32(1), std::memory_order_relaxed) == 0) {
+				seen.fetch_add(1, std::memory_order_relaxed);
+			}
+		}
 		if ((i & 0xfffff) != 0) {
 			continue;
 		}
@@ -390,36 +437,53 @@ void pin_to(int cpu)
 		}
 		Vmm vmm(a.container);
 		Spinner s = spin_setup(vmm, a);
-		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
-		auto *head = reinterpret_cast<vbus_ioq_head *>(vmm.mem().subspan(ring_gpa).data());
-		// Before any thread starts: a process of its own writes the flag,
-		// on the last CPU, while the doorbells (and so the work items
-		// they queue) come from the first, as a guest's two vCPUs would.
+		std::vector<vbus_ioq_head *> heads;
+		heads.reserve(s.rings.size());
+		for (const Ring &r : s.rings) {
+			heads.push_back(r.q.head); // in guest memory
+		}
+		// Before any thread starts: a process of its own on every CPU
+		// writes the flags, as a guest's vCPUs would, so that a work item
+		// runs beside a writer wherever its doorbell queued it.
 		const int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-		if (fork() == 0) {
-			pin_to(cpus - 1);
-			spin_pending(head, getppid());
+		const auto acks = vmm.mem().subspan(acks_gpa, page);
+		std::ranges::fill(acks, 0);
+		// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): guest memory
+		const std::span<uint64_t> seen(reinterpret_cast<uint64_t *>(acks.data()),
+		                               page / sizeof(uint64_t));
+		for (int cpu = 0; cpu < cpus; cpu++) {
+			if (fork() == 0) {
+				pin_to(cpu);
+				spin_pending(heads, seen[cpu], getppid());
+			}
 		}
-		if (cpus > 1) {
-			pin_to(0);
+		// The rings' doorbell slots; a second setup below gets the same
+		// ones, as it registers the same regions in the same order.
+		std::vector<uint32_t> slots;
+		for (const Ring &r : s.rings) {
+			slots.push_back(r.slot);
 		}
-		std::atomic<uint32_t> slot{s.ring.slot};
 		std::atomic<uint64_t> rung{0};
 		const std::jthread bell([&](const std::stop_token &st) {
 			while (!st.stop_requested()) {
-				vmm.ring(slot.load());
-				rung++;
+				for (const uint32_t slot : slots) {
+					vmm.ring(slot);
+					rung++;
+				}
 				std::this_thread::sleep_for(doorbell_period);
 			}
 		});
 		std::jthread link;
-		if (a.kind == Kind::event) {
+		if (a.has(Kind::event)) {
 			link = std::jthread([&](const std::stop_token &st) {
 				const Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
 				bool up = true;
 				while (!st.stop_requested()) {
 					up = !up;
 					set_link(sock.get(), a.ifname, up);
+					if (up && a.has(Kind::rx)) {
+						send_frame(a.ifname);
+					}
 					std::this_thread::sleep_for(milliseconds(20));
 				}
 				set_link(sock.get(), a.ifname, true);
@@ -431,16 +495,33 @@ void pin_to(int cpu)
 		if (!get_byte(from_parent, c, milliseconds((a.seconds + 60) * 1000))) {
 			throw std::runtime_error("no word from the parent");
 		}
-		const auto t = Clock::now();
-		vmm.dev_close(s.handle);
-		std::cout << "DEVCLOSE while the guest spins took " << static_cast<int>(ms_since(t))
-		          << " ms (" << rung.load() << " doorbells rung)" << std::endl;
-		if (Clock::now() - t > teardown_limit) {
-			throw std::runtime_error("DEVCLOSE took a second or more");
+		uint64_t met = 0;
+		for (int cpu = 0; cpu < cpus; cpu++) {
+			met += std::atomic_ref<uint64_t>(seen[cpu]).load();
+		}
+		std::cout << "the spinners found a flag acknowledged " << met << " times"
+		          << std::endl;
+		if (met == 0) {
+			throw std::runtime_error("the host never acknowledged a spinner's flag");
+		}
+		for (const uint32_t handle : s.handles) {
+			const auto t = Clock::now();
+			vmm.dev_close(handle);
+			std::cout << "DEVCLOSE of connection " << handle
+			          << " while the guest spins took " << static_cast<int>(ms_since(t))
+			          << " ms (" << rung.load() << " doorbells rung)" << std::endl;
+			if (Clock::now() - t > teardown_limit) {
+				throw std::runtime_error("DEVCLOSE took a second or more");
+			}
 		}
 		// Again, for the SIGKILL.
-		s = spin_setup(vmm, a);
-		slot = s.ring.slot;
+		const Spinner again = spin_setup(vmm, a, a.has(Kind::event));
+		for (size_t i = 0; i < again.rings.size(); i++) {
+			if (again.rings[i].slot != slots[i] ||
+			    again.rings[i].gpa != s.rings[i].gpa) {
+				throw std::runtime_error("the rings came back on other doorbells");
+			}
+		}
 		put_byte(to_parent, 'K');
 		// Spin until killed.
 		std::this_thread::sleep_for(std::chrono::hours(1));
@@ -491,11 +572,12 @@ int spin(const SpinArgs &a, const std::string &mode)
 		const double cpu_ms =
 		    static_cast<double>(t1 - t0) * 1000.0 / static_cast<double>(hz);
 		const double share = 100.0 * cpu_ms / wall;
-		std::cout << mode << ": the guest spun for " << static_cast<int>(wall)
-		          << " ms; kworker CPU time " << static_cast<int>(cpu_ms) << " ms ("
-		          << std::lround(share) << "% of one CPU, limit "
-		          << static_cast<int>(kworker_limit) << "%)\n";
-		if (share > kworker_limit) {
+		const double limit = kworker_limit * static_cast<double>(a.kinds.size());
+		std::cout << mode << ": the guest spun on " << a.kinds.size() << " ring(s) for "
+		          << static_cast<int>(wall) << " ms; kworker CPU time "
+		          << static_cast<int>(cpu_ms) << " ms (" << std::lround(share)
+		          << "% of one CPU, limit " << static_cast<int>(limit) << "%)\n";
+		if (share > limit) {
 			throw std::runtime_error(
 			    "the spinning guest kept the host's kworkers busy");
 		}
@@ -622,7 +704,8 @@ int moved(const std::string &container, uint32_t devid)
 
 int usage()
 {
-	std::cerr << "usage: kvm-spin echo CONTAINER ECHO_ID SECONDS\n"
+	std::cerr << "usage: kvm-spin all CONTAINER ECHO_ID VENET_ID IFNAME SECONDS\n"
+	             "       kvm-spin echo CONTAINER ECHO_ID SECONDS\n"
 	             "       kvm-spin tx|rx|event CONTAINER VENET_ID IFNAME SECONDS\n"
 	             "       kvm-spin peer|moved CONTAINER ECHO_ID\n";
 	return 2;
@@ -643,18 +726,28 @@ int main(int argc, char **argv)
 			return mode == "peer" ? peer(args[1], devid) : moved(args[1], devid);
 		}
 		SpinArgs a;
-		if (mode == "echo" && args.size() == 4) {
-			a.kind = Kind::echo;
-			a.seconds = static_cast<unsigned>(std::stoul(args[3]));
+		const auto id = [](const std::string &arg) {
+			return static_cast<uint32_t>(std::stoul(arg));
+		};
+		if (mode == "all" && args.size() == 6) {
+			a.kinds = std::vector<Kind>{Kind::echo, Kind::tx, Kind::rx, Kind::event};
+			a.echo_id = id(args[2]);
+			a.venet_id = id(args[3]);
+			a.ifname = args[4];
+		} else if (mode == "echo" && args.size() == 4) {
+			a.kinds = std::vector<Kind>{Kind::echo};
+			a.echo_id = id(args[2]);
 		} else if ((mode == "tx" || mode == "rx" || mode == "event") && args.size() == 5) {
-			a.kind = mode == "tx" ? Kind::tx : mode == "rx" ? Kind::rx : Kind::event;
+			a.kinds = std::vector<Kind>{mode == "tx"   ? Kind::tx
+			                            : mode == "rx" ? Kind::rx
+			                                           : Kind::event};
+			a.venet_id = id(args[2]);
 			a.ifname = args[3];
-			a.seconds = static_cast<unsigned>(std::stoul(args[4]));
 		} else {
 			return usage();
 		}
 		a.container = args[1];
-		a.devid = static_cast<uint32_t>(std::stoul(args[2]));
+		a.seconds = id(args.back());
 		return spin(a, mode);
 	} catch (const std::exception &ex) {
 		std::cerr << "kvm-spin: " << ex.what() << "\n";
