@@ -20,16 +20,27 @@
 
 t_count=0
 t_failed=0
+t_last=$(date +%s)
+
+# After a test that took T_SLOW seconds or more since the one before: a
+# comment with its time, to show where a suite spends it.
+t_time() {
+	t_now=$(date +%s)
+	[ $((t_now - t_last)) -lt "${T_SLOW:-10}" ] || echo "# ($((t_now - t_last)) s)"
+	t_last=$t_now
+}
 
 ok() {
 	t_count=$((t_count + 1))
 	echo "ok $t_count - $*"
+	t_time
 }
 
 not_ok() {
 	t_count=$((t_count + 1))
 	t_failed=$((t_failed + 1))
 	echo "not ok $t_count - $*"
+	t_time
 }
 
 # Run a command, keep its output, show the output only on failure.
@@ -96,6 +107,8 @@ tap_include() {
 	"$@" >"$t_file" 2>&1
 	t_rc=$?
 	t_before=$t_failed
+	# The times, if any, are the included producer's own comments.
+	t_last=$(date +%s)
 	while IFS= read -r t_line; do
 		case $t_line in
 		"not ok "*) not_ok "$(echo "$t_line" | sed 's/^not ok [0-9]* *-* *//')" ;;
