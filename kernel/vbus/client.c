@@ -313,8 +313,18 @@ struct vbus_client *vbus_client_attach(const char *name,
 	if (ret)
 		goto err_free;
 
-	/* Pins the container: rmdir fails with EBUSY while attached. */
-	ret = configfs_depend_item(&vbus_subsys, &found->group.cg_item);
+	/*
+	 * Pins the container: rmdir fails with EBUSY while attached.  The
+	 * locked configfs_depend_item() takes the inode lock of configfs'
+	 * root to keep the target's subsystem registered; ours is, for as
+	 * long as this module is loaded, and a caller of this function
+	 * holds it loaded.  Without that lock the attach can be made from
+	 * another subsystem's mkdir (the local connector's), which holds
+	 * that subsystem's mutex: lockdep cannot tell configfs' directory
+	 * inode locks apart and would see a cycle with any rmdir there.
+	 */
+	ret = configfs_depend_item_unlocked(&vbus_subsys,
+					    &found->group.cg_item);
 	if (ret)
 		goto err_put;
 
