@@ -12,35 +12,23 @@
  * cgroup (VBUS_GFP_CLIENT): a client's connections cost it up to 128 KiB
  * each, within its own limit; past it the open fails with -ENOMEM.
  *
- * Ring processing runs in a work item: the client's doorbell arrives in
- * atomic context and the client's memory may only be reachable from a
- * sleepable one.  A connection has at most one ring; a ring that breaks
- * the protocol is abandoned, and the client needs a new connection for a
- * new one.
- *
- * Every run of the work item is bounded (ECHO_WORK_BUDGET descriptors,
- * ECHO_WORK_BYTES bytes) and requeues itself when the client posted more,
- * so a client that keeps the ring full shares the CPU with everything
- * else on the workqueue.  A run that finds the ring empty stops: a client
- * that only keeps setting its pending flag gets no further round.
+ * The ring is served by the core's ring engine (vbus_ring.h): echo only
+ * says what to do with one descriptor.  A connection has at most one
+ * ring, and only that ring's region may move it; a ring that breaks the
+ * protocol is abandoned, and the client needs a new connection for a new
+ * one.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 #include <linux/slab.h>
-#include <linux/workqueue.h>
 
 #include <vbus/echo.h>
 #include <vbus_device.h>
-#include <vbus_ioq.h>
+#include <vbus_ring.h>
 
 #define ECHO_MAX_LEN_LIMIT	65536
-#define ECHO_PUBLISH_BATCH	32
-/* One run of the work item handles at most this many descriptors... */
-#define ECHO_WORK_BUDGET	256
-/* ...and this many bytes, then requeues itself. */
-#define ECHO_WORK_BYTES		(512 * 1024)
 
 struct echo_device {
 	struct vbus_device dev;
@@ -52,33 +40,17 @@ struct echo_device {
  * @echo:	the device
  * @max_len:	the device's max_len, fixed at open
  * @conn:	the core's connection
- * @work:	serves the ring
- * @ring:	the device's view of the ring.  Only @work uses it, and
- *		shm() and shm_moved() while @work is idle.
- * @signal:	the ring's signal, for notifications; like @ring
- * @shm:	the region holding the ring, NULL before one is accepted;
- *		set by shm(), which accepts one ring per connection, and
- *		compared by shm_moved() (the core serialises both)
- * @attached:	the ring may be served.  Set with release semantics by
- *		shm() once @ring and @signal are valid; cleared by close(),
- *		or by @work when the client breaks the protocol.  @work
- *		reads it with acquire semantics before anything else, and
- *		again before each descriptor, and returns when it is clear.
- * @moving:	shm_moved() is switching @ring to new memory: @work does
- *		nothing while it is set
+ * @ring:	the ring, served by the engine
+ * @has_ring:	shm() accepted the ring (the core serialises shm() calls)
  * @call_buf:	max_len bytes, for calls (serialised by the core)
- * @ring_buf:	max_len bytes, for @work
+ * @ring_buf:	max_len bytes, for the ring's handler
  */
 struct echo_conn {
 	struct echo_device *echo;
 	u32 max_len;
 	struct vbus_connection *conn;
-	struct work_struct work;
-	struct vbus_ioq_device ring;
-	struct vbus_signal *signal;
-	struct vbus_memmap *shm;
-	bool attached;
-	bool moving;
+	struct vbus_ring ring;
+	bool has_ring;
 	u8 *call_buf;
 	u8 *ring_buf;
 };
@@ -114,146 +86,74 @@ static long echo_call(struct vbus_connection *conn, u32 func, u64 addr,
 	return ret ? ret : len;
 }
 
-/* For the work item: may the ring be used? */
-static bool echo_ring_ok(struct echo_conn *ec)
+/* Reverse every buffer the client posts, in place. */
+static int echo_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 {
-	/* Pairs with echo_shm(): @ring and @signal are valid when set. */
-	if (!smp_load_acquire(&ec->attached))
-		return false;
-	/* Pairs with echo_shm_moved(): the new view is set when clear. */
-	return !smp_load_acquire(&ec->moving);
-}
-
-static void echo_ring_work(struct work_struct *work)
-{
-	struct echo_conn *ec = container_of(work, struct echo_conn, work);
-	struct vbus_ioq_device *q = &ec->ring;
-	struct vbus_memctx *ctx = ec->conn->ctx;
-	unsigned int descs = 0, unpublished = 0;
-	size_t bytes = 0;
+	struct echo_conn *ec = ring->priv;
 	struct vbus_ioq_buf buf;
-	bool notify = false;
+	u32 len;
 	int ret;
 
-	if (!echo_ring_ok(ec))
-		return;
-	vbus_shm_signal_ack(&q->head->dev_signal);
-	/*
-	 * One budget for the whole run, whatever the client does to its
-	 * signal: a round after the ring looked empty is only made for a
-	 * descriptor, and that descriptor is charged like the others.
-	 */
 	for (;;) {
-		u32 len;
-
-		if (!READ_ONCE(ec->attached))
-			break;		/* closed: stop at once */
-		if (descs >= ECHO_WORK_BUDGET || bytes >= ECHO_WORK_BYTES) {
-			/* Let others run, then go on. */
-			queue_work(system_wq, work);
-			break;
-		}
-		ret = vbus_ioq_dev_pop(q, &buf);
-		if (ret == -EAGAIN) {
-			if (vbus_ioq_dev_enable(q))
-				continue;
-			break;
-		}
-		if (ret) {
-			pr_notice_ratelimited("%s: client broke the ring protocol (%d); ring abandoned\n",
-					      config_item_name(&ec->echo->dev.group.cg_item),
-					      ret);
-			WRITE_ONCE(ec->attached, false);
-			break;
-		}
+		ret = vbus_ring_pop(ring, b, &buf);
+		if (ret)
+			return ret;
 		len = min(buf.len, ec->max_len);
-		descs++;
-		bytes += len;
-		ret = vbus_memctx_copy_from(ctx, ec->ring_buf, buf.addr, len);
+		b->items--;
+		vbus_ring_charge(b, len);
+		ret = vbus_memctx_copy_from(ring->ctx, ec->ring_buf, buf.addr,
+					    len);
 		if (!ret) {
 			echo_reverse(ec->ring_buf, len);
-			ret = vbus_memctx_copy_to(ctx, buf.addr, ec->ring_buf,
-						  len);
+			ret = vbus_memctx_copy_to(ring->ctx, buf.addr,
+						  ec->ring_buf, len);
 		}
-		if (ret)
-			len = 0;	/* the buffer was not the client's */
-		vbus_ioq_dev_complete(q, len, 0);
-		/* Hand buffers back in batches, not one by one. */
-		if (++unpublished == ECHO_PUBLISH_BATCH) {
-			notify |= vbus_ioq_dev_publish(q);
-			unpublished = 0;
-		}
-		cond_resched();
+		/* A buffer that was not the client's comes back empty. */
+		vbus_ring_complete(ring, ret ? 0 : len, 0);
+		vbus_ring_publish_batch(ring);
 	}
-	if (unpublished)
-		notify |= vbus_ioq_dev_publish(q);
-	if (notify)
-		vbus_signal_notify(ec->signal);
 }
 
-static void echo_doorbell(struct vbus_signal *signal)
-{
-	struct echo_conn *ec = signal->priv;
-
-	queue_work(system_wq, &ec->work);
-}
+static const struct vbus_ring_ops echo_ring_ops = {
+	.serve = echo_serve,
+	.kind = "echo",
+	.flags = VBUS_RING_F_POLL,
+};
 
 static int echo_shm(struct vbus_connection *conn, u32 id,
 		    struct vbus_memmap *shm, struct vbus_signal *signal)
 {
 	struct echo_conn *ec = conn->priv;
+	struct vbus_ioq_device ioq;
 	int ret;
 
 	if (id != VBUS_ECHO_SHM_RING)
 		return -EINVAL;
 	/* One ring per connection: its region alone may move it. */
-	if (ec->shm)
+	if (ec->has_ring)
 		return -EBUSY;
-	/* The work item is idle: nothing could queue it yet. */
-	ret = vbus_ioq_dev_attach(&ec->ring, shm->ptr, shm->len);
+	ret = vbus_ring_validate(shm, &ioq);
 	if (ret)
 		return ret;
-	ec->shm = shm;
-	ec->signal = signal;
-	/* The fields above are set before the work item can see the flag. */
-	smp_store_release(&ec->attached, true);
-	signal->priv = ec;
-	/* A doorbell that finds the handler finds @priv set. */
-	smp_store_release(&signal->handler, echo_doorbell);
-	/* Listen for doorbells, and serve what was posted already. */
-	vbus_shm_signal_enable(&ec->ring.head->dev_signal);
-	queue_work(system_wq, &ec->work);
+	ec->has_ring = true;
+	vbus_ring_attach(&ec->ring, &ioq, conn, shm, signal);
 	return 0;
 }
 
-/* The client's memory under a region moved: follow it if it is the ring's. */
 static void echo_shm_moved(struct vbus_connection *conn,
 			   struct vbus_memmap *shm)
 {
 	struct echo_conn *ec = conn->priv;
 
-	if (shm != ec->shm)
-		return;
-	/* Only the work item uses the ring: stop it, switch, restart. */
-	WRITE_ONCE(ec->moving, true);
-	/* A run that starts from now on sees @moving and returns. */
-	cancel_work_sync(&ec->work);
-	vbus_ioq_dev_move(&ec->ring, shm->ptr);
-	/* Pairs with echo_ring_ok(): the new view is set when clear. */
-	smp_store_release(&ec->moving, false);
-	queue_work(system_wq, &ec->work);
+	vbus_ring_moved(&ec->ring, shm);
 }
 
+/* Signals are already unreachable: stop the ring and wait for it. */
 static void echo_close(struct vbus_connection *conn)
 {
 	struct echo_conn *ec = conn->priv;
 
-	/*
-	 * Signals are already unreachable: no new work can be queued, and
-	 * a run in progress stops before its next descriptor.
-	 */
-	WRITE_ONCE(ec->attached, false);
-	cancel_work_sync(&ec->work);
+	vbus_ring_stop(&ec->ring);
 }
 
 static void echo_release(struct vbus_connection *conn)
@@ -296,7 +196,7 @@ static int echo_open(struct vbus_device *dev, u32 *version,
 	}
 	ec->echo = echo;
 	ec->conn = conn;
-	INIT_WORK(&ec->work, echo_ring_work);
+	vbus_ring_init(&ec->ring, &echo_ring_ops, dev, 0, ec);
 	conn->ops = &echo_conn_ops;
 	return 0;
 }

@@ -33,6 +33,7 @@
 extern struct mutex vbus_lock;
 extern struct workqueue_struct *vbus_wq;
 extern struct workqueue_struct *vbus_teardown_wq;
+extern struct workqueue_struct *vbus_ring_wq;
 extern struct wait_queue_head vbus_teardown_wait;
 extern struct configfs_subsystem vbus_subsys;
 extern struct list_head vbus_containers;	/* under vbus_lock */

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The ring engine: how every device class serves the IOQ rings a client
+ * registers.
+ *
+ * A device class embeds one struct vbus_ring per ring it serves and
+ * supplies a handler (struct vbus_ring_ops.serve) that knows its
+ * protocol.  The engine does the rest, the same way for every class:
+ * it validates the ring, answers its doorbells, runs the handler in a
+ * sleepable context inside one memctx run, charges every round of a run
+ * to one budget, acknowledges and re-enables the client's doorbell
+ * without ever letting a pending flag alone start another round,
+ * publishes completions in batches and notifies the client once per
+ * run, follows the ring when the client's memory moves under it, stops
+ * it on close, and abandons it when the client breaks the protocol.
+ * The memory-ordering rules of all of this are written once, in
+ * kernel/vbus/ring.c.
+ *
+ * Contexts: a doorbell runs in atomic context and only kicks the ring.
+ * The handler runs in the ring's work item, which is the only user of
+ * the ring's indices and of the memory they cover; it may sleep.  Two
+ * runs of one ring never overlap.
+ *
+ * Lifetime: vbus_ring_init() once; then any number of
+ * vbus_ring_attach() ... vbus_ring_stop() cycles (one per connection
+ * that registers the ring), the rings' memory staying valid until
+ * vbus_ring_stop() returns.
+ */
+#ifndef _VBUS_RING_H
+#define _VBUS_RING_H
+
+#include <linux/atomic.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include <vbus_device.h>
+#include <vbus_ioq.h>
+
+/*
+ * What one run of a ring's work item may do at most (the ring's weight):
+ * this many items (what the class calls an item: a packet, a request),
+ * this many descriptors and this many bytes, whichever is spent first.
+ * Then the run requeues itself behind other work.
+ */
+#define VBUS_RING_WEIGHT_ITEMS	256
+#define VBUS_RING_WEIGHT_DESCS	1024
+#define VBUS_RING_WEIGHT_BYTES	(512 * 1024)
+
+/* Completions are made visible to the client at least this often. */
+#define VBUS_RING_PUBLISH_BATCH	32
+
+struct vbus_ring;
+
+/**
+ * struct vbus_ring_budget - what the current run may still do
+ * @items:	items left
+ * @descs:	descriptors left (vbus_ring_pop() charges them)
+ * @bytes:	bytes left (the handler charges them, vbus_ring_charge())
+ *
+ * One budget covers every round of a run: nothing the client does to
+ * its ring or to its signal makes a run longer.
+ */
+struct vbus_ring_budget {
+	unsigned int items;
+	unsigned int descs;
+	size_t bytes;
+};
+
+/* Flags of struct vbus_ring_ops. */
+/*
+ * The client posts work on this ring (a transmit ring): its doorbells
+ * are off while a run polls, and on again when the ring is empty.
+ */
+#define VBUS_RING_F_POLL	BIT(0)
+
+/**
+ * struct vbus_ring_ops - what a device class supplies for a kind of ring
+ * @serve:	serve the ring until there is nothing more to do or the
+ *		budget is spent; called from the ring's work item, inside a
+ *		memctx run (vbus_memctx_enter()), as many times as the run
+ *		needs.  Returns:
+ *		0: nothing left to do, and no descriptor is needed (the
+ *		client's doorbells go off: posting to this ring is of no
+ *		interest until the device kicks it);
+ *		-EAGAIN: a descriptor is needed and none is posted (the
+ *		doorbells go on; the run ends unless one is there now);
+ *		-EBUSY: the budget is spent (the run requeues itself);
+ *		-ENOBUFS: paused for a reason of the device's own, which
+ *		kicks the ring when it may go on;
+ *		-ESHUTDOWN: the ring was stopped (vbus_ring_pop() says so);
+ *		any other negative errno: the client broke the protocol,
+ *		and the ring is abandoned.
+ * @kind:	what the ring is, for messages ("tx", "rx", "ring")
+ * @flags:	VBUS_RING_F_*
+ */
+struct vbus_ring_ops {
+	int (*serve)(struct vbus_ring *ring, struct vbus_ring_budget *b);
+	const char *kind;
+	unsigned int flags;
+};
+
+/**
+ * struct vbus_ring - one ring a device serves
+ * @ops:	set by vbus_ring_init()
+ * @dev:	the device, for messages
+ * @index:	the ring's number within the device, for messages
+ * @priv:	the device's data, for the handler
+ *
+ * Owned by the ring's work item (and by vbus_ring_attach() before
+ * @attached is set, vbus_ring_moved() and vbus_ring_stop() once the
+ * work item is cancelled):
+ * @ioq:	the device's view of the ring
+ * @published:	@ioq's used index as last published
+ * @notify:	the client asked to be notified of what was published
+ *		during this run
+ *
+ * Set by vbus_ring_attach(), valid while @attached:
+ * @ctx:	the client's memory
+ * @shm:	the region that holds the ring
+ * @signal:	the region's signal
+ *
+ * @attached:	the ring may be served.  Set with release semantics by
+ *		vbus_ring_attach() once the fields above are valid; cleared
+ *		by vbus_ring_detach() and vbus_ring_abandon().  A run reads
+ *		it with acquire semantics before anything else, and
+ *		vbus_ring_pop() reads it again before each descriptor.
+ * @moving:	vbus_ring_moved() is switching @ioq to new memory; a run
+ *		that starts meanwhile does nothing
+ * @work:	serves the ring
+ * @doorbells:	doorbells the client rang
+ * @notifications: notifications sent to the client (written by @work)
+ */
+struct vbus_ring {
+	const struct vbus_ring_ops *ops;
+	struct vbus_device *dev;
+	unsigned int index;
+	void *priv;
+
+	struct vbus_ioq_device ioq;
+	u32 published;
+	bool notify;
+
+	struct vbus_memctx *ctx;
+	struct vbus_memmap *shm;
+	struct vbus_signal *signal;
+
+	bool attached;
+	bool moving;
+	struct work_struct work;
+	atomic_long_t doorbells;
+	unsigned long notifications;
+};
+
+void vbus_ring_init(struct vbus_ring *ring, const struct vbus_ring_ops *ops,
+		    struct vbus_device *dev, unsigned int index, void *priv);
+int vbus_ring_validate(struct vbus_memmap *shm, struct vbus_ioq_device *ioq);
+void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
+		      struct vbus_connection *conn, struct vbus_memmap *shm,
+		      struct vbus_signal *signal);
+bool vbus_ring_moved(struct vbus_ring *ring, struct vbus_memmap *shm);
+void vbus_ring_detach(struct vbus_ring *ring);
+void vbus_ring_stop(struct vbus_ring *ring);
+void vbus_ring_abandon(struct vbus_ring *ring, int err);
+void vbus_ring_kick(struct vbus_ring *ring);
+int vbus_ring_pop(struct vbus_ring *ring, struct vbus_ring_budget *b,
+		  struct vbus_ioq_buf *buf);
+void vbus_ring_complete(struct vbus_ring *ring, u32 len, u32 flags);
+void vbus_ring_publish(struct vbus_ring *ring);
+void vbus_ring_publish_batch(struct vbus_ring *ring);
+
+/**
+ * vbus_ring_live() - is the ring still attached?
+ * @ring: the ring, from its handler
+ *
+ * For handlers that do work between descriptors: vbus_ring_pop() checks
+ * it already.
+ */
+static inline bool vbus_ring_live(const struct vbus_ring *ring)
+{
+	return READ_ONCE(ring->attached);
+}
+
+/* Is any part of the budget spent? */
+static inline bool vbus_ring_spent(const struct vbus_ring_budget *b)
+{
+	return !b->items || !b->descs || !b->bytes;
+}
+
+/* Charge @bytes to the budget (all of it when fewer are left). */
+static inline void vbus_ring_charge(struct vbus_ring_budget *b, size_t bytes)
+{
+	b->bytes -= min(bytes, b->bytes);
+}
+
+#endif /* _VBUS_RING_H */

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ring engine (see vbus_ring.h for what it does for a device class).
+ *
+ * Memory ordering, all of it:
+ *  - vbus_ring_attach() writes the ring's fields, then sets @attached
+ *    with smp_store_release(); a run reads @attached with
+ *    smp_load_acquire() first, so it sees valid fields or returns.
+ *  - The signal's @priv is written before its @handler, with
+ *    smp_store_release() (the core reads the handler with acquire
+ *    semantics): a doorbell that finds the handler finds the ring.
+ *  - vbus_ring_moved() sets @moving, cancels the work item (a run that
+ *    starts later sees @moving and returns), switches the view, and
+ *    clears @moving with smp_store_release(), which the run's
+ *    smp_load_acquire() pairs with: a run that sees it clear sees the
+ *    new view.
+ *  - Between the client and the device, the IOQ and shm-signal helpers
+ *    (lib/vbus_ioq.h, lib/vbus_shm_signal.h) order the indices and the
+ *    flags: a descriptor is read after the index that publishes it
+ *    (acquire), completions are published after they are written
+ *    (release), and enable/raise each write their flag before reading
+ *    the other's (full barrier), so no doorbell is lost.
+ *
+ * The budget: a run starts with one struct vbus_ring_budget and charges
+ * every round to it.  A round that found the ring empty is followed by
+ * another only when vbus_ioq_dev_enable() sees a descriptor: a client
+ * that keeps setting its pending flag costs one acknowledgment and one
+ * peek per doorbell, never a loop.  Once the budget is spent the run
+ * requeues itself at the end of the workqueue, so a ring that is always
+ * full shares the CPU with every other ring.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/sched.h>
+
+#include <vbus_ring.h>
+
+#include "core.h"
+
+/* Runs rings' work items: unbound, so a stuck one holds one worker. */
+struct workqueue_struct *vbus_ring_wq;
+
+static const char *vbus_ring_name(const struct vbus_ring *ring)
+{
+	return config_item_name(&ring->dev->group.cg_item);
+}
+
+/* For a run: may the ring be used? */
+static bool vbus_ring_ok(struct vbus_ring *ring)
+{
+	/* Pairs with vbus_ring_attach(): the fields are valid when set. */
+	if (!smp_load_acquire(&ring->attached))
+		return false;
+	/* Pairs with vbus_ring_moved(): the new view is set when clear. */
+	return !smp_load_acquire(&ring->moving);
+}
+
+static void vbus_ring_work(struct work_struct *work)
+{
+	struct vbus_ring *ring = container_of(work, struct vbus_ring, work);
+	struct vbus_ring_budget b = {
+		.items = VBUS_RING_WEIGHT_ITEMS,
+		.descs = VBUS_RING_WEIGHT_DESCS,
+		.bytes = VBUS_RING_WEIGHT_BYTES,
+	};
+	bool poll = ring->ops->flags & VBUS_RING_F_POLL;
+	struct vbus_shm_signal *dev_signal;
+	bool entered;
+	int ret;
+
+	if (!vbus_ring_ok(ring))
+		return;
+	dev_signal = &ring->ioq.head->dev_signal;
+	/* Polling now: the client need not ring. */
+	if (poll)
+		vbus_shm_signal_disable(dev_signal);
+	vbus_shm_signal_ack(dev_signal);
+	entered = vbus_memctx_enter(ring->ctx);
+	for (;;) {
+		ret = ring->ops->serve(ring, &b);
+		vbus_ring_publish(ring);
+		if (ret == -EAGAIN) {
+			/*
+			 * Have the client ring when it posts.  Go round
+			 * again only for a descriptor, never for a pending
+			 * flag alone; the round is charged to this run.
+			 */
+			if (vbus_ioq_dev_enable(&ring->ioq)) {
+				if (poll)
+					vbus_shm_signal_disable(dev_signal);
+				continue;
+			}
+			break;
+		}
+		if (!ret) {
+			/* Nothing to do: posting needs no doorbell. */
+			vbus_shm_signal_disable(dev_signal);
+			break;
+		}
+		if (ret == -EBUSY) {
+			/* Out of budget: let others run, then go on. */
+			vbus_ring_kick(ring);
+			break;
+		}
+		if (ret == -ENOBUFS || ret == -ESHUTDOWN)
+			break;	/* the device kicks us / stopped */
+		vbus_ring_abandon(ring, ret);
+		break;
+	}
+	vbus_memctx_leave(ring->ctx, entered);
+	if (ring->notify) {
+		ring->notify = false;
+		WRITE_ONCE(ring->notifications, ring->notifications + 1);
+		vbus_signal_notify(ring->signal);
+	}
+}
+
+static void vbus_ring_doorbell(struct vbus_signal *signal)
+{
+	struct vbus_ring *ring = signal->priv;
+
+	atomic_long_inc(&ring->doorbells);
+	vbus_ring_kick(ring);
+}
+
+/**
+ * vbus_ring_init() - set up a ring once, before its first attach
+ * @ring:	the ring, zeroed
+ * @ops:	its kind's handler
+ * @dev:	the device that serves it (outlives the ring)
+ * @index:	its number within the device, for messages
+ * @priv:	the device's data, for @ops->serve
+ */
+void vbus_ring_init(struct vbus_ring *ring, const struct vbus_ring_ops *ops,
+		    struct vbus_device *dev, unsigned int index, void *priv)
+{
+	ring->ops = ops;
+	ring->dev = dev;
+	ring->index = index;
+	ring->priv = priv;
+	INIT_WORK(&ring->work, vbus_ring_work);
+	atomic_long_set(&ring->doorbells, 0);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_init);
+
+/**
+ * vbus_ring_validate() - check that a region holds a ring
+ * @shm:	the region the client registered
+ * @ioq:	receives the device's view of the ring, for vbus_ring_attach()
+ *
+ * The device may look at @ioq (its size) before it attaches the ring.
+ *
+ * Return: 0, or -EINVAL when the region does not hold a valid ring.
+ */
+int vbus_ring_validate(struct vbus_memmap *shm, struct vbus_ioq_device *ioq)
+{
+	return vbus_ioq_dev_attach(ioq, shm->ptr, shm->len);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_validate);
+
+/**
+ * vbus_ring_attach() - start serving a ring
+ * @ring:	the ring, stopped (its work item idle)
+ * @ioq:	what vbus_ring_validate() returned for @shm
+ * @conn:	the connection that registered it
+ * @shm:	its region; only this region moves the ring
+ *		(vbus_ring_moved())
+ * @signal:	the region's signal: its doorbells kick the ring from now
+ *
+ * From the device's shm().  The device sets the state its handler needs
+ * before this call.  The client's doorbells are enabled and what it
+ * posted already is served.
+ */
+void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
+		      struct vbus_connection *conn, struct vbus_memmap *shm,
+		      struct vbus_signal *signal)
+{
+	ring->ioq = *ioq;
+	ring->published = ioq->used;
+	ring->notify = false;
+	ring->ctx = conn->ctx;
+	ring->shm = shm;
+	ring->signal = signal;
+	ring->moving = false;
+	/* The fields above are set before a run can see the flag. */
+	smp_store_release(&ring->attached, true);
+
+	signal->priv = ring;
+	/* A doorbell that finds the handler finds @priv set. */
+	smp_store_release(&signal->handler, vbus_ring_doorbell);
+	/* Listen for doorbells, and serve what was posted already. */
+	vbus_shm_signal_enable(&ring->ioq.head->dev_signal);
+	vbus_ring_kick(ring);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_attach);
+
+/**
+ * vbus_ring_moved() - follow a ring to its region's new mapping
+ * @ring:	a ring the connection attached
+ * @shm:	the region the core says moved (shm_moved())
+ *
+ * When @shm is the ring's region, the work item is stopped, the ring's
+ * view is switched to @shm->ptr and the work item is run once to serve
+ * what the client posted meanwhile: the old mapping is unused on return.
+ * Any other region leaves the ring alone.  Sleepable.
+ *
+ * Return: true when @shm was the ring's region.
+ */
+bool vbus_ring_moved(struct vbus_ring *ring, struct vbus_memmap *shm)
+{
+	if (shm != ring->shm)
+		return false;
+	WRITE_ONCE(ring->moving, true);
+	/* A run that starts from now on sees @moving and returns. */
+	cancel_work_sync(&ring->work);
+	vbus_ioq_dev_move(&ring->ioq, shm->ptr);
+	/* Pairs with vbus_ring_ok(): the new view is set when clear. */
+	smp_store_release(&ring->moving, false);
+	vbus_ring_kick(ring);
+	return true;
+}
+EXPORT_SYMBOL_GPL(vbus_ring_moved);
+
+/**
+ * vbus_ring_detach() - stop serving a ring, without waiting
+ * @ring: the ring
+ *
+ * A run in progress stops before its next descriptor; one that starts
+ * later does nothing.  For devices that detach several rings before they
+ * wait for them; vbus_ring_stop() does both.  Any context.
+ */
+void vbus_ring_detach(struct vbus_ring *ring)
+{
+	WRITE_ONCE(ring->attached, false);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_detach);
+
+/**
+ * vbus_ring_stop() - stop serving a ring and wait for its work item
+ * @ring: the ring
+ *
+ * From the device's close(), once the connection's signals are
+ * unreachable (the core guarantees it): on return nothing uses the
+ * ring's memory and the device may reset the state its handler uses.
+ * A run stuck in the client's memory is waited for; the core calls
+ * close() where that holds no other tenant.  Sleepable.
+ */
+void vbus_ring_stop(struct vbus_ring *ring)
+{
+	vbus_ring_detach(ring);
+	cancel_work_sync(&ring->work);
+	ring->shm = NULL;
+	ring->signal = NULL;
+}
+EXPORT_SYMBOL_GPL(vbus_ring_stop);
+
+/**
+ * vbus_ring_abandon() - stop serving a ring the client broke
+ * @ring:	the ring, from its handler or its run
+ * @err:	what went wrong
+ *
+ * The ring stays unused until the client registers it again on a new
+ * connection.  The message is rate limited.
+ */
+void vbus_ring_abandon(struct vbus_ring *ring, int err)
+{
+	pr_notice_ratelimited("%s: client broke the protocol on its %s ring %u (%d); ring abandoned\n",
+			      vbus_ring_name(ring), ring->ops->kind,
+			      ring->index, err);
+	WRITE_ONCE(ring->attached, false);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_abandon);
+
+/**
+ * vbus_ring_kick() - have the ring served soon
+ * @ring: the ring
+ *
+ * For the device's own events (a packet to deliver, a pause that ended).
+ * A run of a ring that is not attached does nothing.  Any context.
+ */
+void vbus_ring_kick(struct vbus_ring *ring)
+{
+	queue_work(vbus_ring_wq, &ring->work);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_kick);
+
+/**
+ * vbus_ring_pop() - take the next descriptor the client posted
+ * @ring:	the ring, from its handler
+ * @b:		the run's budget; a descriptor is charged to it
+ * @buf:	receives a private copy of the descriptor
+ *
+ * Yields the CPU when another task needs it: call it without spinlocks.
+ *
+ * Return: 0; -ESHUTDOWN when the ring was stopped; -EBUSY when the
+ * budget is spent; -EAGAIN when nothing is posted; -EPROTO when the
+ * client's index is broken.  A handler may return any of these as is.
+ */
+int vbus_ring_pop(struct vbus_ring *ring, struct vbus_ring_budget *b,
+		  struct vbus_ioq_buf *buf)
+{
+	int ret;
+
+	if (!vbus_ring_live(ring))
+		return -ESHUTDOWN;
+	if (vbus_ring_spent(b))
+		return -EBUSY;
+	ret = vbus_ioq_dev_pop(&ring->ioq, buf);
+	if (ret)
+		return ret;
+	b->descs--;
+	cond_resched();
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vbus_ring_pop);
+
+/**
+ * vbus_ring_publish() - make the completions so far visible to the client
+ * @ring: the ring, from its handler or its run
+ *
+ * The run notifies the client at its end if it asked for it.
+ */
+void vbus_ring_publish(struct vbus_ring *ring)
+{
+	if (ring->published == ring->ioq.used)
+		return;
+	ring->published = ring->ioq.used;
+	if (vbus_ioq_dev_publish(&ring->ioq))
+		ring->notify = true;
+}
+EXPORT_SYMBOL_GPL(vbus_ring_publish);
+
+/**
+ * vbus_ring_complete() - complete the oldest descriptor popped
+ * @ring:	the ring, from its handler
+ * @len:	bytes used (see vbus_ioq_dev_complete())
+ * @flags:	the class's flags for the client
+ *
+ * The client sees the completion once it is published: at the end of
+ * the handler's round, or by vbus_ring_publish_batch() where the class's
+ * protocol lets the client see what is completed so far.
+ */
+void vbus_ring_complete(struct vbus_ring *ring, u32 len, u32 flags)
+{
+	vbus_ioq_dev_complete(&ring->ioq, len, flags);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_complete);
+
+/**
+ * vbus_ring_publish_batch() - publish when a batch of completions waits
+ * @ring: the ring, from its handler
+ *
+ * Publishes once VBUS_RING_PUBLISH_BATCH completions wait, so a long
+ * round hands buffers back as it goes instead of all at its end.
+ */
+void vbus_ring_publish_batch(struct vbus_ring *ring)
+{
+	if (ring->ioq.used - ring->published >= VBUS_RING_PUBLISH_BATCH)
+		vbus_ring_publish(ring);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_publish_batch);
