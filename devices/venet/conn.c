@@ -138,10 +138,8 @@ static int venet_shm(struct vbus_connection *conn, u32 id,
 	struct venet_conn *vc = conn->priv;
 	struct venet_priv *vp = vc->vp;
 	struct venet_queue *q = NULL;
-	vbus_signal_handler_t handler;
 	struct vbus_ioq_device ioq;
-	struct venet_ring *ring;
-	struct work_struct *work;
+	struct vbus_ring *ring;
 	unsigned int bit;
 	int ret;
 
@@ -152,71 +150,52 @@ static int venet_shm(struct vbus_connection *conn, u32 id,
 			return -EINVAL;
 		bit = VENET_REG_EVENTS;
 		ring = &vp->evr;
-		work = &vp->event_work;
-		handler = venet_evr_doorbell;
 	} else if (id < 2 * vp->queue_pairs) {
 		q = &vp->queues[id / 2];
 		bit = id;
-		if (id == VBUS_VENET_SHM_TX(q->index)) {
-			ring = &q->txr;
-			work = &q->tx_work;
-			handler = venet_txr_doorbell;
-		} else {
-			ring = &q->rxr;
-			work = &q->rx_work;
-			handler = venet_rxr_doorbell;
-		}
+		ring = id == VBUS_VENET_SHM_TX(q->index) ? &q->txr : &q->rxr;
 	} else {
 		return -EINVAL;
 	}
 	if (test_bit(bit, vc->registered))
 		return -EBUSY;
 
-	ret = vbus_ioq_dev_attach(&ioq, shm->ptr, shm->len);
+	ret = vbus_ring_validate(shm, &ioq);
 	if (ret)
 		return ret;
 	__set_bit(bit, vc->registered);
 
-	/* The ring's work item is idle: its state is ours until attached. */
+	/* The ring is stopped: its handler's state is ours until attached. */
 	if (!q)
 		vp->ev_sent = -1;	/* send the current state first */
 	else if (ring == &q->rxr)
 		q->rx_max_chain = min_t(u32, VENET_RX_MAX_CHAIN, ioq.mask + 1);
-	venet_ring_attach(ring, &ioq, shm, signal, conn->ctx);
-
-	signal->priv = q ? (void *)q : (void *)vp;
-	/* A doorbell that finds the handler finds @priv set. */
-	smp_store_release(&signal->handler, handler);
-	/* Listen for doorbells, and serve what was posted already. */
-	vbus_shm_signal_enable(&ioq.head->dev_signal);
-	queue_work(venet_wq, work);
+	vbus_ring_attach(ring, &ioq, conn, shm, signal);
 	return 0;
 }
 
-/* The guest's memory under a registered ring moved: follow it. */
+/* The guest's memory under a region moved: follow it with the ring there. */
 static void venet_shm_moved(struct vbus_connection *conn,
 			    struct vbus_memmap *shm)
 {
 	struct venet_conn *vc = conn->priv;
 	struct venet_priv *vp = vc->vp;
-	unsigned int id;
+	unsigned int i;
 
-	if (test_bit(VENET_REG_EVENTS, vc->registered) && vp->evr.shm == shm)
-		venet_ring_move(&vp->evr, &vp->event_work);
-	for (id = 0; id < 2 * vp->queue_pairs; id++) {
-		struct venet_queue *q = &vp->queues[id / 2];
-		bool tx = id == VBUS_VENET_SHM_TX(q->index);
-		struct venet_ring *ring = tx ? &q->txr : &q->rxr;
-
-		if (test_bit(id, vc->registered) && ring->shm == shm)
-			venet_ring_move(ring, tx ? &q->tx_work : &q->rx_work);
+	/* A ring that was never attached has no region. */
+	if (vbus_ring_moved(&vp->evr, shm))
+		return;
+	for (i = 0; i < vp->nqueues; i++) {
+		if (vbus_ring_moved(&vp->queues[i].txr, shm) ||
+		    vbus_ring_moved(&vp->queues[i].rxr, shm))
+			return;
 	}
 }
 
 /*
  * The connection is gone.  Its signals are already unreachable, so no
- * doorbell queues new work; stop the work items, forget the rings and
- * everything queued for or from the guest, and take the carrier down.
+ * doorbell kicks a ring; stop the rings, forget everything queued for or
+ * from the guest, and take the carrier down.
  */
 static void venet_close(struct vbus_connection *conn)
 {
@@ -228,22 +207,22 @@ static void venet_close(struct vbus_connection *conn)
 	WRITE_ONCE(vp->connected, false);
 	WRITE_ONCE(vp->guest_link, false);
 	netif_carrier_off(dev);
-	WRITE_ONCE(vp->evr.attached, false);
+	vbus_ring_detach(&vp->evr);
 	for (i = 0; i < vp->nqueues; i++) {
-		WRITE_ONCE(vp->queues[i].txr.attached, false);
-		WRITE_ONCE(vp->queues[i].rxr.attached, false);
+		vbus_ring_detach(&vp->queues[i].txr);
+		vbus_ring_detach(&vp->queues[i].rxr);
 	}
-	/* ndo_start_xmit calls that saw a connection are over. */
+	/* ndo_start_xmit calls that saw a ring attached are over. */
 	synchronize_net();
 
 	/*
-	 * A work item that runs from now on sees its ring detached and
-	 * returns at once (the NAPI poll may still queue one).
+	 * A run that starts from now on sees its ring detached and returns
+	 * at once (the NAPI poll may still kick one).
 	 */
-	cancel_work_sync(&vp->event_work);
+	vbus_ring_stop(&vp->evr);
 	for (i = 0; i < vp->nqueues; i++) {
-		cancel_work_sync(&vp->queues[i].tx_work);
-		cancel_work_sync(&vp->queues[i].rx_work);
+		vbus_ring_stop(&vp->queues[i].txr);
+		vbus_ring_stop(&vp->queues[i].rxr);
 	}
 
 	rtnl_lock();
@@ -255,7 +234,7 @@ static void venet_close(struct vbus_connection *conn)
 		if (running)
 			napi_disable(&q->napi);
 		skb_queue_purge(&q->rx_list);
-		skb_queue_purge(&q->napi_skbs);
+		__skb_queue_purge(&q->napi_skbs);
 		if (running)
 			napi_enable(&q->napi);
 		venet_queue_reset(q);

@@ -65,11 +65,12 @@ static void venet_get_strings(struct net_device *dev, u32 sset, u8 *data)
 
 /* One direction of a queue, in venet_stat_names order. */
 static void venet_fill_dir(struct venet_qstats *s, u64 extra_drops,
-			   long doorbells, u64 *out)
+			   const struct vbus_ring *ring, u64 *out)
 {
-	venet_qstats_read(s, &out[0], &out[1], &out[2], &out[3], &out[5]);
+	venet_qstats_read(s, &out[0], &out[1], &out[2], &out[3]);
 	out[2] += extra_drops;
-	out[4] = doorbells;
+	out[4] = atomic_long_read(&ring->doorbells);
+	out[5] = READ_ONCE(ring->notifications);
 }
 
 static void venet_get_ethtool_stats(struct net_device *dev,
@@ -84,11 +85,9 @@ static void venet_get_ethtool_stats(struct net_device *dev,
 		struct venet_queue *q = &vp->queues[i];
 		u64 *out = data + i * VENET_QSTATS;
 
-		venet_fill_dir(&q->rx_stats, 0,
-			       atomic_long_read(&q->rx_doorbells), out);
+		venet_fill_dir(&q->rx_stats, 0, &q->txr, out);
 		venet_fill_dir(&q->tx_stats, atomic_long_read(&q->xmit_drops),
-			       atomic_long_read(&q->tx_doorbells),
-			       out + VENET_NSTATS);
+			       &q->rxr, out + VENET_NSTATS);
 		for (j = 0; j < VENET_QSTATS; j++)
 			total[j] += out[j];
 	}

@@ -33,16 +33,6 @@
 
 #include "venet.h"
 
-/*
- * The work items of every ring of every device.  Unbound: a ring's
- * work item runs wherever the scheduler finds room instead of on the
- * CPU that rang the doorbell, which is often the CPU the guest (or,
- * with the local connector, the sending task) is running on; the two
- * sides of a connection can then run in parallel.  Each ring has its
- * own work item, so a ring is never served by two CPUs at once.
- */
-struct workqueue_struct *venet_wq;
-
 /* Offloads the host netdev can have; venet_fix_features() trims them. */
 #define VENET_HW_FEATURES	(NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_TSO | \
 				 NETIF_F_TSO6 | NETIF_F_TSO_ECN | \
@@ -70,11 +60,11 @@ static int venet_ndo_open(struct net_device *dev)
 		napi_enable(&vp->queues[i].napi);
 	netif_tx_start_all_queues(dev);
 	WRITE_ONCE(vp->host_up, true);
-	queue_work(venet_wq, &vp->event_work);
+	vbus_ring_kick(&vp->evr);
 	/* Resume guest rings that waited for NAPI while the netdev was down. */
 	for (i = 0; i < vp->nqueues; i++) {
 		clear_bit(VENET_Q_THROTTLED, &vp->queues[i].flags);
-		queue_work(venet_wq, &vp->queues[i].tx_work);
+		vbus_ring_kick(&vp->queues[i].txr);
 	}
 	return 0;
 }
@@ -82,7 +72,7 @@ static int venet_ndo_open(struct net_device *dev)
 static void venet_purge_rx(struct venet_queue *q)
 {
 	skb_queue_purge(&q->rx_list);
-	skb_queue_purge(&q->napi_skbs);
+	__skb_queue_purge(&q->napi_skbs);
 }
 
 static int venet_ndo_stop(struct net_device *dev)
@@ -91,7 +81,7 @@ static int venet_ndo_stop(struct net_device *dev)
 	unsigned int i;
 
 	WRITE_ONCE(vp->host_up, false);
-	queue_work(venet_wq, &vp->event_work);
+	vbus_ring_kick(&vp->evr);
 	for (i = 0; i < vp->nqueues; i++) {
 		struct venet_queue *q = &vp->queues[i];
 
@@ -102,7 +92,7 @@ static int venet_ndo_stop(struct net_device *dev)
 		 * ndo_open: resume it, it drops what the guest sends now.
 		 */
 		if (test_and_clear_bit(VENET_Q_THROTTLED, &q->flags))
-			queue_work(venet_wq, &q->tx_work);
+			vbus_ring_kick(&q->txr);
 	}
 	return 0;
 }
@@ -114,10 +104,9 @@ static int venet_ndo_stop(struct net_device *dev)
  * @bytes:	out
  * @drops:	out
  * @errors:	out
- * @interrupts:	out
  */
 void venet_qstats_read(struct venet_qstats *s, u64 *packets, u64 *bytes,
-		       u64 *drops, u64 *errors, u64 *interrupts)
+		       u64 *drops, u64 *errors)
 {
 	unsigned int start;
 
@@ -127,7 +116,6 @@ void venet_qstats_read(struct venet_qstats *s, u64 *packets, u64 *bytes,
 		*bytes = u64_stats_read(&s->bytes);
 		*drops = u64_stats_read(&s->drops);
 		*errors = u64_stats_read(&s->errors);
-		*interrupts = u64_stats_read(&s->interrupts);
 	} while (u64_stats_fetch_retry(&s->syncp, start));
 }
 
@@ -135,20 +123,20 @@ static void venet_get_stats64(struct net_device *dev,
 			      struct rtnl_link_stats64 *stats)
 {
 	struct venet_priv *vp = netdev_priv(dev);
-	u64 packets, bytes, drops, errors, irqs;
+	u64 packets, bytes, drops, errors;
 	unsigned int i;
 
 	for (i = 0; i < vp->nqueues; i++) {
 		struct venet_queue *q = &vp->queues[i];
 
 		venet_qstats_read(&q->rx_stats, &packets, &bytes, &drops,
-				  &errors, &irqs);
+				  &errors);
 		stats->rx_packets += packets;
 		stats->rx_bytes += bytes;
 		stats->rx_dropped += drops;
 		stats->rx_errors += errors;
 		venet_qstats_read(&q->tx_stats, &packets, &bytes, &drops,
-				  &errors, &irqs);
+				  &errors);
 		stats->tx_packets += packets;
 		stats->tx_bytes += bytes;
 		stats->tx_dropped += drops + atomic_long_read(&q->xmit_drops);
@@ -210,12 +198,12 @@ static void venet_free_netdev(struct net_device *dev)
 	struct venet_priv *vp = netdev_priv(dev);
 	unsigned int i;
 
-	cancel_work_sync(&vp->event_work);
+	vbus_ring_stop(&vp->evr);
 	for (i = 0; i < vp->nqueues; i++) {
 		struct venet_queue *q = &vp->queues[i];
 
-		cancel_work_sync(&q->tx_work);
-		cancel_work_sync(&q->rx_work);
+		vbus_ring_stop(&q->txr);
+		vbus_ring_stop(&q->rxr);
 		venet_queue_reset(q);
 		venet_purge_rx(q);
 	}
@@ -244,7 +232,7 @@ static int venet_enable(struct vbus_device *vdev)
 	ether_addr_copy(vp->guest_mac, cfg->guest_mac);
 	vp->offer = venet_offer(cfg);
 	vp->ev_sent = -1;
-	INIT_WORK(&vp->event_work, venet_event_work);
+	vbus_ring_init(&vp->evr, &venet_event_ring_ops, vdev, 0, vp);
 	for (i = 0; i < vp->nqueues; i++)
 		venet_queue_init(&vp->queues[i], vp, i);
 
@@ -582,22 +570,13 @@ static struct vbus_devclass venet_class = {
 
 static int __init venet_init(void)
 {
-	int ret;
-
-	venet_wq = alloc_workqueue("vbus_venet", WQ_UNBOUND, 0);
-	if (!venet_wq)
-		return -ENOMEM;
-	ret = vbus_devclass_register(&venet_class);
-	if (ret)
-		destroy_workqueue(venet_wq);
-	return ret;
+	return vbus_devclass_register(&venet_class);
 }
 
 static void __exit venet_exit(void)
 {
 	/* No device exists: each pins the module. */
 	vbus_devclass_unregister(&venet_class);
-	destroy_workqueue(venet_wq);
 }
 
 module_init(venet_init);

@@ -2,11 +2,11 @@
 /*
  * venet data path, host to guest.  ndo_start_xmit queues skbs on the
  * queue's xmit_q (stopping the netdev queue when VENET_XMIT_QLEN are
- * waiting) and queues rx_work, which writes each packet, header first,
- * into as many of the guest's posted buffers as it needs and completes
- * them once the whole packet is written.  A packet waits in place when
- * the guest has posted too few buffers; the rx ring's doorbell (enabled
- * only then) resumes it.
+ * waiting) and kicks the rx ring, whose handler writes each packet,
+ * header first, into as many of the guest's posted buffers as it needs
+ * and completes them once the whole packet is written.  A packet waits
+ * in place when the guest has posted too few buffers; the rx ring's
+ * doorbell (enabled only then) resumes it.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -39,7 +39,7 @@ netdev_tx_t venet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		goto drop_uncounted;
 	q = &vp->queues[qi];
 	if (!READ_ONCE(vp->connected) || !READ_ONCE(vp->guest_link) ||
-	    qi >= READ_ONCE(vp->queue_pairs) || !READ_ONCE(q->rxr.attached))
+	    qi >= READ_ONCE(vp->queue_pairs) || !vbus_ring_live(&q->rxr))
 		goto drop;
 
 	skb_tx_timestamp(skb);
@@ -59,7 +59,7 @@ netdev_tx_t venet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 			netif_tx_start_queue(txq);
 	}
 	if (!netdev_xmit_more() || netif_xmit_stopped(txq))
-		queue_work(venet_wq, &q->rx_work);
+		vbus_ring_kick(&q->rxr);
 	return NETDEV_TX_OK;
 
 drop:
@@ -263,8 +263,8 @@ static void venet_rx_complete(struct venet_queue *q, bool ok)
 	for (i = 0; i < q->rx_chain; i++) {
 		bool more = ok && i + 1 < q->rx_chain;
 
-		vbus_ioq_dev_complete(&q->rxr.ioq, ok ? q->rx_lens[i] : 0,
-				      more ? VBUS_VENET_DESC_F_MORE : 0);
+		vbus_ring_complete(&q->rxr, ok ? q->rx_lens[i] : 0,
+				   more ? VBUS_VENET_DESC_F_MORE : 0);
 	}
 	if (ok)
 		venet_stats_packet(&q->tx_stats, q->rx_skb->len);
@@ -280,25 +280,23 @@ static void venet_rx_complete(struct venet_queue *q, bool ok)
 
 /*
  * Write queued packets into the guest's buffers until none is queued
- * (0), the guest has no buffer left (-EAGAIN), @b is spent (-EBUSY), the
- * ring is detached (-ESHUTDOWN), or the guest broke the ring (-EPROTO).
+ * (0), the guest has no buffer left (-EAGAIN), the budget is spent
+ * (-EBUSY), the ring is stopped (-ESHUTDOWN), or the guest broke the
+ * ring (-EPROTO).
  */
-static int venet_rx_run(struct venet_queue *q, struct venet_budget *b,
-			bool *notify)
+static int venet_rx_run(struct venet_queue *q, struct vbus_ring_budget *b)
 {
-	struct vbus_ioq_device *ioq = &q->rxr.ioq;
+	struct vbus_ring *ring = &q->rxr;
 	u64 f = READ_ONCE(q->vp->features);
 	struct vbus_ioq_buf buf;
 	u32 n;
 	int ret;
 
 	for (;;) {
-		if (!READ_ONCE(q->rxr.attached))
-			return -ESHUTDOWN;
-		if (!b->descs)
-			return -EBUSY;
 		if (!q->rx_skb) {
-			if (!b->packets)
+			if (!vbus_ring_live(ring))
+				return -ESHUTDOWN;
+			if (vbus_ring_spent(b))
 				return -EBUSY;
 			q->rx_skb = venet_rx_next(q, f);
 			if (!q->rx_skb)
@@ -307,16 +305,14 @@ static int venet_rx_run(struct venet_queue *q, struct venet_budget *b,
 			q->rx_total = VENET_HDR_LEN + q->rx_skb->len;
 			q->rx_off = 0;
 			q->rx_chain = 0;
-			b->packets--;
 		}
 
-		ret = vbus_ioq_dev_pop(ioq, &buf);
+		ret = vbus_ring_pop(ring, b, &buf);
 		if (ret)
 			return ret;
-		b->descs--;
 		if (!q->rx_chain && buf.len < VENET_HDR_LEN) {
 			/* Too small for the header: return it unused. */
-			vbus_ioq_dev_complete(ioq, 0, 0);
+			vbus_ring_complete(ring, 0, 0);
 			continue;
 		}
 		n = min(buf.len, q->rx_total - q->rx_off);
@@ -324,16 +320,19 @@ static int venet_rx_run(struct venet_queue *q, struct venet_budget *b,
 		if (buf.addr > U64_MAX - n ||
 		    venet_rx_copy(q, buf.addr, q->rx_off, n)) {
 			venet_rx_complete(q, false);
-			continue;
+		} else {
+			q->rx_off += n;
+			if (q->rx_off == q->rx_total)
+				venet_rx_complete(q, true);
+			else if (q->rx_chain == q->rx_max_chain)
+				/* The guest's buffers are too small for it. */
+				venet_rx_complete(q, false);
+			else
+				continue;	/* the packet goes on */
 		}
-		q->rx_off += n;
-		if (q->rx_off == q->rx_total) {
-			venet_rx_complete(q, true);
-			*notify |= venet_ring_publish_batch(&q->rxr);
-		} else if (q->rx_chain == q->rx_max_chain) {
-			/* The guest's buffers are too small for it. */
-			venet_rx_complete(q, false);
-		}
+		/* A whole packet is completed: the guest may see it. */
+		b->items--;
+		vbus_ring_publish_batch(ring);
 	}
 }
 
@@ -350,68 +349,16 @@ static void venet_rx_wake(struct venet_queue *q)
 		netif_tx_wake_queue(txq);
 }
 
-void venet_rx_work(struct work_struct *work)
+static int venet_rx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 {
-	struct venet_queue *q = container_of(work, struct venet_queue,
-					     rx_work);
-	struct vbus_shm_signal *dev_signal;
-	struct venet_budget budget;
-	bool notify = false;
-	bool entered;
-	int ret;
+	struct venet_queue *q = ring->priv;
+	int ret = venet_rx_run(q, b);
 
-	if (!venet_ring_ok(&q->rxr))
-		return;
-	venet_budget_init(&budget);
-	dev_signal = &q->rxr.ioq.head->dev_signal;
-	vbus_shm_signal_ack(dev_signal);
-	entered = vbus_memctx_enter(q->rxr.ctx);
-	/* Every round is charged to the one budget of this run. */
-	for (;;) {
-		ret = venet_rx_run(q, &budget, &notify);
-		notify |= venet_ring_publish(&q->rxr);
-		venet_rx_wake(q);
-		if (ret == -EAGAIN) {
-			/*
-			 * Out of buffers: have the guest ring when it posts.
-			 * Go round again only for a buffer, never for a
-			 * pending flag alone.
-			 */
-			if (vbus_ioq_dev_enable(&q->rxr.ioq))
-				continue;
-			break;
-		}
-		if (!ret) {
-			/* Nothing to send: posting needs no doorbell. */
-			vbus_shm_signal_disable(dev_signal);
-			break;
-		}
-		if (ret == -EBUSY) {
-			queue_work(venet_wq, work);
-			break;
-		}
-		if (ret == -ESHUTDOWN)
-			break;	/* detached: close() waits for us */
-		venet_ring_abandon(q->vp, &q->rxr, "rx", q->index, ret);
-		break;
-	}
-	vbus_memctx_leave(q->rxr.ctx, entered);
-	if (notify) {
-		venet_stats_add(&q->tx_stats, &q->tx_stats.interrupts, 1);
-		vbus_signal_notify(q->rxr.signal);
-	}
+	venet_rx_wake(q);
+	return ret;
 }
 
-/**
- * venet_rxr_doorbell() - the guest posted buffers on an rx ring
- * @signal: the ring's signal
- *
- * Atomic context.
- */
-void venet_rxr_doorbell(struct vbus_signal *signal)
-{
-	struct venet_queue *q = signal->priv;
-
-	atomic_long_inc(&q->tx_doorbells);
-	queue_work(venet_wq, &q->rx_work);
-}
+const struct vbus_ring_ops venet_rx_ring_ops = {
+	.serve = venet_rx_serve,
+	.kind = "rx",
+};

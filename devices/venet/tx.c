@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * venet data path, guest to host.  The tx ring's doorbell queues the
- * queue's tx_work, which pops descriptor chains, copies each packet out
- * of the guest's memory into an skb (a linear head and page fragments),
- * completes the descriptors with len 0 and hands the skbs to the queue's
- * NAPI context the way tun does: a list under a BH-safe lock and
- * napi_schedule().  The poll feeds them to GRO.  When NAPI falls behind
- * (VENET_RX_BACKLOG packets waiting) the work item stops and the poll
- * requeues it.
+ * venet data path, guest to host.  The tx ring's handler pops descriptor
+ * chains, copies each packet out of the guest's memory into an skb (a
+ * linear head and page fragments), completes the descriptors with len 0
+ * and hands the skbs to the queue's NAPI context the way tun does: a
+ * list under a BH-safe lock and napi_schedule().  The poll feeds them to
+ * GRO.  When NAPI falls behind (VENET_RX_BACKLOG packets waiting) the
+ * handler pauses and the poll kicks the ring again.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -288,7 +287,7 @@ static void venet_tx_deliver(struct venet_queue *q, struct sk_buff_head *batch)
 
 /*
  * Is NAPI too far behind?  Then pause until the poll catches up: it
- * clears the bit and requeues the work item.
+ * clears the bit and kicks the ring again.
  */
 static bool venet_tx_throttle(struct venet_queue *q)
 {
@@ -305,15 +304,14 @@ static bool venet_tx_throttle(struct venet_queue *q)
 }
 
 /*
- * Serve the tx ring until it is empty (-EAGAIN), @b is spent (-EBUSY),
- * NAPI is behind (-ENOBUFS), the ring is detached (-ESHUTDOWN), or the
- * guest broke the ring (-EPROTO).
+ * Serve the tx ring until it is empty (-EAGAIN), the budget is spent
+ * (-EBUSY), NAPI is behind (-ENOBUFS), the ring is stopped (-ESHUTDOWN),
+ * or the guest broke the ring (-EPROTO).
  */
-static int venet_tx_run(struct venet_queue *q, struct venet_budget *b,
-			bool *notify)
+static int venet_tx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 {
+	struct venet_queue *q = ring->priv;
 	struct net_device *dev = q->vp->netdev;
-	struct vbus_ioq_device *ioq = &q->txr.ioq;
 	u64 f = READ_ONCE(q->vp->features);
 	struct sk_buff_head batch;
 	struct vbus_ioq_buf buf;
@@ -321,32 +319,23 @@ static int venet_tx_run(struct venet_queue *q, struct venet_budget *b,
 
 	__skb_queue_head_init(&batch);
 	for (;;) {
-		if (!READ_ONCE(q->txr.attached)) {
-			ret = -ESHUTDOWN;
-			break;
-		}
-		if (!b->packets || !b->descs) {
-			ret = -EBUSY;
-			break;
-		}
 		if (!q->tx_chain && venet_tx_throttle(q)) {
 			ret = -ENOBUFS;
 			break;
 		}
-		ret = vbus_ioq_dev_pop(ioq, &buf);
+		ret = vbus_ring_pop(ring, b, &buf);
 		if (ret)
 			break;
-		b->descs--;
 		ret = venet_tx_desc(q, &buf, f);
 		/* The buffer is no longer read: hand it back. */
-		vbus_ioq_dev_complete(ioq, 0, 0);
-		*notify |= venet_ring_publish_batch(&q->txr);
+		vbus_ring_complete(ring, 0, 0);
+		vbus_ring_publish_batch(ring);
 		if (ret)
 			break;
 		if (buf.flags & VBUS_VENET_DESC_F_MORE)
 			continue;
 
-		b->packets--;
+		b->items--;
 		if (q->tx_drop || netif_running(dev)) {
 			struct sk_buff *skb = venet_tx_finish(q);
 
@@ -363,62 +352,15 @@ static int venet_tx_run(struct venet_queue *q, struct venet_budget *b,
 		if (skb_queue_len(&batch) >= NAPI_POLL_WEIGHT)
 			venet_tx_deliver(q, &batch);
 	}
-	*notify |= venet_ring_publish(&q->txr);
 	venet_tx_deliver(q, &batch);
 	return ret;
 }
 
-void venet_tx_work(struct work_struct *work)
-{
-	struct venet_queue *q = container_of(work, struct venet_queue,
-					     tx_work);
-	struct vbus_shm_signal *dev_signal;
-	struct venet_budget budget;
-	bool notify = false;
-	bool entered;
-	int ret;
-
-	if (!venet_ring_ok(&q->txr))
-		return;
-	venet_budget_init(&budget);
-	dev_signal = &q->txr.ioq.head->dev_signal;
-	/* Polling now: the guest need not ring. */
-	vbus_shm_signal_disable(dev_signal);
-	vbus_shm_signal_ack(dev_signal);
-	entered = vbus_memctx_enter(q->txr.ctx);
-	/* Every round is charged to the one budget of this run. */
-	for (;;) {
-		ret = venet_tx_run(q, &budget, &notify);
-		if (ret == -EAGAIN) {
-			/*
-			 * Empty: have the guest ring when it posts.  Go round
-			 * again only for a descriptor, never for a pending
-			 * flag alone.
-			 */
-			if (vbus_ioq_dev_enable(&q->txr.ioq)) {
-				vbus_shm_signal_disable(dev_signal);
-				continue;
-			}
-			break;
-		}
-		if (ret == -EBUSY) {
-			/* Out of budget: let others run, then go on. */
-			queue_work(venet_wq, work);
-			break;
-		}
-		if (ret == -ENOBUFS)
-			break;	/* venet_poll() requeues us */
-		if (ret == -ESHUTDOWN)
-			break;	/* detached: close() waits for us */
-		venet_ring_abandon(q->vp, &q->txr, "tx", q->index, ret);
-		break;
-	}
-	vbus_memctx_leave(q->txr.ctx, entered);
-	if (notify) {
-		venet_stats_add(&q->rx_stats, &q->rx_stats.interrupts, 1);
-		vbus_signal_notify(q->txr.signal);
-	}
-}
+const struct vbus_ring_ops venet_tx_ring_ops = {
+	.serve = venet_tx_serve,
+	.kind = "tx",
+	.flags = VBUS_RING_F_POLL,
+};
 
 /**
  * venet_poll() - NAPI poll: deliver packets the guest sent
@@ -442,7 +384,7 @@ int venet_poll(struct napi_struct *napi, int budget)
 			smp_mb();
 			if (test_bit(VENET_Q_THROTTLED, &q->flags) &&
 			    test_and_clear_bit(VENET_Q_THROTTLED, &q->flags))
-				queue_work(venet_wq, &q->tx_work);
+				vbus_ring_kick(&q->txr);
 			if (skb_queue_empty(&q->napi_skbs))
 				break;
 		}
@@ -453,18 +395,4 @@ int venet_poll(struct napi_struct *napi, int budget)
 	if (done < budget)
 		napi_complete_done(napi, done);
 	return done;
-}
-
-/**
- * venet_txr_doorbell() - the guest posted packets on a tx ring
- * @signal: the ring's signal
- *
- * Atomic context.
- */
-void venet_txr_doorbell(struct vbus_signal *signal)
-{
-	struct venet_queue *q = signal->priv;
-
-	atomic_long_inc(&q->rx_doorbells);
-	queue_work(venet_wq, &q->tx_work);
 }

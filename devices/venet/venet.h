@@ -17,18 +17,17 @@
  * Lock order: the core lock (enable, disable, open, close run under
  * it), then the connection's lock (call, shm, close), then
  * venet_dev.lock, then rtnl.  Nothing here takes one of the first three
- * while holding rtnl, and no work item takes any of them.
+ * while holding rtnl, and no ring handler takes any of them.
  *
  * Execution contexts of the data path:
- *  - doorbells (vbus_signal handlers) run in atomic context and only
- *    queue work items;
- *  - each ring is served by one work item on venet_wq, which is the only
- *    user of the ring's private state and may sleep (the memctx may);
- *    the tx and rx work items make their copies inside one
- *    vbus_memctx_enter()/vbus_memctx_leave() run;
+ *  - each guest ring is a struct vbus_ring served by the core's ring
+ *    engine (vbus_ring.h): its doorbells kick it, and its handler
+ *    (venet_tx_serve(), venet_rx_serve(), venet_event_serve()) runs in
+ *    the ring's work item, inside one memctx run, as the only user of
+ *    the ring's private state; it may sleep;
  *  - packets from the guest reach the stack through the queue's NAPI
  *    context, packets to the guest leave through ndo_start_xmit, which
- *    only queues them for the work item.
+ *    only queues them and kicks the rx ring.
  */
 #ifndef _VBUS_VENET_PRIV_H
 #define _VBUS_VENET_PRIV_H
@@ -40,11 +39,10 @@
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <linux/u64_stats_sync.h>
-#include <linux/workqueue.h>
 
 #include <vbus/venet.h>
 #include <vbus_device.h>
-#include <vbus_ioq.h>
+#include <vbus_ring.h>
 #include <vbus_venet.h>
 
 #define VENET_DRV_NAME		"vbus-venet"
@@ -73,16 +71,6 @@
 
 /* Packets from the guest that may wait for NAPI before the work pauses. */
 #define VENET_RX_BACKLOG	1024
-
-/*
- * One run of a ring's work item handles at most this many packets...
- * (the event ring: this many descriptors)
- */
-#define VENET_WORK_BUDGET	256
-/* ...and this many descriptors, then requeues itself. */
-#define VENET_WORK_DESC_BUDGET	1024
-/* Completions made visible to the guest at least this often. */
-#define VENET_PUBLISH_BATCH	32
 
 /* The device's configfs name, for messages. */
 #define venet_name(vp)		config_item_name(&(vp)->vn->dev.group.cg_item)
@@ -131,50 +119,22 @@ struct venet_dev {
 };
 
 /**
- * struct venet_ring - one IOQ registered by the guest
- * @ioq:	the device's view of the ring.  Only the ring's work item
- *		uses it (and shm(), before @attached is set).
- * @published:	@ioq's used index as last published; like @ioq
- * @signal:	the region's signal, for notifications to the guest
- * @ctx:	the guest's memory
- * @attached:	the ring may be served.  Set with release semantics by
- *		shm() once the fields above are valid; cleared by close(),
- *		or by the work item when the guest breaks the protocol.  The
- *		work item reads it with acquire semantics before anything
- *		else and does nothing when it is clear; it reads it again
- *		before each descriptor and stops when it is cleared.
- * @shm:	the region holding the ring (identifies it to shm_moved())
- * @moving:	the ring's memory is being moved (venet_ring_move()); the
- *		work item does nothing while it is set
- */
-struct venet_ring {
-	struct vbus_ioq_device ioq;
-	u32 published;
-	struct vbus_signal *signal;
-	struct vbus_memctx *ctx;
-	bool attached;
-	struct vbus_memmap *shm;
-	bool moving;
-};
-
-/**
  * struct venet_qstats - counters of one direction of one queue pair
  * @packets:	packets delivered
  * @bytes:	their bytes (Ethernet frames, without the venet header)
  * @drops:	packets dropped for lack of resources or of a link
  * @errors:	packets dropped because they broke a rule
- * @interrupts:	notifications sent to the guest for this ring
  * @syncp:	for 64-bit reads on 32-bit hosts
  *
- * Each set is written by one context at a time: the ring's work item,
- * or close() and disable() once the work item is cancelled.
+ * Each set is written by one context at a time: the ring's handler, or
+ * close() and disable() once the ring is stopped.  The ring itself
+ * counts doorbells and notifications (struct vbus_ring).
  */
 struct venet_qstats {
 	u64_stats_t packets;
 	u64_stats_t bytes;
 	u64_stats_t drops;
 	u64_stats_t errors;
-	u64_stats_t interrupts;
 	struct u64_stats_sync syncp;
 };
 
@@ -186,30 +146,29 @@ struct venet_qstats {
  * @vp:		the netdev's private area
  * @index:	the queue pair's number
  *
- * Guest to host ("rx" of the host netdev), served by @tx_work:
- * @txr:	the guest's transmit ring
- * @tx_work:	pops packets from @txr and hands them to NAPI
+ * Guest to host ("rx" of the host netdev):
+ * @txr:	the guest's transmit ring; its handler pops packets and
+ *		hands them to NAPI
  * @tx_skb:	the packet being assembled from a chain, or NULL
  * @tx_hdr:	its venet header, validated
  * @tx_chain:	descriptors of the current chain so far
  * @tx_max:	largest frame the current chain may carry
  * @tx_drop:	discard the rest of the current chain
  * @tx_error:	... and count it as an error rather than a drop
- *		(the @tx_ fields belong to @tx_work; close() and disable()
- *		reset them once it is cancelled)
+ *		(the @tx_ fields belong to @txr's handler; close() and
+ *		disable() reset them once the ring is stopped)
  * @rx_list:	packets waiting for NAPI; its lock, taken with BHs off,
- *		protects it between @tx_work and the poll
+ *		protects it between @txr's handler and the poll
  * @napi_skbs:	packets taken by the poll; only the poll uses it
  * @napi:	delivers the packets; enabled while the netdev is up
  * @flags:	VENET_Q_* bits, atomic
- * @rx_stats:	written by @tx_work
- * @rx_doorbells: doorbells on @txr, written by its signal handler
+ * @rx_stats:	written by @txr's handler
  *
- * Host to guest ("tx" of the host netdev), served by @rx_work:
+ * Host to guest ("tx" of the host netdev):
  * @xmit_q:	packets from ndo_start_xmit; its lock protects it
- * @rxr:	the guest's receive ring
- * @rx_work:	copies queued packets into the guest's buffers
- * @rx_segs:	software segments of a packet waiting to go; @rx_work only
+ * @rxr:	the guest's receive ring; its handler copies queued
+ *		packets into the guest's buffers
+ * @rx_segs:	software segments of a packet waiting to go
  * @rx_skb:	the packet being written, or NULL
  * @rx_hdr:	its venet header
  * @rx_total:	bytes to write for it (header and frame)
@@ -217,17 +176,16 @@ struct venet_qstats {
  * @rx_chain:	buffers it occupies so far (popped, not yet completed)
  * @rx_max_chain: most buffers a packet may occupy on @rxr
  * @rx_lens:	bytes written in each of those buffers
- *		(the @rx_ fields belong to @rx_work, like the @tx_ ones)
- * @tx_stats:	written by @rx_work
- * @tx_doorbells: doorbells on @rxr
+ *		(the @rx_ fields belong to @rxr's handler, like the @tx_
+ *		ones to @txr's)
+ * @tx_stats:	written by @rxr's handler
  * @xmit_drops:	packets ndo_start_xmit dropped
  */
 struct venet_queue {
 	struct venet_priv *vp;
 	unsigned int index;
 
-	struct venet_ring txr;
-	struct work_struct tx_work;
+	struct vbus_ring txr;
 	struct sk_buff *tx_skb;
 	struct vbus_venet_hdr tx_hdr;
 	u32 tx_chain;
@@ -239,11 +197,9 @@ struct venet_queue {
 	struct napi_struct napi;
 	unsigned long flags;
 	struct venet_qstats rx_stats;
-	atomic_long_t rx_doorbells;
 
 	struct sk_buff_head xmit_q;
-	struct venet_ring rxr;
-	struct work_struct rx_work;
+	struct vbus_ring rxr;
 	struct sk_buff_head rx_segs;
 	struct sk_buff *rx_skb;
 	struct vbus_venet_hdr rx_hdr;
@@ -253,7 +209,6 @@ struct venet_queue {
 	u32 rx_max_chain;
 	u32 rx_lens[VENET_RX_MAX_CHAIN];
 	struct venet_qstats tx_stats;
-	atomic_long_t tx_doorbells;
 	atomic_long_t xmit_drops;
 };
 
@@ -276,11 +231,10 @@ struct venet_queue {
  * @queue_pairs: negotiated queue pairs, 0 before NEGOTIATE
  *
  * @host_up:	the netdev is up (between ndo_open and ndo_stop); written
- *		under rtnl, read by @event_work with READ_ONCE()
- * @evr:	the event ring
- * @event_work:	sends link events on @evr
+ *		under rtnl, read by @evr's handler with READ_ONCE()
+ * @evr:	the event ring; its handler sends link events
  * @ev_sent:	the link state last sent on @evr, -1 for none; belongs to
- *		@event_work (reset by shm() before @evr is attached)
+ *		@evr's handler (reset by shm() before @evr is attached)
  * @queues:	@nqueues queue pairs
  */
 struct venet_priv {
@@ -297,8 +251,7 @@ struct venet_priv {
 	unsigned int queue_pairs;
 
 	bool host_up;
-	struct venet_ring evr;
-	struct work_struct event_work;
+	struct vbus_ring evr;
 	int ev_sent;
 
 	struct venet_queue queues[];
@@ -327,8 +280,10 @@ struct venet_conn {
 	DECLARE_BITMAP(registered, VENET_REG_BITS);
 };
 
-extern struct workqueue_struct *venet_wq;
 extern const struct ethtool_ops venet_ethtool_ops;
+extern const struct vbus_ring_ops venet_tx_ring_ops;
+extern const struct vbus_ring_ops venet_rx_ring_ops;
+extern const struct vbus_ring_ops venet_event_ring_ops;
 
 int venet_open(struct vbus_device *dev, u32 *version,
 	       struct vbus_connection *conn);
@@ -336,25 +291,13 @@ int venet_open(struct vbus_device *dev, u32 *version,
 void venet_queue_init(struct venet_queue *q, struct venet_priv *vp,
 		      unsigned int index);
 void venet_queue_reset(struct venet_queue *q);
-void venet_ring_attach(struct venet_ring *ring, struct vbus_ioq_device *ioq,
-		       struct vbus_memmap *shm, struct vbus_signal *signal,
-		       struct vbus_memctx *ctx);
-void venet_ring_move(struct venet_ring *ring, struct work_struct *work);
-void venet_ring_abandon(struct venet_priv *vp, struct venet_ring *ring,
-			const char *what, unsigned int index, int err);
-void venet_tx_work(struct work_struct *work);
-void venet_rx_work(struct work_struct *work);
-void venet_txr_doorbell(struct vbus_signal *signal);
-void venet_rxr_doorbell(struct vbus_signal *signal);
-void venet_evr_doorbell(struct vbus_signal *signal);
-void venet_event_work(struct work_struct *work);
 int venet_poll(struct napi_struct *napi, int budget);
 netdev_tx_t venet_start_xmit(struct sk_buff *skb, struct net_device *dev);
 netdev_features_t venet_features_check(struct sk_buff *skb,
 				       struct net_device *dev,
 				       netdev_features_t features);
 void venet_qstats_read(struct venet_qstats *s, u64 *packets, u64 *bytes,
-		       u64 *drops, u64 *errors, u64 *interrupts);
+		       u64 *drops, u64 *errors);
 
 static inline void venet_stats_add(struct venet_qstats *s,
 				   u64_stats_t *field, u64 n)
@@ -371,57 +314,6 @@ static inline void venet_stats_packet(struct venet_qstats *s,
 	u64_stats_inc(&s->packets);
 	u64_stats_add(&s->bytes, len);
 	u64_stats_update_end(&s->syncp);
-}
-
-/**
- * struct venet_budget - what one run of a ring's work item may still do
- * @packets:	packets left
- * @descs:	descriptors left
- *
- * A run starts with VENET_WORK_BUDGET packets and VENET_WORK_DESC_BUDGET
- * descriptors and charges all its rounds to them: nothing the guest does
- * to its ring or its signal makes a run longer.  Once either is spent
- * the work item requeues itself, so other work gets the CPU.
- */
-struct venet_budget {
-	unsigned int packets;
-	unsigned int descs;
-};
-
-static inline void venet_budget_init(struct venet_budget *b)
-{
-	b->packets = VENET_WORK_BUDGET;
-	b->descs = VENET_WORK_DESC_BUDGET;
-}
-
-/* For a work item: may the ring be used? */
-static inline bool venet_ring_ok(struct venet_ring *ring)
-{
-	/* Pairs with venet_ring_attach(): the fields are valid when set. */
-	if (!smp_load_acquire(&ring->attached))
-		return false;
-	/* Pairs with venet_ring_move(): the new view is set when clear. */
-	return !smp_load_acquire(&ring->moving);
-}
-
-/*
- * Make new completions visible.  Returns true when the guest must be
- * notified.
- */
-static inline bool venet_ring_publish(struct venet_ring *ring)
-{
-	if (ring->published == ring->ioq.used)
-		return false;
-	ring->published = ring->ioq.used;
-	return vbus_ioq_dev_publish(&ring->ioq);
-}
-
-/* Publish if a batch of completions is waiting. */
-static inline bool venet_ring_publish_batch(struct venet_ring *ring)
-{
-	if (ring->ioq.used - ring->published < VENET_PUBLISH_BATCH)
-		return false;
-	return venet_ring_publish(ring);
 }
 
 #endif /* _VBUS_VENET_PRIV_H */
