@@ -223,10 +223,12 @@ static void vbus_proxy_queue(struct vbus_proxy_bus *bus,
 		queued = true;
 	}
 	spin_unlock_irqrestore(&bus->event_lock, flags);
-	if (queued)
+	if (queued) {
 		schedule_work(&bus->event_work);
-	else
+	} else {
+		kfree(ev->type);
 		kfree(ev);
+	}
 }
 
 /**
