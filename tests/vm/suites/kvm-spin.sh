@@ -2,9 +2,8 @@
 #
 # Guests that spin on their rings (tests/tools/kvm-spin).  A VMM-level
 # guest keeps writing the pending flag of four empty rings at once and
-# rings each of them every 2 ms, for 30 s: the echo device's ring (its
-# work items share the per-CPU system workqueue with every other
-# tenant's), and a venet's tx ring, its rx ring holding a packet the
+# rings each of them every 2 ms, for 30 s: the echo device's ring and a
+# venet's tx ring, its rx ring holding a packet the
 # guest posts no buffer for, and its event ring, without buffers, while
 # the host link flaps.  The host's kworkers must stay under a tenth of
 # one CPU per ring, and a DEVCLOSE of each device and a SIGKILL of the
