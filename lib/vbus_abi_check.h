@@ -104,7 +104,16 @@ VBUS_ABI_OFFSET(struct vbus_kvm_limits, connections, 8);
 VBUS_ABI_OFFSET(struct vbus_kvm_limits, regions, 12);
 VBUS_ABI_OFFSET(struct vbus_kvm_limits, region_len, 16);
 VBUS_ABI_OFFSET(struct vbus_kvm_limits, events, 24);
-VBUS_ABI_OFFSET(struct vbus_kvm_limits, reserved, 28);
+VBUS_ABI_OFFSET(struct vbus_kvm_limits, mem_regions, 28);
+VBUS_ABI_SIZE(struct vbus_kvm_mem_region, 32);
+VBUS_ABI_OFFSET(struct vbus_kvm_mem_region, gpa, 0);
+VBUS_ABI_OFFSET(struct vbus_kvm_mem_region, size, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_mem_region, uaddr, 16);
+VBUS_ABI_OFFSET(struct vbus_kvm_mem_region, flags, 24);
+VBUS_ABI_SIZE(struct vbus_kvm_mem_table, 16);
+VBUS_ABI_OFFSET(struct vbus_kvm_mem_table, regions, 0);
+VBUS_ABI_OFFSET(struct vbus_kvm_mem_table, nregions, 8);
+VBUS_ABI_OFFSET(struct vbus_kvm_mem_table, region_size, 12);
 VBUS_ABI_SIZE(struct vbus_kvm_eventfd, 8);
 VBUS_ABI_OFFSET(struct vbus_kvm_eventfd, index, 0);
 VBUS_ABI_OFFSET(struct vbus_kvm_eventfd, fd, 4);
@@ -121,16 +130,21 @@ VBUS_ABI_IOCTL(VBUS_KVM_BIND, 1, struct vbus_kvm_bind);
 VBUS_ABI_IOCTL(VBUS_KVM_SET_VECTOR, 2, struct vbus_kvm_eventfd);
 VBUS_ABI_IOCTL(VBUS_KVM_SET_DOORBELL, 3, struct vbus_kvm_eventfd);
 VBUS_ABI_IOCTL(VBUS_KVM_CALL, 4, struct vbus_kvm_guest_call);
+VBUS_ABI_IOCTL(VBUS_KVM_SET_MEM_TABLE, 6, struct vbus_kvm_mem_table);
 static_assert(VBUS_KVM_GET_LIMITS ==
 	      _IOR(VBUS_KVM_IOC_MAGIC, 5, struct vbus_kvm_limits),
 	      "VBUS_KVM_GET_LIMITS encoding");
 static_assert(VBUS_KVM_BIND_SIZE_VER0 == 16 && VBUS_KVM_EVENTFD_SIZE_VER0 == 8 &&
 	      VBUS_KVM_GUEST_CALL_SIZE_VER0 == 8 &&
-	      VBUS_KVM_LIMITS_SIZE_VER0 == 32, "first published ioctl sizes");
+	      VBUS_KVM_LIMITS_SIZE_VER0 == 32 &&
+	      VBUS_KVM_MEM_TABLE_SIZE_VER0 == 16 &&
+	      VBUS_KVM_MEM_REGION_SIZE_VER0 == 32, "first published sizes");
 static_assert(sizeof(struct vbus_kvm_bind) >= VBUS_KVM_BIND_SIZE_VER0 &&
 	      sizeof(struct vbus_kvm_eventfd) >= VBUS_KVM_EVENTFD_SIZE_VER0 &&
 	      sizeof(struct vbus_kvm_guest_call) >= VBUS_KVM_GUEST_CALL_SIZE_VER0 &&
-	      sizeof(struct vbus_kvm_limits) >= VBUS_KVM_LIMITS_SIZE_VER0,
+	      sizeof(struct vbus_kvm_limits) >= VBUS_KVM_LIMITS_SIZE_VER0 &&
+	      sizeof(struct vbus_kvm_mem_table) >= VBUS_KVM_MEM_TABLE_SIZE_VER0 &&
+	      sizeof(struct vbus_kvm_mem_region) >= VBUS_KVM_MEM_REGION_SIZE_VER0,
 	      "ioctl arguments only grow");
 
 /*

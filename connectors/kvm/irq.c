@@ -149,7 +149,6 @@ static int vkvm_doorbell_wake(wait_queue_entry_t *wait, unsigned int mode,
 
 	/* Called with the queue's lock held, as eventfd_ctx_do_read() wants. */
 	eventfd_ctx_do_read(slot->ctx, &cnt);
-	vkvm_memctx_check_slots(slot->vkvm->mem);
 	binding = READ_ONCE(slot->binding);
 	if (!binding ||
 	    vbus_client_shmsignal(slot->vkvm->client, (u32)binding))

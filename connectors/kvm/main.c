@@ -13,8 +13,9 @@
  * Lifetime: everything hangs off the open file.  Its release (the VMM's
  * exit, kill -9 included) unhooks the doorbells, detaches the client
  * (closing every connection, which unmaps and unpins guest memory),
- * drops the vectors, the events and finally the VM reference.  The VM
- * stays alive while we hold it, so its memory slots do too.
+ * drops the vectors, the events and finally the VM reference.  Guest
+ * memory is the VMM's, as its table says (memctx.c); the VM is only the
+ * identity it bound.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -113,9 +114,6 @@ static int vkvm_bind(struct vkvm *v, unsigned int cmd, void *arg)
 	kvm_get_kvm(kvm);
 	fdput(f);
 
-	ret = -EPERM;
-	if (kvm->mm != current->mm)
-		goto err_kvm;
 	name = memdup_user_nul(u64_to_user_ptr(b->container),
 			       b->container_len);
 	if (IS_ERR(name)) {
@@ -132,7 +130,7 @@ static int vkvm_bind(struct vkvm *v, unsigned int cmd, void *arg)
 		if (other->kvm == kvm)
 			goto err_unlock;
 	ret = -ENOMEM;
-	mem = vkvm_memctx_create(kvm);
+	mem = vkvm_memctx_create();
 	if (!mem)
 		goto err_unlock;
 	/* Set first: DEVADD events of the attach need them. */
@@ -183,7 +181,13 @@ static int vkvm_get_limits(struct vkvm *v, unsigned int cmd, void *arg)
 	l->regions = VBUS_CONN_MAX_REGIONS;
 	l->region_len = VKVM_MAP_MAX;
 	l->events = VKVM_MAX_EVENTS;
+	l->mem_regions = VKVM_MAX_MEM_REGIONS;
 	return 0;
+}
+
+static int vkvm_ioctl_mem_table(struct vkvm *v, unsigned int cmd, void *arg)
+{
+	return vkvm_memctx_set_table(v->mem, arg);
 }
 
 static int vkvm_ioctl_call(struct vkvm *v, unsigned int cmd, void *arg)
@@ -194,7 +198,7 @@ static int vkvm_ioctl_call(struct vkvm *v, unsigned int cmd, void *arg)
 	if (offset_in_page(c->gpa))
 		return -EINVAL;
 	/* Guest memory is reached through the VMM's mm. */
-	if (current->mm != v->kvm->mm)
+	if (!vkvm_memctx_is_vmm(v->mem))
 		return -EPERM;
 	return vkvm_guest_call(v, c->gpa);
 }
@@ -236,6 +240,10 @@ static const struct vkvm_ioctl_desc vkvm_ioctls[] = {
 		VBUS_KVM_GET_LIMITS, VBUS_KVM_LIMITS_SIZE_VER0, false,
 		vkvm_get_limits,
 	},
+	[_IOC_NR(VBUS_KVM_SET_MEM_TABLE)] = {
+		VBUS_KVM_SET_MEM_TABLE, VBUS_KVM_MEM_TABLE_SIZE_VER0, true,
+		vkvm_ioctl_mem_table,
+	},
 };
 
 /* Room for the largest argument the kernel knows: one member each. */
@@ -244,6 +252,7 @@ union vkvm_ioctl_arg {
 	struct vbus_kvm_eventfd eventfd;
 	struct vbus_kvm_guest_call call;
 	struct vbus_kvm_limits limits;
+	struct vbus_kvm_mem_table mem_table;
 };
 
 /*

@@ -1,48 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The memctx of a KVM guest: device models reach guest physical
- * addresses through KVM's memslots.
+ * addresses through the memory table the VMM gives
+ * (VBUS_KVM_SET_MEM_TABLE), as vhost does with VHOST_SET_MEM_TABLE.
  *
- * KVM translates a guest physical address to an address in the VMM's
- * memory (gfn_to_hva, under kvm->srcu), so every access needs the VMM's
- * mm.  Three contexts reach it:
+ * The table maps guest physical ranges to addresses in the VMM's memory,
+ * so every access needs the VMM's mm, the one that bound the VM.  Three
+ * contexts reach it:
  * - the VMM's own threads (a guest call forwarded by the VMM): the mm is
- *   current, the memslot's user address is copied to or from directly;
- * - kernel threads (the device models' work items): they adopt the mm
- *   with kthread_use_mm(), like vhost's workers: for a whole run of
- *   copies between vbus_memctx_enter() and vbus_memctx_leave(), or else
- *   for each copy;
+ *   current, the user address is copied to or from directly;
+ * - kernel threads (the rings' workers): they adopt the mm with
+ *   kthread_use_mm(), like vhost's workers: for a whole run of copies
+ *   between vbus_memctx_enter() and vbus_memctx_leave(), or else for
+ *   each copy;
  * - any other process (an administrator's `ip link set down` making a
  *   device write a link event): the pages are looked up in the VMM's mm
  *   with get_user_pages_remote() and copied through a temporary kernel
  *   mapping.
  * In all three the mm must still be alive (mmget_not_zero()); once the
- * VMM is exiting every access fails with -EFAULT.
+ * VMM is exiting every access fails with -EFAULT.  Nothing here reads
+ * KVM's own structures: the VM is only the identity the VMM bound.
+ *
+ * The table is replaced whole, under RCU: a lookup sees the old table or
+ * the new one.  A copy that looked up the old one may still reach the
+ * VMM's memory the old table named; that is the VMM racing itself, and
+ * the memory is its own.
  *
  * Long-term maps (rings, signals) pin the guest pages with FOLL_LONGTERM
  * and map them contiguously with vmap().  They follow the VMM's changes:
  * an mmu interval notifier over the pages' user addresses sees any
  * change of the VMM's page tables there (munmap, mremap, MAP_FIXED,
- * MADV_DONTNEED), and the memslot generation, checked on every doorbell,
- * call and copy, any change of the memslots.  Either makes the core remap
- * the region and move its device to the new pages (vbus_memmap_stale());
- * until then the device keeps the old pages, which stay pinned, so a
- * VMM's change can never make the host touch memory it no longer owns.
+ * MADV_DONTNEED), and a new table marks every map.  Either makes the
+ * core remap the region and move its device to the new pages
+ * (vbus_memmap_stale()); until then the device keeps the old pages,
+ * which stay pinned, so a VMM's change can never make the host touch
+ * memory it no longer owns.
  *
  * Accounting: the VMM pays for what its guest makes us hold.  Pinned
  * pages are added to the VMM's mm->pinned_vm (its VmPin) and refused
  * with -ENOMEM past its RLIMIT_MEMLOCK, unless it had CAP_IPC_LOCK when
  * it bound, like RDMA and io_uring pins; a remap pins the new pages
  * before it unpins the old ones, so it needs room for both for a moment
- * (else the device keeps the old pages).  The bookkeeping (page arrays,
- * maps) is charged to the VMM's memory cgroup, captured at bind time,
- * also when a remap runs in a kworker.
+ * (else the device keeps the old pages).  The table and the bookkeeping
+ * (page arrays, maps) are charged to the VMM's memory cgroup, captured
+ * at bind time, also when a remap runs in a kworker.
  */
 
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/capability.h>
-#include <linux/kvm_host.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -51,37 +57,74 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
+#include <vbus/kvm.h>
 #include <vbus_memctx.h>
 
 #include "vkvm.h"
 
+/* The table's entries are in 4 KiB pages, as the ABI says. */
+static_assert(PAGE_SIZE == 4096);
+
+/* The largest entry a VMM may hand over (its tail beyond ours is zero). */
+#define VKVM_MEM_REGION_SIZE_MAX	4096
+
+/**
+ * struct vkvm_mem_range - an entry of the memory table
+ * @gpa:	its first guest physical address
+ * @last:	its last one
+ * @uaddr:	the VMM's address of @gpa
+ */
+struct vkvm_mem_range {
+	u64 gpa;
+	u64 last;
+	unsigned long uaddr;
+};
+
+/**
+ * struct vkvm_mem_table - the guest's memory, as the VMM last gave it
+ * @rcu:	frees a replaced table after the lookups that may see it
+ * @n:		entries in @r
+ * @r:		sorted by guest address, without overlaps
+ */
+struct vkvm_mem_table {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct vkvm_mem_range r[];
+};
+
 /**
  * struct vkvm_memctx - the memctx of a VM
  * @ctx:	the core's part
- * @kvm:	the VM (a reference is held)
- * @lock:	protects @maps and @slots_gen; taken with interrupts off
- *		(doorbells check the memslots from a wait-queue callback)
- * @maps:	the live long-term maps, struct vkvm_map
- * @slots_gen:	the memslot generation the maps were last checked against
+ * @mm:		the VMM's mm (mmgrab()ed), the one the table's addresses
+ *		are in
  * @memcg:	the VMM's memory cgroup at bind time (a reference is held)
  * @task:	the VMM (its thread group leader, referenced): whose
  *		RLIMIT_MEMLOCK bounds the pins
  * @lock_cap:	the VMM had CAP_IPC_LOCK at bind time: pins are counted
  *		but not limited
+ * @table:	the memory table, NULL before the first one (no memory);
+ *		read under RCU, replaced under @lock
+ * @lock:	protects @table's replacement, @maps and @gen
+ * @maps:	the live long-term maps, struct vkvm_map
+ * @gen:	counts the tables set: a map looked up under an older one
+ *		is looked up again
  *
- * @memcg, @task and @lock_cap are set at creation and constant.
+ * @mm, @memcg, @task and @lock_cap are set at creation and constant.
  */
 struct vkvm_memctx {
 	struct vbus_memctx ctx;
-	struct kvm *kvm;
+	struct mm_struct *mm;
 	struct mem_cgroup *memcg;
 	struct task_struct *task;
 	bool lock_cap;
-	spinlock_t lock;	/* @maps, @slots_gen; irqsave */
+	struct vkvm_mem_table __rcu *table;
+	struct mutex lock;	/* @table updates, @maps, @gen */
 	struct list_head maps;
-	u64 slots_gen;
+	u64 gen;
 };
 
 static struct vkvm_memctx *to_vm(struct vbus_memctx *ctx)
@@ -89,9 +132,42 @@ static struct vkvm_memctx *to_vm(struct vbus_memctx *ctx)
 	return container_of(ctx, struct vkvm_memctx, ctx);
 }
 
-static struct kvm *to_kvm(struct vbus_memctx *ctx)
+/* The entry of @t that covers @gpa, or NULL; @t may be NULL (no table). */
+static const struct vkvm_mem_range *vkvm_find(const struct vkvm_mem_table *t,
+					      u64 gpa)
 {
-	return to_vm(ctx)->kvm;
+	unsigned int lo = 0, hi = t ? t->n : 0;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (gpa < t->r[mid].gpa)
+			hi = mid;
+		else if (gpa > t->r[mid].last)
+			lo = mid + 1;
+		else
+			return &t->r[mid];
+	}
+	return NULL;
+}
+
+/*
+ * The VMM's address of @gpa, and in @avail the bytes that follow it in
+ * the same entry; false if no entry covers it.
+ */
+static bool vkvm_translate(struct vkvm_memctx *vm, u64 gpa,
+			   unsigned long *hva, u64 *avail)
+{
+	const struct vkvm_mem_range *r;
+
+	rcu_read_lock();
+	r = vkvm_find(rcu_dereference(vm->table), gpa);
+	if (r) {
+		*hva = r->uaddr + (unsigned long)(gpa - r->gpa);
+		*avail = r->last - gpa + 1;
+	}
+	rcu_read_unlock();
+	return r;
 }
 
 /*
@@ -101,10 +177,10 @@ static struct kvm *to_kvm(struct vbus_memctx *ctx)
 static int vkvm_charge_pins(struct vkvm_memctx *vm, unsigned long npages)
 {
 	unsigned long limit = task_rlimit(vm->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	s64 pinned = atomic64_add_return(npages, &vm->kvm->mm->pinned_vm);
+	s64 pinned = atomic64_add_return(npages, &vm->mm->pinned_vm);
 
 	if (!vm->lock_cap && pinned > limit) {
-		atomic64_sub(npages, &vm->kvm->mm->pinned_vm);
+		atomic64_sub(npages, &vm->mm->pinned_vm);
 		return -ENOMEM;
 	}
 	return 0;
@@ -112,44 +188,40 @@ static int vkvm_charge_pins(struct vkvm_memctx *vm, unsigned long npages)
 
 static void vkvm_uncharge_pins(struct vkvm_memctx *vm, unsigned long npages)
 {
-	atomic64_sub(npages, &vm->kvm->mm->pinned_vm);
+	atomic64_sub(npages, &vm->mm->pinned_vm);
 }
 
 /*
- * In the VMM's mm: through the memslot's user address, page by page.
- * kvm_write_guest() cannot serve here: it logs the page as dirty for the
- * running vCPU and WARNs without one (dirty logging, hence live
- * migration of a vbus guest, is not supported).
+ * In the VMM's mm: straight to or from its addresses, entry by entry.
+ * The writes are not logged in KVM's dirty bitmap, so live migration of
+ * a vbus guest is not supported.
  */
-static int vkvm_copy_in_mm(struct kvm *kvm, u64 gpa, void *buf, size_t len,
-			   bool write)
+static int vkvm_copy_in_mm(struct vkvm_memctx *vm, u64 gpa, void *buf,
+			   size_t len, bool write)
 {
-	int idx, ret = 0;
-
-	idx = srcu_read_lock(&kvm->srcu);
 	while (len) {
-		size_t off = offset_in_page(gpa);
-		size_t n = min_t(size_t, len, PAGE_SIZE - off);
-		unsigned long hva = gfn_to_hva(kvm, gpa >> PAGE_SHIFT);
-		void __user *uptr = (void __user *)(hva + off);
+		unsigned long hva;
+		void __user *uptr;
+		u64 avail;
+		size_t n;
 
-		if (kvm_is_error_hva(hva) ||
-		    (write ? copy_to_user(uptr, buf, n) :
-			     copy_from_user(buf, uptr, n))) {
-			ret = -EFAULT;
-			break;
-		}
+		if (!vkvm_translate(vm, gpa, &hva, &avail))
+			return -EFAULT;
+		n = min_t(u64, len, avail);
+		uptr = (void __user *)hva;
+		if (write ? copy_to_user(uptr, buf, n) :
+			    copy_from_user(buf, uptr, n))
+			return -EFAULT;
 		gpa += n;
 		buf += n;
 		len -= n;
 	}
-	srcu_read_unlock(&kvm->srcu, idx);
-	return ret;
+	return 0;
 }
 
 /* From another process: page by page through the VMM's page tables. */
-static int vkvm_copy_remote(struct kvm *kvm, u64 gpa, void *buf, size_t len,
-			    bool write)
+static int vkvm_copy_remote(struct vkvm_memctx *vm, u64 gpa, void *buf,
+			    size_t len, bool write)
 {
 	while (len) {
 		size_t off = offset_in_page(gpa);
@@ -157,20 +229,17 @@ static int vkvm_copy_remote(struct kvm *kvm, u64 gpa, void *buf, size_t len,
 		unsigned long hva;
 		struct page *page;
 		void *vaddr;
+		u64 avail;
 		long got;
-		int idx;
 
-		idx = srcu_read_lock(&kvm->srcu);
-		hva = gfn_to_hva(kvm, gpa >> PAGE_SHIFT);
-		srcu_read_unlock(&kvm->srcu, idx);
-		if (kvm_is_error_hva(hva))
+		if (!vkvm_translate(vm, gpa, &hva, &avail))
 			return -EFAULT;
 
-		mmap_read_lock(kvm->mm);
-		got = get_user_pages_remote(kvm->mm, hva, 1,
+		mmap_read_lock(vm->mm);
+		got = get_user_pages_remote(vm->mm, hva, 1,
 					    write ? FOLL_WRITE : 0, &page,
 					    NULL, NULL);
-		mmap_read_unlock(kvm->mm);
+		mmap_read_unlock(vm->mm);
 		if (got != 1)
 			return -EFAULT;
 
@@ -191,26 +260,26 @@ static int vkvm_copy_remote(struct kvm *kvm, u64 gpa, void *buf, size_t len,
 	return 0;
 }
 
-static int vkvm_copy(struct kvm *kvm, u64 gpa, void *buf, size_t len,
+static int vkvm_copy(struct vkvm_memctx *vm, u64 gpa, void *buf, size_t len,
 		     bool write)
 {
 	int ret;
 
 	if (gpa + len < gpa)
 		return -EFAULT;
-	if (current->mm == kvm->mm)
-		return vkvm_copy_in_mm(kvm, gpa, buf, len, write);
+	if (current->mm == vm->mm)
+		return vkvm_copy_in_mm(vm, gpa, buf, len, write);
 
-	if (!mmget_not_zero(kvm->mm))
+	if (!mmget_not_zero(vm->mm))
 		return -EFAULT;
 	if ((current->flags & PF_KTHREAD) && !current->mm) {
-		kthread_use_mm(kvm->mm);
-		ret = vkvm_copy_in_mm(kvm, gpa, buf, len, write);
-		kthread_unuse_mm(kvm->mm);
+		kthread_use_mm(vm->mm);
+		ret = vkvm_copy_in_mm(vm, gpa, buf, len, write);
+		kthread_unuse_mm(vm->mm);
 	} else {
-		ret = vkvm_copy_remote(kvm, gpa, buf, len, write);
+		ret = vkvm_copy_remote(vm, gpa, buf, len, write);
 	}
-	mmput(kvm->mm);
+	mmput(vm->mm);
 	return ret;
 }
 
@@ -222,36 +291,34 @@ static int vkvm_copy(struct kvm *kvm, u64 gpa, void *buf, size_t len,
  */
 static bool vkvm_enter(struct vbus_memctx *ctx)
 {
-	struct kvm *kvm = to_kvm(ctx);
+	struct vkvm_memctx *vm = to_vm(ctx);
 
 	if (!(current->flags & PF_KTHREAD) || current->mm)
 		return false;
-	if (!mmget_not_zero(kvm->mm))
+	if (!mmget_not_zero(vm->mm))
 		return false;	/* the VMM is exiting: copies fail */
-	kthread_use_mm(kvm->mm);
+	kthread_use_mm(vm->mm);
 	return true;
 }
 
 static void vkvm_leave(struct vbus_memctx *ctx)
 {
-	struct kvm *kvm = to_kvm(ctx);
+	struct vkvm_memctx *vm = to_vm(ctx);
 
-	kthread_unuse_mm(kvm->mm);
-	mmput(kvm->mm);
+	kthread_unuse_mm(vm->mm);
+	mmput(vm->mm);
 }
 
 static int vkvm_copy_to(struct vbus_memctx *ctx, u64 dst, const void *src,
 			size_t len)
 {
-	vkvm_memctx_check_slots(ctx);
-	return vkvm_copy(to_kvm(ctx), dst, (void *)src, len, true);
+	return vkvm_copy(to_vm(ctx), dst, (void *)src, len, true);
 }
 
 static int vkvm_copy_from(struct vbus_memctx *ctx, void *dst, u64 src,
 			  size_t len)
 {
-	vkvm_memctx_check_slots(ctx);
-	return vkvm_copy(to_kvm(ctx), src, dst, len, false);
+	return vkvm_copy(to_vm(ctx), src, dst, len, false);
 }
 
 /**
@@ -260,6 +327,7 @@ static int vkvm_copy_from(struct vbus_memctx *ctx, void *dst, u64 src,
  * @map:	the map it belongs to
  * @first:	the index of its first page in the map
  * @npages:	its pages
+ * @uaddr:	the user address of its first page
  * @seq:	@mni's sequence when the pages were looked up
  */
 struct vkvm_range {
@@ -267,6 +335,7 @@ struct vkvm_range {
 	struct vkvm_map *map;
 	unsigned long first;
 	unsigned long npages;
+	unsigned long uaddr;
 	unsigned long seq;
 };
 
@@ -318,33 +387,18 @@ static const struct mmu_interval_notifier_ops vkvm_range_ops = {
 	.invalidate = vkvm_range_invalidate,
 };
 
-/* KVM's memslot generation: any memslot change moves it. */
-static u64 vkvm_slots_gen(struct kvm *kvm)
-{
-	/*
-	 * The memslot sets are embedded in struct kvm and never freed
-	 * before it, so a racy read is safe; it is only compared.
-	 */
-	return READ_ONCE(rcu_dereference_raw(kvm->memslots[0])->generation);
-}
-
 /* The user address of every page of [gpa, gpa + npages pages). */
-static int vkvm_lookup(struct kvm *kvm, u64 gpa, unsigned long npages,
+static int vkvm_lookup(struct vkvm_memctx *vm, u64 gpa, unsigned long npages,
 		       unsigned long *hva)
 {
 	unsigned long i;
-	int idx, ret = 0;
+	u64 avail;
 
-	idx = srcu_read_lock(&kvm->srcu);
-	for (i = 0; i < npages; i++) {
-		hva[i] = gfn_to_hva(kvm, (gpa >> PAGE_SHIFT) + i);
-		if (kvm_is_error_hva(hva[i])) {
-			ret = -EFAULT;
-			break;
-		}
-	}
-	srcu_read_unlock(&kvm->srcu, idx);
-	return ret;
+	for (i = 0; i < npages; i++)
+		if (!vkvm_translate(vm, (gpa & PAGE_MASK) + i * PAGE_SIZE,
+				    &hva[i], &avail))
+			return -EFAULT;
+	return 0;
 }
 
 static unsigned int vkvm_count_runs(const unsigned long *hva,
@@ -360,7 +414,7 @@ static unsigned int vkvm_count_runs(const unsigned long *hva,
 }
 
 /* Pin the pages of every run; 0, -EAGAIN if a run changed meanwhile. */
-static int vkvm_pin_runs(struct kvm *kvm, struct vkvm_map *m,
+static int vkvm_pin_runs(struct mm_struct *mm, struct vkvm_map *m,
 			 const unsigned long *hva)
 {
 	unsigned long pinned = 0;
@@ -370,11 +424,11 @@ static int vkvm_pin_runs(struct kvm *kvm, struct vkvm_map *m,
 	for (k = 0; k < m->nranges; k++)
 		m->ranges[k].seq = mmu_interval_read_begin(&m->ranges[k].mni);
 
-	mmap_read_lock(kvm->mm);
+	mmap_read_lock(mm);
 	for (k = 0; k < m->nranges; k++) {
 		struct vkvm_range *r = &m->ranges[k];
 
-		ret = pin_user_pages_remote(kvm->mm, hva[r->first], r->npages,
+		ret = pin_user_pages_remote(mm, hva[r->first], r->npages,
 					    FOLL_WRITE | FOLL_LONGTERM,
 					    &m->pages[r->first], NULL, NULL);
 		if (ret > 0)
@@ -385,7 +439,7 @@ static int vkvm_pin_runs(struct kvm *kvm, struct vkvm_map *m,
 		}
 		ret = 0;
 	}
-	mmap_read_unlock(kvm->mm);
+	mmap_read_unlock(mm);
 
 	for (k = 0; !ret && k < m->nranges; k++)
 		if (mmu_interval_read_retry(&m->ranges[k].mni, m->ranges[k].seq))
@@ -404,7 +458,7 @@ static void vkvm_map_remove_ranges(struct vkvm_map *m, unsigned int n)
 /* Watch each run of @hva, then pin it: a change after the lookup shows. */
 static int vkvm_map_pin(struct vkvm_map *m, const unsigned long *hva)
 {
-	struct kvm *kvm = m->vm->kvm;
+	struct mm_struct *mm = m->vm->mm;
 	unsigned long i = 0;
 	unsigned int k;
 	int ret;
@@ -417,7 +471,8 @@ static int vkvm_map_pin(struct vkvm_map *m, const unsigned long *hva)
 		m->ranges[k].map = m;
 		m->ranges[k].first = i;
 		m->ranges[k].npages = n;
-		ret = mmu_interval_notifier_insert(&m->ranges[k].mni, kvm->mm,
+		m->ranges[k].uaddr = hva[i];
+		ret = mmu_interval_notifier_insert(&m->ranges[k].mni, mm,
 						   hva[i], n * PAGE_SIZE,
 						   &vkvm_range_ops);
 		if (ret) {
@@ -426,7 +481,7 @@ static int vkvm_map_pin(struct vkvm_map *m, const unsigned long *hva)
 		}
 		i += n;
 	}
-	ret = vkvm_pin_runs(kvm, m, hva);
+	ret = vkvm_pin_runs(mm, m, hva);
 	if (ret)
 		vkvm_map_remove_ranges(m, m->nranges);
 	return ret;
@@ -441,6 +496,7 @@ static struct vkvm_map *vkvm_map_new(struct vkvm_memctx *vm, u64 gpa,
 	unsigned long npages, *hva;
 	unsigned int runs, tries = 0;
 	struct vkvm_map *m;
+	bool current_table;
 	u64 gen;
 	int ret;
 
@@ -452,8 +508,10 @@ static struct vkvm_map *vkvm_map_new(struct vkvm_memctx *vm, u64 gpa,
 	if (ret)
 		goto err_hva;
 again:
-	gen = vkvm_slots_gen(vm->kvm);
-	ret = vkvm_lookup(vm->kvm, gpa, npages, hva);
+	mutex_lock(&vm->lock);
+	gen = vm->gen;
+	mutex_unlock(&vm->lock);
+	ret = vkvm_lookup(vm, gpa, npages, hva);
 	if (ret)
 		goto err_charge;
 	runs = vkvm_count_runs(hva, npages);
@@ -474,12 +532,6 @@ again:
 		goto err_free;
 	}
 	ret = vkvm_map_pin(m, hva);
-	if (!ret && vkvm_slots_gen(vm->kvm) != gen) {
-		/* The memslots changed during the lookup: look again. */
-		unpin_user_pages(m->pages, npages);
-		vkvm_map_remove_ranges(m, m->nranges);
-		ret = -EAGAIN;
-	}
 	if (ret == -EAGAIN && ++tries < VKVM_MAP_TRIES) {
 		kfree(m->pages);
 		kfree(m);
@@ -493,9 +545,28 @@ again:
 		ret = -ENOMEM;
 		goto err_unpin;
 	}
-	spin_lock_irq(&vm->lock);
-	list_add(&m->node, &vm->maps);
-	spin_unlock_irq(&vm->lock);
+	/*
+	 * A table set since the lookup would not mark this map, which is
+	 * not on the list yet: look again.  Once on the list, a new table
+	 * marks it.
+	 */
+	mutex_lock(&vm->lock);
+	current_table = vm->gen == gen;
+	if (current_table)
+		list_add(&m->node, &vm->maps);
+	mutex_unlock(&vm->lock);
+	if (!current_table) {
+		vunmap(m->vaddr);
+		unpin_user_pages(m->pages, npages);
+		vkvm_map_remove_ranges(m, m->nranges);
+		if (++tries < VKVM_MAP_TRIES) {
+			kfree(m->pages);
+			kfree(m);
+			goto again;
+		}
+		ret = -EAGAIN;
+		goto err_free;
+	}
 	kfree(hva);
 	return m;
 
@@ -516,10 +587,10 @@ static void vkvm_map_free(struct vkvm_map *m, bool dirty)
 {
 	struct vkvm_memctx *vm = m->vm;
 
-	/* No memslot check reaches it once off the list... */
-	spin_lock_irq(&vm->lock);
+	/* No new table marks it once off the list... */
+	mutex_lock(&vm->lock);
 	list_del(&m->node);
-	spin_unlock_irq(&vm->lock);
+	mutex_unlock(&vm->lock);
 	/* ...and no invalidation once its notifiers are gone. */
 	vkvm_map_remove_ranges(m, m->nranges);
 	vunmap(m->vaddr);
@@ -540,18 +611,50 @@ static int vkvm_map_into(struct vkvm_memctx *vm, u64 gpa, size_t len,
 	struct mem_cgroup *old_memcg;
 	struct vkvm_map *m;
 
-	if (!mmget_not_zero(vm->kvm->mm))
+	if (!mmget_not_zero(vm->mm))
 		return -EFAULT;
 	old_memcg = set_active_memcg(vm->memcg);
 	m = vkvm_map_new(vm, gpa, len, owner);
 	set_active_memcg(old_memcg);
-	mmput(vm->kvm->mm);
+	mmput(vm->mm);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	out->ptr = m->vaddr + offset_in_page(gpa);
 	out->len = len;
 	out->priv = m;
 	return 0;
+}
+
+static bool vkvm_map_same_uaddr(const struct vkvm_map *a,
+				const struct vkvm_map *b)
+{
+	unsigned int k;
+
+	if (a->nranges != b->nranges)
+		return false;
+	for (k = 0; k < a->nranges; k++)
+		if (a->ranges[k].uaddr != b->ranges[k].uaddr ||
+		    a->ranges[k].npages != b->ranges[k].npages)
+			return false;
+	return true;
+}
+
+/* Does @t put every run of @m at the user addresses it has now? */
+static bool vkvm_map_unmoved(const struct vkvm_map *m,
+			     const struct vkvm_mem_table *t)
+{
+	unsigned int k;
+
+	for (k = 0; k < m->nranges; k++) {
+		const struct vkvm_range *r = &m->ranges[k];
+		u64 gpa = (m->gpa & PAGE_MASK) + ((u64)r->first << PAGE_SHIFT);
+		const struct vkvm_mem_range *e = vkvm_find(t, gpa);
+
+		if (!e || e->uaddr + (unsigned long)(gpa - e->gpa) != r->uaddr ||
+		    e->last - gpa < ((u64)r->npages << PAGE_SHIFT) - 1)
+			return false;
+	}
+	return true;
 }
 
 static int vkvm_map(struct vbus_memctx *ctx, u64 addr, size_t len,
@@ -563,8 +666,10 @@ static int vkvm_map(struct vbus_memctx *ctx, u64 addr, size_t len,
 }
 
 /*
- * Map the range again.  The same pages (a change that moved nothing,
- * like an mprotect() or a memslot update elsewhere): nothing to do.
+ * Map the range again.  The same pages at the same user addresses (a
+ * change that moved nothing, like an mprotect()): nothing to do.  The
+ * same pages at other addresses (the memory mapped twice) still need the
+ * new map: its notifiers watch the addresses the table now names.
  */
 static int vkvm_remap(struct vbus_memctx *ctx, struct vbus_memmap *map,
 		      struct vbus_memmap *moved)
@@ -576,7 +681,8 @@ static int vkvm_remap(struct vbus_memctx *ctx, struct vbus_memmap *map,
 	if (ret)
 		return ret;
 	m = moved->priv;
-	if (!memcmp(m->pages, old->pages, old->npages * sizeof(*m->pages))) {
+	if (vkvm_map_same_uaddr(m, old) &&
+	    !memcmp(m->pages, old->pages, old->npages * sizeof(*m->pages))) {
 		vkvm_map_free(m, false);
 		return 0;
 	}
@@ -588,38 +694,130 @@ static void vkvm_unmap(struct vbus_memctx *ctx, struct vbus_memmap *map)
 	vkvm_map_free(map->priv, true);
 }
 
+static int vkvm_range_cmp(const void *a, const void *b)
+{
+	const struct vkvm_mem_range *x = a, *y = b;
+
+	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+}
+
+/* One entry of the VMM's table, checked; see struct vbus_kvm_mem_region. */
+static int vkvm_read_region(const struct vbus_kvm_mem_table *arg,
+			    unsigned int i, struct vkvm_mem_range *r)
+{
+	const void __user *u = u64_to_user_ptr(arg->regions) +
+			       (size_t)i * arg->region_size;
+	struct vbus_kvm_mem_region e;
+	int ret;
+
+	ret = copy_struct_from_user(&e, sizeof(e), u, arg->region_size);
+	if (ret)
+		return ret;
+	if (e.flags || !e.size || !PAGE_ALIGNED(e.gpa) ||
+	    !PAGE_ALIGNED(e.size) || !PAGE_ALIGNED(e.uaddr) ||
+	    e.gpa + e.size - 1 < e.gpa)
+		return -EINVAL;
+	if (e.uaddr + e.size < e.uaddr ||
+	    !access_ok(u64_to_user_ptr(e.uaddr), e.size))
+		return -EFAULT;
+	r->gpa = e.gpa;
+	r->last = e.gpa + e.size - 1;
+	r->uaddr = e.uaddr;
+	return 0;
+}
+
 /**
- * vkvm_memctx_check_slots() - notice a change of the VM's memslots
+ * vkvm_memctx_set_table() - VBUS_KVM_SET_MEM_TABLE
  * @ctx:	the VM's memctx
+ * @arg:	the ioctl's argument
  *
- * KVM tells nobody when the VMM moves, deletes or creates a memslot;
- * the connector calls this on every doorbell, call and copy, which
- * costs a load and a compare.  When the generation moved, every map is
- * revalidated.  Any context.
+ * Reads and checks the whole table before it changes anything; then
+ * every lookup from now on uses it, and every long-term map whose guest
+ * range the table now puts at other user addresses (or nowhere) is
+ * remapped by the core.  Called by the VMM; its memory cgroup of the
+ * bind pays for the table.
+ *
+ * Return: 0, or a negative errno and nothing changed.
  */
-void vkvm_memctx_check_slots(struct vbus_memctx *ctx)
+int vkvm_memctx_set_table(struct vbus_memctx *ctx,
+			  const struct vbus_kvm_mem_table *arg)
 {
 	struct vkvm_memctx *vm = to_vm(ctx);
-	u64 gen = vkvm_slots_gen(vm->kvm);
+	struct vkvm_mem_table *t, *old;
+	struct mem_cgroup *old_memcg;
 	struct vkvm_map *m;
-	unsigned long flags;
+	unsigned int i;
+	int ret;
 
-	if (likely(gen == READ_ONCE(vm->slots_gen)))
-		return;
-	spin_lock_irqsave(&vm->lock, flags);
-	if (gen != vm->slots_gen) {
-		WRITE_ONCE(vm->slots_gen, gen);
-		list_for_each_entry(m, &vm->maps, node)
-			vbus_memmap_stale(m->owner);
+	if (current->mm != vm->mm)
+		return -EPERM;
+	if (arg->region_size < VBUS_KVM_MEM_REGION_SIZE_VER0)
+		return -EINVAL;
+	if (arg->region_size > VKVM_MEM_REGION_SIZE_MAX ||
+	    arg->nregions > VKVM_MAX_MEM_REGIONS)
+		return -E2BIG;
+
+	old_memcg = set_active_memcg(vm->memcg);
+	t = kvzalloc(struct_size(t, r, arg->nregions), VBUS_GFP_CLIENT);
+	set_active_memcg(old_memcg);
+	if (!t)
+		return -ENOMEM;
+	t->n = arg->nregions;
+	for (i = 0; i < t->n; i++) {
+		ret = vkvm_read_region(arg, i, &t->r[i]);
+		if (ret)
+			goto err;
 	}
-	spin_unlock_irqrestore(&vm->lock, flags);
+	sort(t->r, t->n, sizeof(t->r[0]), vkvm_range_cmp, NULL);
+	for (i = 1; i < t->n; i++) {
+		if (t->r[i].gpa <= t->r[i - 1].last) {
+			ret = -EINVAL;
+			goto err;
+		}
+	}
+
+	/*
+	 * Only the maps whose addresses the new table changes are remapped:
+	 * setting the same table again costs a walk, not a remap of every
+	 * ring.
+	 */
+	mutex_lock(&vm->lock);
+	old = rcu_replace_pointer(vm->table, t, lockdep_is_held(&vm->lock));
+	vm->gen++;
+	list_for_each_entry(m, &vm->maps, node) {
+		if (!vkvm_map_unmoved(m, t))
+			vbus_memmap_stale(m->owner);
+		cond_resched();
+	}
+	mutex_unlock(&vm->lock);
+	if (old)
+		kvfree_rcu(old, rcu);
+	return 0;
+
+err:
+	kvfree(t);
+	return ret;
+}
+
+/**
+ * vkvm_memctx_is_vmm() - is current the VM's VMM?
+ * @ctx:	the VM's memctx
+ *
+ * Return: whether current runs in the mm that bound the VM, the one the
+ * memory table's addresses are in.
+ */
+bool vkvm_memctx_is_vmm(struct vbus_memctx *ctx)
+{
+	return current->mm == to_vm(ctx)->mm;
 }
 
 static void vkvm_memctx_release(struct vbus_memctx *ctx)
 {
 	struct vkvm_memctx *m = container_of(ctx, struct vkvm_memctx, ctx);
 
-	kvm_put_kvm(m->kvm);
+	/* Nothing looks any more: no map, no copy, no caller. */
+	kvfree(rcu_dereference_protected(m->table, true));
+	mmdrop(m->mm);
 	put_task_struct(m->task);
 	mem_cgroup_put(m->memcg);
 	kfree(m);
@@ -651,27 +849,26 @@ struct mem_cgroup *vkvm_memctx_memcg(struct vbus_memctx *ctx)
 
 /**
  * vkvm_memctx_create() - the memctx of a VM
- * @kvm: the VM; the memctx takes its own reference
  *
- * Called by the VMM binding the VM (current): its memory cgroup, its
- * RLIMIT_MEMLOCK and its CAP_IPC_LOCK decide what it may map later.
+ * Called by the VMM binding the VM (current): its memory is the guest's
+ * (once it gives a table), and its memory cgroup, its RLIMIT_MEMLOCK
+ * and its CAP_IPC_LOCK decide what it may map later.
  *
- * Return: the memctx with one reference, or NULL.
+ * Return: the memctx with one reference, and no memory yet, or NULL.
  */
-struct vbus_memctx *vkvm_memctx_create(struct kvm *kvm)
+struct vbus_memctx *vkvm_memctx_create(void)
 {
 	struct vkvm_memctx *m = kzalloc(sizeof(*m), VBUS_GFP_CLIENT);
 
 	if (!m)
 		return NULL;
-	kvm_get_kvm(kvm);
-	m->kvm = kvm;
+	mmgrab(current->mm);
+	m->mm = current->mm;
 	m->memcg = get_mem_cgroup_from_mm(current->mm);
 	m->task = get_task_struct(current->group_leader);
 	m->lock_cap = capable(CAP_IPC_LOCK);
-	spin_lock_init(&m->lock);
+	mutex_init(&m->lock);
 	INIT_LIST_HEAD(&m->maps);
-	m->slots_gen = vkvm_slots_gen(kvm);
 	vbus_memctx_init(&m->ctx, &vkvm_memctx_ops);
 	return &m->ctx;
 }

@@ -19,6 +19,7 @@ struct eventfd_ctx;
 struct kvm;
 struct mem_cgroup;
 struct vbus_client;
+struct vbus_kvm_mem_table;
 struct vbus_memctx;
 struct vkvm;
 
@@ -31,6 +32,7 @@ struct vkvm;
 #define VKVM_MAX_VECTORS	256	/* vector indexes 0 .. 255 */
 #define VKVM_MAX_EVENTS		1024	/* bus events queued for the guest */
 #define VKVM_MAP_MAX		(4UL << 20)	/* bytes in one region */
+#define VKVM_MAX_MEM_REGIONS	512	/* entries in the memory table */
 
 /**
  * struct vkvm_vector - an interrupt vector of the guest's bridge
@@ -124,9 +126,11 @@ struct vkvm {
 };
 
 /* memctx.c */
-struct vbus_memctx *vkvm_memctx_create(struct kvm *kvm);
+struct vbus_memctx *vkvm_memctx_create(void);
 struct mem_cgroup *vkvm_memctx_memcg(struct vbus_memctx *ctx);
-void vkvm_memctx_check_slots(struct vbus_memctx *ctx);
+int vkvm_memctx_set_table(struct vbus_memctx *ctx,
+			  const struct vbus_kvm_mem_table *arg);
+bool vkvm_memctx_is_vmm(struct vbus_memctx *ctx);
 
 /* irq.c */
 int vkvm_set_vector(struct vkvm *v, u32 index, int fd);

@@ -33,7 +33,7 @@ struct vbus_client;
  *		be called in atomic context
  * @untrusted:	the client's memory belongs to someone who may never let
  *		a copy finish (a VMM: a userfaultfd range nobody serves, a
- *		FUSE-backed memslot) and the memctx keeps it valid without
+ *		FUSE-backed guest memory) and the memctx keeps it valid without
  *		the client (pins, a reference on the address space).  Then
  *		detach and DEVCLOSE wait for the devices to let go only
  *		for a while (%VBUS_CLOSE_WAIT_MS), and a SIGKILL ends the

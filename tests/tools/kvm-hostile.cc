@@ -139,6 +139,11 @@ public:
 			fail("open /dev/vbus-kvm");
 		}
 		testtools::vkvm_bind(bus_.get(), vm_.get(), container);
+		const std::array table{testtools::mem_region(0, mem_.bytes())};
+		errno = testtools::vkvm_try_set_mem_table(bus_.get(), table);
+		if (errno != 0) {
+			fail("VBUS_KVM_SET_MEM_TABLE");
+		}
 		for (unsigned s = 0; s < doorbells; s++) {
 			Fd efd(eventfd(0, EFD_CLOEXEC));
 			kvm_ioeventfd io{};

@@ -15,7 +15,10 @@
 //   are taken and the next refused, one eventfd cannot back two slots,
 //   `connections` echo connections open and the next is refused, a
 //   connection takes `regions` regions and no more, a region of
-//   `region_len` bytes maps and one byte more does not.
+//   `region_len` bytes maps and one byte more does not; then the memory
+//   table: its argument and entry sizes, every kind of bad entry (each
+//   refused, leaving the table as it was), `mem_regions` entries and one
+//   more, a table without the call page, a caller other than the VMM.
 // memlock: drops CAP_IPC_LOCK and sets RLIMIT_MEMLOCK to PAGES pages
 //   before the bind; a region of PAGES pages must map and show in VmPin,
 //   one page more must fail with ENOMEM; closing gives the pages back, and
@@ -38,8 +41,10 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -80,7 +85,7 @@ constexpr uint32_t ring_count = 16;
 constexpr uint64_t big_gpa = 0x100000; // regions of many pages start here
 
 // What the kernel of this version enforces, should GET_LIMITS be missing.
-constexpr vbus_kvm_limits fallback_limits = {1024, 256, 1024, 64, 4ULL << 20, 1024, 0};
+constexpr vbus_kvm_limits fallback_limits = {1024, 256, 1024, 64, 4ULL << 20, 1024, 512};
 
 unsigned failures = 0;
 
@@ -156,10 +161,11 @@ vbus_kvm_limits read_limits(int bus)
 	}
 	std::cout << "limits: doorbells " << l.doorbells << ", vectors " << l.vectors
 	          << ", connections " << l.connections << ", regions " << l.regions
-	          << ", region_len " << l.region_len << ", events " << l.events << "\n";
+	          << ", region_len " << l.region_len << ", events " << l.events << ", mem_regions "
+	          << l.mem_regions << "\n";
 	report(l.doorbells > 1 && l.vectors > 1 && l.connections > 0 && l.regions > 0 &&
-	           l.region_len >= page && l.events > 0 && l.reserved == 0,
-	       "the limits are usable and reserved is 0");
+	           l.region_len >= page && l.events > 0 && l.mem_regions > 2,
+	       "the limits are usable");
 
 	// The size rule: a larger argument gets zeros after the known fields,
 	// a smaller one than the first published size is refused.
@@ -255,6 +261,148 @@ void check_counts(Vmm &vmm, uint32_t echo, const vbus_kvm_limits &l)
 		bad += vmm.close_conn(h) != 0 ? 1 : 0;
 	}
 	report(bad == 0, "every connection closes");
+}
+
+// The errno of VBUS_KVM_SET_MEM_TABLE with an argument of @size bytes.
+int set_table_sized(int bus, std::span<const uint8_t> arg)
+{
+	const auto cmd = _IOC(_IOC_WRITE, VBUS_KVM_IOC_MAGIC, 0x06, arg.size());
+	return ioctl(bus, cmd, arg.data()) < 0 ? errno : 0;
+}
+
+// The guest memory is reachable exactly as before: the call page answers
+// (HELLO) and an echo connection opens and closes.
+bool guest_reachable(Vmm &vmm, uint32_t echo)
+{
+	const int64_t h = vmm.open_echo(echo);
+	return h > 0 && vmm.close_conn(static_cast<uint32_t>(h)) == 0;
+}
+
+// VBUS_KVM_SET_MEM_TABLE: the argument rule, every refused table (which
+// changes nothing), a table of mem_regions entries, a table without the
+// call page, and a caller that is not the VMM.  Each refused table leaves
+// out the call page, so had it been taken the next call would fail.
+void check_mem_table(Vmm &vmm, uint32_t echo, const vbus_kvm_limits &l)
+{
+	const auto set_table = testtools::vkvm_try_set_mem_table;
+	const int bus = vmm.bus();
+	const std::span<uint8_t> mem = vmm.mem();
+	const std::array whole{testtools::mem_region(0, mem)};
+	const std::array above{testtools::mem_region(2 * page, mem.subspan(2 * page))};
+	const auto want = [&](int e, int expect, const std::string &what) {
+		report(e == expect && guest_reachable(vmm, echo),
+		       what + ": " + errname(e) + " (want " + errname(expect) +
+		           "), and the guest's memory is as before");
+	};
+
+	// The ioctl's own argument, by size.
+	const auto table_arg = [](std::span<const vbus_kvm_mem_region> regions) {
+		std::array<uint8_t, sizeof(vbus_kvm_mem_table) + 8> arg{};
+		vbus_kvm_mem_table t{};
+		t.regions = reinterpret_cast<uintptr_t>(regions.data()); // NOLINT
+		t.nregions = regions.size();
+		t.region_size = sizeof(vbus_kvm_mem_region);
+		std::memcpy(arg.data(), &t, sizeof(t));
+		return arg;
+	};
+	auto good = table_arg(whole);
+	auto refused = table_arg(above);
+	want(set_table_sized(bus, std::span(good).first(sizeof(vbus_kvm_mem_table))), 0,
+	     "the exact argument");
+	want(set_table_sized(bus, good), 0, "a larger argument with a zero tail");
+	want(set_table_sized(bus, std::span(refused).first(8)), EINVAL, "an 8-byte argument");
+	refused.back() = 1;
+	want(set_table_sized(bus, refused), E2BIG, "a larger argument with garbage in its tail");
+
+	// The entries, by size.
+	want(set_table(bus, whole, 40), 0, "40-byte entries (zero tail)");
+	want(set_table(bus, above, 16), EINVAL, "16-byte entries");
+	want(set_table(bus, above, 8192), E2BIG, "8192-byte entries");
+	{
+		std::array<uint8_t, 40> e{};
+		std::memcpy(e.data(), above.data(), sizeof(above[0]));
+		e.back() = 0xff;
+		vbus_kvm_mem_table t{};
+		t.regions = reinterpret_cast<uintptr_t>(e.data()); // NOLINT
+		t.nregions = 1;
+		t.region_size = e.size();
+		want(ioctl(bus, VBUS_KVM_SET_MEM_TABLE, &t) < 0 ? errno : 0, E2BIG,
+		     "a 40-byte entry with garbage in its tail");
+	}
+
+	// Bad entries, next to a good one.
+	const auto bad = [&](vbus_kvm_mem_region r, int expect, const std::string &what) {
+		const std::array two{above[0], r};
+		want(set_table(bus, two, 32), expect, what);
+	};
+	const auto fresh = [&] { return testtools::mem_region(mem.size(), mem.first(page)); };
+	vbus_kvm_mem_region r = fresh();
+	r.gpa += 1;
+	bad(r, EINVAL, "an unaligned guest address");
+	r = fresh();
+	r.size = 0;
+	bad(r, EINVAL, "a zero size");
+	r.size = page + 1;
+	bad(r, EINVAL, "an unaligned size");
+	r = fresh();
+	r.uaddr += 8;
+	bad(r, EINVAL, "an unaligned user address");
+	r = fresh();
+	r.flags = 1;
+	bad(r, EINVAL, "a non-zero flags");
+	r = testtools::mem_region(UINT64_MAX - page + 1, mem.first(2 * page));
+	bad(r, EINVAL, "guest addresses that wrap");
+	r = testtools::mem_region(mem.size() - page, mem.first(page));
+	bad(r, EINVAL, "an entry that overlaps another");
+	r = fresh();
+	r.uaddr = 0xffff888000000000ULL;
+	bad(r, EFAULT, "a kernel address");
+
+	// As many entries as the limit: single pages from guest address 0,
+	// the rest in one entry, handed over back to front.
+	std::vector<vbus_kvm_mem_region> many;
+	for (uint32_t i = 0; i + 1 < l.mem_regions; i++) {
+		many.push_back(testtools::mem_region(i * page, mem.subspan(i * page, page)));
+	}
+	const size_t done = many.size() * page;
+	many.push_back(testtools::mem_region(done, mem.subspan(done)));
+	std::ranges::reverse(many);
+	want(set_table(bus, many, 32), 0,
+	     std::to_string(many.size()) + " entries of the limit, out of order");
+	const int64_t h = vmm.open_echo(echo);
+	const int64_t ring =
+	    h > 0 ? vmm.add_ring(static_cast<uint32_t>(h), ring_gpa, 3 * page, 0x3000) : h;
+	report(ring == 0,
+	       "a ring across single-page entries maps (" + errname(static_cast<int>(-ring)) + ")");
+	if (h > 0) {
+		vmm.close_conn(static_cast<uint32_t>(h));
+	}
+	std::vector<vbus_kvm_mem_region> over(l.mem_regions + 1UL, above[0]);
+	want(set_table(bus, over, 32), E2BIG, "one entry more than the limit");
+
+	// No entry for the call page: the call itself fails, until it is back.
+	int e = set_table(bus, above, 32);
+	const int call = vmm.vm().try_call(testtools::TestGuest::call_gpa);
+	report(e == 0 && call == EFAULT,
+	       "without an entry for the call page, VBUS_KVM_CALL fails with EFAULT (" +
+	           errname(call) + ")");
+	want(set_table(bus, whole, 32), 0, "the whole memory again");
+
+	// Only the VMM sets the table or forwards calls.
+	const pid_t pid = fork();
+	if (pid == 0) {
+		const int te = set_table(bus, whole, 32);
+		const int ce = vmm.vm().try_call(testtools::TestGuest::call_gpa);
+		_exit(te == EPERM && ce == EPERM ? 0 : 1);
+	}
+	int status = 0;
+	report(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	           WEXITSTATUS(status) == 0,
+	       "a child of the VMM (another mm) gets EPERM for the table and for calls");
+
+	const Fd unbound(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC));
+	e = set_table(unbound.get(), whole, 32);
+	report(e == ENOTCONN, "a table before VBUS_KVM_BIND: " + errname(e) + " (want ENOTCONN)");
 }
 
 // VmPin of this process, in kB.
@@ -473,6 +621,7 @@ int main(int argc, char **argv)
 			const vbus_kvm_limits l = read_limits(vmm.bus());
 			check_indexes(vmm, l);
 			check_counts(vmm, echo, l);
+			check_mem_table(vmm, echo, l);
 		} else if (mode == "memlock" && args.size() == 5) {
 			check_memlock(container, echo, std::stoul(args[4]));
 		} else if (mode == "memcg" && args.size() == 6) {

@@ -17,7 +17,12 @@
 //      elsewhere in the VMM's address space, the second one left mapped;
 //   3. the memslot is deleted: the devices must keep running on what
 //      they have and fail the buffers they can no longer reach;
-//   4. the memslot comes back.
+//   4. the memslot comes back;
+//   5. the memslot (and the memory table) move to a second mapping of
+//      the same memfd, then a fourth copy is put over that mapping
+//      (MAP_FIXED): the devices must notice the second mapping's change.
+// Each memslot change sets the memory table (VBUS_KVM_SET_MEM_TABLE) to
+// the same runs, as a VMM must.
 // After each change the devices must serve the rings in the new memory
 // and leave the old copy alone; the venet's packets must reach IFNAME.
 // Prints one line per step and "kvm-remap: ok"; exits non-zero, naming
@@ -300,6 +305,23 @@ int main(int argc, char **argv)
 		// 4. The memslot is back.
 		g.map(c.bytes());
 		serve(g, d, true, "memslot restored");
+
+		// 5. The memslot and the table move to a second mapping of the
+		// same memory: the pages are the same, the addresses are not...
+		const Mapping c_alias = testtools::map_memory(mem_size, c.fd());
+		g.unmap();
+		g.map(c_alias.bytes());
+		serve(g, d, true, "the same memory at other addresses");
+		// ... so replacing the memory there must move the devices too.
+		const GuestMemory e = copy("guest-e");
+		std::ranges::copy(c_alias.bytes(), e.bytes().begin());
+		if (mmap(c_alias.bytes().data(), mem_size, PROT_READ | PROT_WRITE,
+		         MAP_SHARED | MAP_FIXED, e.fd(), 0) == MAP_FAILED) {
+			fail("mmap(MAP_FIXED) over the second mapping");
+		}
+		used = used_of(c.bytes(), d);
+		serve(g, d, true, "mmap over the second mapping");
+		expect_untouched(c.bytes(), d, used, "mmap over the second mapping");
 
 		uint64_t n = 0;
 		if (read(g.vector_fd(), &n, sizeof(n)) != sizeof(n) || n == 0) {

@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -58,6 +59,34 @@ inline void vkvm_bind(int bus_fd, int vm_fd, const std::string &container)
 	if (ioctl(bus_fd, VBUS_KVM_BIND, &bind) < 0) {
 		fail("bind to container " + container);
 	}
+}
+
+// VBUS_KVM_SET_MEM_TABLE with @regions, each entry @entry_size bytes
+// (zero-padded past struct vbus_kvm_mem_region): 0 or the ioctl's errno.
+inline int vkvm_try_set_mem_table(int bus_fd, std::span<const vbus_kvm_mem_region> regions,
+                                  size_t entry_size = sizeof(vbus_kvm_mem_region))
+{
+	std::vector<uint8_t> buf(regions.size() * entry_size);
+	const std::span<uint8_t> out(buf);
+	for (size_t i = 0; i < regions.size(); i++) {
+		const size_t n = std::min(entry_size, sizeof(vbus_kvm_mem_region));
+		std::memcpy(out.subspan(i * entry_size, n).data(), &regions[i], n);
+	}
+	vbus_kvm_mem_table t{};
+	t.regions = reinterpret_cast<uintptr_t>(buf.data()); // NOLINT
+	t.nregions = static_cast<uint32_t>(regions.size());
+	t.region_size = static_cast<uint32_t>(entry_size);
+	return ioctl(bus_fd, VBUS_KVM_SET_MEM_TABLE, &t) < 0 ? errno : 0;
+}
+
+// One entry of the memory table: guest address @gpa backed by @mem.
+inline vbus_kvm_mem_region mem_region(uint64_t gpa, std::span<uint8_t> mem)
+{
+	vbus_kvm_mem_region r{};
+	r.gpa = gpa;
+	r.size = mem.size();
+	r.uaddr = reinterpret_cast<uintptr_t>(mem.data()); // NOLINT
+	return r;
 }
 
 // VBUS_KVM_SET_DOORBELL or VBUS_KVM_SET_VECTOR @index to @fd (-1: none):
@@ -161,7 +190,8 @@ public:
 	[[nodiscard]] int bus() const { return bus_.get(); }
 	[[nodiscard]] const std::string &container() const { return container_; }
 
-	// Memslot 0 at guest address @gpa over @mem (empty: delete it).
+	// Memslot 0 at guest address @gpa over @mem (empty: delete it), and
+	// the same in the memory table vbus reaches guest memory through.
 	void set_slot(std::span<uint8_t> mem, uint64_t gpa = 0)
 	{
 		kvm_userspace_memory_region region{};
@@ -171,6 +201,17 @@ public:
 		if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 			fail(context() + ": KVM_SET_USER_MEMORY_REGION of " +
 			     std::to_string(mem.size()) + " bytes at " + std::to_string(gpa));
+		}
+		std::vector<vbus_kvm_mem_region> table;
+		if (!mem.empty()) {
+			table.push_back(mem_region(gpa, mem));
+		}
+		const int err = vkvm_try_set_mem_table(bus_.get(), table);
+		if (err != 0) {
+			fail_with(context() + ": VBUS_KVM_SET_MEM_TABLE of " +
+			              std::to_string(mem.size()) + " bytes at " +
+			              std::to_string(gpa),
+			          err);
 		}
 	}
 

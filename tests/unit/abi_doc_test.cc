@@ -87,6 +87,14 @@ std::vector<Layout> layouts()
 	     sizeof(vbus_venet_event),
 	     {FIELD(vbus_venet_event, type), FIELD(vbus_venet_event, reserved),
 	      FIELD(vbus_venet_event, value), FIELD(vbus_venet_event, reserved2)}},
+	    {"The argument, ``struct vbus_kvm_mem_table``, 16 bytes:",
+	     sizeof(vbus_kvm_mem_table),
+	     {FIELD(vbus_kvm_mem_table, regions), FIELD(vbus_kvm_mem_table, nregions),
+	      FIELD(vbus_kvm_mem_table, region_size)}},
+	    {"An entry, ``struct vbus_kvm_mem_region``, 32 bytes:",
+	     sizeof(vbus_kvm_mem_region),
+	     {FIELD(vbus_kvm_mem_region, gpa), FIELD(vbus_kvm_mem_region, size),
+	      FIELD(vbus_kvm_mem_region, uaddr), FIELD(vbus_kvm_mem_region, flags)}},
 	    // The row without a name is where an event's type string starts.
 	    {"One page of guest memory, page-aligned:",
 	     std::nullopt,
@@ -233,6 +241,7 @@ TEST(AbiDoc, IoctlSizesMatchTheirNumbers)
 	    {"VBUS_KVM_SET_VECTOR", VBUS_KVM_SET_VECTOR},
 	    {"VBUS_KVM_SET_DOORBELL", VBUS_KVM_SET_DOORBELL},
 	    {"VBUS_KVM_CALL", VBUS_KVM_CALL},
+	    {"VBUS_KVM_SET_MEM_TABLE", VBUS_KVM_SET_MEM_TABLE},
 	};
 	for (const auto &[name, cmd] : ioctls) {
 		const std::regex row("\\n([0-9]+) +" + name + " +``_IOW``, ([0-9]+) bytes");

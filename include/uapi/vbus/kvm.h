@@ -218,17 +218,19 @@ struct vbus_kvm_call {
 
 /**
  * struct vbus_kvm_bind - VBUS_KVM_BIND: attach a VM to a container
- * @vm_fd:	the VM, from KVM_CREATE_VM; the caller must be its creator
+ * @vm_fd:	the VM, from KVM_CREATE_VM
  * @container_len: length in bytes of the container's name (no NUL)
  * @container:	user address of the container's name
  *
- * The caller needs CAP_NET_ADMIN or the container's owner uid or gid,
- * and must be the VM's creator (the process whose memory backs it).
- * One VM binds to one container, once.  Errors: ENOENT (no such
- * container), EACCES (not allowed on that container), EPERM (not the
- * VM's creator), EBADF or EINVAL (not a VM fd), EBUSY (this fd or this
- * VM is bound already), EINVAL (an empty name, or one with a NUL),
- * ENAMETOOLONG.
+ * The caller needs CAP_NET_ADMIN or the container's owner uid or gid.
+ * It becomes the VM's VMM for the host: the guest's memory is its
+ * memory, as its VBUS_KVM_SET_MEM_TABLE describes; its memory cgroup
+ * and RLIMIT_MEMLOCK pay for what the guest makes the host hold; and
+ * only it may forward the guest's calls.  One VM binds to one
+ * container, once.  Errors: ENOENT (no such container), EACCES (not
+ * allowed on that container), EBADF or EINVAL (not a VM fd), EBUSY
+ * (this fd or this VM is bound already), EINVAL (an empty name, or one
+ * with a NUL), ENAMETOOLONG.
  */
 struct vbus_kvm_bind {
 	__s32 vm_fd;
@@ -258,7 +260,8 @@ struct vbus_kvm_eventfd {
  *
  * Returns 0 when the call ran (its result is in the guest's page), or
  * an errno when the page itself could not be used (EINVAL: not
- * page-aligned; EFAULT: not guest memory).
+ * page-aligned; EFAULT: not in the guest's memory table).  Only the
+ * process that bound the VM forwards calls (EPERM).
  */
 struct vbus_kvm_guest_call {
 	__u64 gpa;
@@ -278,7 +281,8 @@ struct vbus_kvm_guest_call {
  * @region_len:	the longest shared region in bytes (DEVSHM: EINVAL)
  * @events:	bus events queued for a guest that does not fetch them;
  *		later ones are lost
- * @reserved:	0
+ * @mem_regions: entries in the guest's memory table
+ *		(VBUS_KVM_SET_MEM_TABLE: E2BIG past them)
  *
  * Implementation limits of the running kernel, which may change between
  * versions: a VMM reads them at run time.  Needs no bind.  Pinned guest
@@ -292,15 +296,71 @@ struct vbus_kvm_limits {
 	__u32 regions;
 	__u64 region_len;
 	__u32 events;
-	__u32 reserved;
+	__u32 mem_regions;
 };
 
 #define VBUS_KVM_LIMITS_SIZE_VER0	32	/* first published */
+
+/**
+ * struct vbus_kvm_mem_region - one range of the guest's memory
+ * @gpa:	guest physical address of its first byte (4096-aligned)
+ * @size:	its length in bytes (a non-zero multiple of 4096)
+ * @uaddr:	where the VMM maps its first byte (4096-aligned): the
+ *		memory the VMM gave KVM for these guest addresses
+ * @flags:	0
+ */
+struct vbus_kvm_mem_region {
+	__u64 gpa;
+	__u64 size;
+	__u64 uaddr;
+	__u64 flags;
+};
+
+#define VBUS_KVM_MEM_REGION_SIZE_VER0	32	/* first published */
+
+/**
+ * struct vbus_kvm_mem_table - VBUS_KVM_SET_MEM_TABLE: the guest's memory
+ * @regions:	user address of an array of @nregions entries of
+ *		@region_size bytes, each a struct vbus_kvm_mem_region
+ * @nregions:	its entries; 0 leaves the host no guest memory at all
+ * @region_size: the size of one entry as the caller knows it, under the
+ *		rule of the ioctls' arguments: at least
+ *		VBUS_KVM_MEM_REGION_SIZE_VER0 (EINVAL), at most 4096
+ *		(E2BIG), and any bytes beyond the kernel's struct zero
+ *		(E2BIG)
+ *
+ * The host reaches guest memory only through this table: a guest
+ * address that no entry covers is out of reach (the call or the access
+ * fails with EFAULT).  The VMM sets it after VBUS_KVM_BIND and before it
+ * runs the guest, and sets it again, whole, whenever it changes the
+ * guest's memory map (KVM_SET_USER_MEMORY_REGION).  The new table
+ * replaces the old one at once: shared regions the guest registered
+ * follow it to the new memory (or keep the old pages, pinned, while the
+ * new table does not cover them).  Replacing the memory behind an entry
+ * in the VMM's address space (munmap, mmap MAP_FIXED) needs no new
+ * table: the host notices it by itself.
+ *
+ * Entries must not overlap in guest addresses; their order does not
+ * matter.  The caller must be the process that bound the VM (EPERM),
+ * the addresses user addresses (EFAULT).  Errors: EINVAL (an address
+ * or size not aligned, a zero size, a range that wraps, an overlap, a
+ * non-zero @flags), E2BIG (more entries than the limit
+ * VBUS_KVM_GET_LIMITS reports, or see @region_size), ENOTCONN (not
+ * bound yet), ENOMEM.  A refused table changes nothing.
+ */
+struct vbus_kvm_mem_table {
+	__u64 regions;
+	__u32 nregions;
+	__u32 region_size;
+};
+
+#define VBUS_KVM_MEM_TABLE_SIZE_VER0	16	/* first published */
 
 #define VBUS_KVM_BIND		_IOW(VBUS_KVM_IOC_MAGIC, 0x01, struct vbus_kvm_bind)
 #define VBUS_KVM_SET_VECTOR	_IOW(VBUS_KVM_IOC_MAGIC, 0x02, struct vbus_kvm_eventfd)
 #define VBUS_KVM_SET_DOORBELL	_IOW(VBUS_KVM_IOC_MAGIC, 0x03, struct vbus_kvm_eventfd)
 #define VBUS_KVM_CALL		_IOW(VBUS_KVM_IOC_MAGIC, 0x04, struct vbus_kvm_guest_call)
 #define VBUS_KVM_GET_LIMITS	_IOR(VBUS_KVM_IOC_MAGIC, 0x05, struct vbus_kvm_limits)
+#define VBUS_KVM_SET_MEM_TABLE	_IOW(VBUS_KVM_IOC_MAGIC, 0x06, struct vbus_kvm_mem_table)
 
 #endif /* _UAPI_VBUS_KVM_H */

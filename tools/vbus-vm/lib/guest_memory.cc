@@ -38,11 +38,20 @@ void GuestMemory::write(std::uint64_t gpa, std::span<const std::uint8_t> bytes) 
 	std::ranges::copy(bytes, at(gpa, bytes.size()).begin());
 }
 
+std::vector<GuestRange> GuestMemory::ranges() const
+{
+	std::vector<GuestRange> r{{0, map_.bytes().subspan(0, ram_.low_end)}};
+	if (ram_.high_size != 0) {
+		r.push_back({layout::k4G, map_.bytes().subspan(ram_.low_end)});
+	}
+	return r;
+}
+
 void GuestMemory::register_with(const Vm &vm) const
 {
-	vm.set_memory(0, 0, map_.bytes().subspan(0, ram_.low_end));
-	if (ram_.high_size != 0) {
-		vm.set_memory(1, layout::k4G, map_.bytes().subspan(ram_.low_end));
+	std::uint32_t slot = 0;
+	for (const GuestRange &r : ranges()) {
+		vm.set_memory(slot++, r.gpa, r.host);
 	}
 }
 

@@ -11,11 +11,18 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <vector>
 
 namespace vbusvm
 {
 
 class Vm;
+
+// A run of guest RAM: guest physical address and the host bytes there.
+struct GuestRange {
+	std::uint64_t gpa;
+	std::span<std::uint8_t> host;
+};
 
 class GuestMemory
 {
@@ -30,6 +37,8 @@ public:
 	{
 		std::memcpy(at(gpa, sizeof obj).data(), &obj, sizeof obj);
 	}
+	// The runs of RAM, one per KVM memory slot (slot = index).
+	[[nodiscard]] std::vector<GuestRange> ranges() const;
 	void register_with(const Vm &vm) const;
 
 private:

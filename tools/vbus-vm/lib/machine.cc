@@ -81,6 +81,9 @@ Machine::Machine(const Options &opts)
 		log("attached to container " + opts_.container + " through " + opts_.vbus_device);
 	}
 	mem_.register_with(vm_);
+	if (connector_) {
+		connector_->set_mem_table(mem_.ranges());
+	}
 	vm_.create_irqchip();
 	vm_.create_pit();
 	load_guest();

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <utility>
+#include <vector>
 
 namespace vbusvm
 {
@@ -75,6 +76,27 @@ void VbusConnector::set_vector(unsigned vector, int fd) const
 	ev.fd = fd;
 	if (::ioctl(fd_.get(), VBUS_KVM_SET_VECTOR, &ev) < 0) {
 		throw_errno(device_, "VBUS_KVM_SET_VECTOR (vector " + std::to_string(vector) + ")");
+	}
+}
+
+void VbusConnector::set_mem_table(std::span<const GuestRange> ranges) const
+{
+	std::vector<vbus_kvm_mem_region> regions;
+	regions.reserve(ranges.size());
+	for (const GuestRange &r : ranges) {
+		vbus_kvm_mem_region e{};
+		e.gpa = r.gpa;
+		e.size = r.host.size();
+		e.uaddr = reinterpret_cast<std::uintptr_t>(r.host.data()); // NOLINT: ABI
+		regions.push_back(e);
+	}
+	vbus_kvm_mem_table table{};
+	table.regions = reinterpret_cast<std::uintptr_t>(regions.data()); // NOLINT: ABI
+	table.nregions = static_cast<std::uint32_t>(regions.size());
+	table.region_size = sizeof(vbus_kvm_mem_region);
+	if (::ioctl(fd_.get(), VBUS_KVM_SET_MEM_TABLE, &table) < 0) {
+		throw_errno(device_, "VBUS_KVM_SET_MEM_TABLE (" + std::to_string(regions.size()) +
+		                         " regions)");
 	}
 }
 

@@ -7,10 +7,12 @@
 #pragma once
 
 #include "fd.hh"
+#include "guest_memory.hh"
 
 #include <vbus/kvm.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 namespace vbusvm
@@ -28,6 +30,9 @@ public:
 	// KVM_IRQFD).
 	void set_doorbell(unsigned slot, int fd) const;
 	void set_vector(unsigned vector, int fd) const;
+	// Tells the kernel where the guest's memory is (VBUS_KVM_SET_MEM_TABLE):
+	// the same runs the VM's memory slots have.
+	void set_mem_table(std::span<const GuestRange> ranges) const;
 	// What the kernel lets one VM hold (VBUS_KVM_GET_LIMITS).
 	[[nodiscard]] vbus_kvm_limits limits() const;
 	// Runs the guest's call whose page is at @gpa: 0 or an errno.
