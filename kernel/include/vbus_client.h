@@ -24,6 +24,14 @@ struct vbus_client;
  */
 #define VBUS_CLIENT_MAX_CONNS	1024	/* open connections */
 #define VBUS_CONN_MAX_REGIONS	64	/* shared regions per connection */
+/*
+ * Threads that serve one client's rings: a connection's rings are served
+ * by one of them, created when the connection registers its first ring.
+ * Up to this many connections each get a thread of their own; more
+ * share them, so a client cannot make the host create a thread per
+ * connection it opens.
+ */
+#define VBUS_CLIENT_MAX_WORKERS	16
 
 /**
  * struct vbus_client_ops - events the core delivers to a client

@@ -226,6 +226,12 @@ struct vbus_connection {
 	struct rcu_work teardown;
 	struct completion shut;	/* the teardown is over */
 	struct rcu_head rcu;	/* the free: signal paths may still look */
+	/*
+	 * Serves the connection's rings (the ring engine): one of the
+	 * client's threads, set under @lock before the first shm() and
+	 * fixed afterwards; it outlives the connection.
+	 */
+	struct kthread_worker *worker;
 };
 
 typedef void (*vbus_signal_handler_t)(struct vbus_signal *signal);

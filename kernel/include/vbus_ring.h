@@ -17,9 +17,10 @@
  * kernel/vbus/ring.c.
  *
  * Contexts: a doorbell runs in atomic context and only kicks the ring.
- * The handler runs in the ring's work item, which is the only user of
- * the ring's indices and of the memory they cover; it may sleep.  Two
- * runs of one ring never overlap.
+ * The handler runs in the ring's work item, on the thread that serves
+ * the connection's rings (struct vbus_connection.worker, in the client's
+ * cgroups), and is the only user of the ring's indices and of the memory
+ * they cover; it may sleep.  Two runs of one ring never overlap.
  *
  * Lifetime: vbus_ring_init() once; then any number of
  * vbus_ring_attach() ... vbus_ring_stop() cycles (one per connection
@@ -30,8 +31,8 @@
 #define _VBUS_RING_H
 
 #include <linux/atomic.h>
+#include <linux/kthread.h>
 #include <linux/types.h>
-#include <linux/workqueue.h>
 
 #include <vbus_device.h>
 #include <vbus_ioq.h>
@@ -118,6 +119,7 @@ struct vbus_ring_ops {
  * @ctx:	the client's memory
  * @shm:	the region that holds the ring
  * @signal:	the region's signal
+ * @worker:	the connection's thread, which runs @work
  *
  * @attached:	the ring may be served.  Set with release semantics by
  *		vbus_ring_attach() once the fields above are valid; cleared
@@ -126,7 +128,7 @@ struct vbus_ring_ops {
  *		vbus_ring_pop() reads it again before each descriptor.
  * @moving:	vbus_ring_moved() is switching @ioq to new memory; a run
  *		that starts meanwhile does nothing
- * @work:	serves the ring
+ * @work:	serves the ring (a run)
  * @doorbells:	doorbells the client rang
  * @notifications: notifications sent to the client (written by @work)
  */
@@ -143,10 +145,11 @@ struct vbus_ring {
 	struct vbus_memctx *ctx;
 	struct vbus_memmap *shm;
 	struct vbus_signal *signal;
+	struct kthread_worker *worker;
 
 	bool attached;
 	bool moving;
-	struct work_struct work;
+	struct kthread_work work;
 	atomic_long_t doorbells;
 	unsigned long notifications;
 };

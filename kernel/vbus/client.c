@@ -59,7 +59,9 @@
 #include <linux/capability.h>
 #include <linux/completion.h>
 #include <linux/cred.h>
+#include <linux/cgroup.h>
 #include <linux/jiffies.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -93,7 +95,13 @@ static void vbus_client_free(struct kref *kref)
 {
 	struct vbus_client *client =
 		container_of(kref, struct vbus_client, kref);
+	unsigned int i;
 
+	/* Every connection is gone, and every ring it had stopped. */
+	for (i = 0; i < VBUS_CLIENT_MAX_WORKERS; i++) {
+		if (client->workers[i])
+			kthread_destroy_worker(client->workers[i]);
+	}
 	xa_destroy(&client->conns);
 	xa_destroy(&client->signals);
 	vbus_memctx_put(client->ctx);
@@ -329,6 +337,9 @@ struct vbus_client *vbus_client_attach(const char *name,
 		goto err_put;
 
 	kref_init(&client->kref);
+	mutex_init(&client->workers_lock);
+	if (!(current->flags & PF_KTHREAD))
+		client->owner = task_tgid_nr(current);
 	atomic_set(&client->nlive, 0);
 	init_waitqueue_head(&client->wait);
 	client->container = found;
@@ -623,6 +634,46 @@ long vbus_client_devcall(struct vbus_client *client, u32 handle, u32 func,
 }
 EXPORT_SYMBOL_GPL(vbus_client_devcall);
 
+/*
+ * The thread that serves a connection's rings: the client's worker
+ * number (handle - 1) % VBUS_CLIENT_MAX_WORKERS, created now if it does
+ * not exist yet.  Called in the client's context (its DEVSHM), so the
+ * thread joins the calling process's cgroups, as vhost's workers do:
+ * the CPU time it spends on the client's rings is the client's.  Its
+ * name tells whom it serves: vbus-<pid>-<n> for a process (a VMM),
+ * vbus-k<client id>-<n> for an in-kernel client.
+ */
+static struct kthread_worker *vbus_client_worker(struct vbus_client *client,
+						 u32 handle)
+{
+	unsigned int i = (handle - 1) % VBUS_CLIENT_MAX_WORKERS;
+	struct kthread_worker *w;
+	int ret;
+
+	mutex_lock(&client->workers_lock);
+	w = client->workers[i];
+	if (w)
+		goto out;
+	if (client->owner)
+		w = kthread_create_worker(0, "vbus-%d-%u", client->owner, i);
+	else
+		w = kthread_create_worker(0, "vbus-k%u-%u", client->id, i);
+	if (IS_ERR(w))
+		goto out;
+	if (!(current->flags & PF_KTHREAD)) {
+		ret = cgroup_attach_task_all(current, w->task);
+		if (ret) {
+			kthread_destroy_worker(w);
+			w = ERR_PTR(ret);
+			goto out;
+		}
+	}
+	client->workers[i] = w;
+out:
+	mutex_unlock(&client->workers_lock);
+	return w;
+}
+
 /**
  * vbus_client_devshm() - DEVSHM: register a shared-memory region
  * @client:	the client
@@ -655,6 +706,15 @@ int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
 	if (nregions >= VBUS_CONN_MAX_REGIONS) {
 		ret = -ENOSPC;
 		goto out;
+	}
+	if (!conn->worker) {
+		struct kthread_worker *w = vbus_client_worker(client, handle);
+
+		if (IS_ERR(w)) {
+			ret = PTR_ERR(w);
+			goto out;
+		}
+		conn->worker = w;
 	}
 
 	ret = -ENOMEM;

@@ -33,7 +33,6 @@
 extern struct mutex vbus_lock;
 extern struct workqueue_struct *vbus_wq;
 extern struct workqueue_struct *vbus_teardown_wq;
-extern struct workqueue_struct *vbus_ring_wq;
 extern struct wait_queue_head vbus_teardown_wait;
 extern struct configfs_subsystem vbus_subsys;
 extern struct list_head vbus_containers;	/* under vbus_lock */
@@ -109,6 +108,14 @@ struct vbus_client {
 	struct xarray signals;	/* handle -> struct vbus_signal, RCU */
 	unsigned int nconns;	/* in @conns, under vbus_lock */
 	struct list_head node;	/* in container->clients, under vbus_lock */
+	/*
+	 * Threads that serve the rings of the client's connections, created
+	 * on demand in the client's context (client.c); each lives until
+	 * the client is freed, after every connection.  Under @workers_lock.
+	 */
+	struct mutex workers_lock;
+	struct kthread_worker *workers[VBUS_CLIENT_MAX_WORKERS];
+	pid_t owner;		/* the attaching process, 0 for the kernel */
 };
 
 /* objects.c: registries, placement, enabling and the events they cause */

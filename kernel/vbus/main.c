@@ -34,12 +34,6 @@ static int __init vbus_init(void)
 		ret = -ENOMEM;
 		goto err_wq;
 	}
-	/* Rings' work items (ring.c); unbound for the same reason. */
-	vbus_ring_wq = alloc_workqueue("vbus_ring", WQ_UNBOUND, 0);
-	if (!vbus_ring_wq) {
-		ret = -ENOMEM;
-		goto err_wq;
-	}
 	ret = vbus_netlink_init();
 	if (ret) {
 		pr_err("cannot register the netlink family: %d\n", ret);
@@ -55,8 +49,6 @@ static int __init vbus_init(void)
 err_netlink:
 	vbus_netlink_exit();
 err_wq:
-	if (vbus_ring_wq)
-		destroy_workqueue(vbus_ring_wq);
 	if (vbus_teardown_wq)
 		destroy_workqueue(vbus_teardown_wq);
 	destroy_workqueue(vbus_wq);
@@ -68,7 +60,6 @@ static void __exit vbus_exit(void)
 	vbus_configfs_exit();
 	vbus_netlink_exit();
 	rcu_barrier();
-	destroy_workqueue(vbus_ring_wq);
 	destroy_workqueue(vbus_teardown_wq);
 	destroy_workqueue(vbus_wq);
 }

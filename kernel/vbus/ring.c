@@ -21,26 +21,31 @@
  *    (release), and enable/raise each write their flag before reading
  *    the other's (full barrier), so no doorbell is lost.
  *
+ * Kicks: a ring is kicked by its doorbells, by its own run (a requeue)
+ * and by the device (a packet to send).  vbus_ring_kick() queues a run
+ * only while the ring is attached, under rcu_read_lock(), so once a
+ * device has detached its rings and waited for a grace period no kick
+ * can reach the connection's thread, which the core stops after the
+ * connection is gone.
+ *
  * The budget: a run starts with one struct vbus_ring_budget and charges
  * every round to it.  A round that found the ring empty is followed by
  * another only when vbus_ioq_dev_enable() sees a descriptor: a client
  * that keeps setting its pending flag costs one acknowledgment and one
  * peek per doorbell, never a loop.  Once the budget is spent the run
  * requeues itself at the end of the workqueue, so a ring that is always
- * full shares the CPU with every other ring.
+ * full shares the CPU with every other ring of its thread.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 
 #include <vbus_ring.h>
 
 #include "core.h"
-
-/* Runs rings' work items: unbound, so a stuck one holds one worker. */
-struct workqueue_struct *vbus_ring_wq;
 
 static const char *vbus_ring_name(const struct vbus_ring *ring)
 {
@@ -57,7 +62,7 @@ static bool vbus_ring_ok(struct vbus_ring *ring)
 	return !smp_load_acquire(&ring->moving);
 }
 
-static void vbus_ring_work(struct work_struct *work)
+static void vbus_ring_work(struct kthread_work *work)
 {
 	struct vbus_ring *ring = container_of(work, struct vbus_ring, work);
 	struct vbus_ring_budget b = {
@@ -140,7 +145,7 @@ void vbus_ring_init(struct vbus_ring *ring, const struct vbus_ring_ops *ops,
 	ring->dev = dev;
 	ring->index = index;
 	ring->priv = priv;
-	INIT_WORK(&ring->work, vbus_ring_work);
+	kthread_init_work(&ring->work, vbus_ring_work);
 	atomic_long_set(&ring->doorbells, 0);
 }
 EXPORT_SYMBOL_GPL(vbus_ring_init);
@@ -164,7 +169,7 @@ EXPORT_SYMBOL_GPL(vbus_ring_validate);
  * vbus_ring_attach() - start serving a ring
  * @ring:	the ring, stopped (its work item idle)
  * @ioq:	what vbus_ring_validate() returned for @shm
- * @conn:	the connection that registered it
+ * @conn:	the connection that registered it; its thread serves the ring
  * @shm:	its region; only this region moves the ring
  *		(vbus_ring_moved())
  * @signal:	the region's signal: its doorbells kick the ring from now
@@ -183,7 +188,13 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->ctx = conn->ctx;
 	ring->shm = shm;
 	ring->signal = signal;
+	ring->worker = conn->worker;
 	ring->moving = false;
+	/*
+	 * The run is idle; a work may only be queued on the thread it was
+	 * first queued on, and this connection's may be another.
+	 */
+	kthread_init_work(&ring->work, vbus_ring_work);
 	/* The fields above are set before a run can see the flag. */
 	smp_store_release(&ring->attached, true);
 
@@ -214,7 +225,7 @@ bool vbus_ring_moved(struct vbus_ring *ring, struct vbus_memmap *shm)
 		return false;
 	WRITE_ONCE(ring->moving, true);
 	/* A run that starts from now on sees @moving and returns. */
-	cancel_work_sync(&ring->work);
+	kthread_cancel_work_sync(&ring->work);
 	vbus_ioq_dev_move(&ring->ioq, shm->ptr);
 	/* Pairs with vbus_ring_ok(): the new view is set when clear. */
 	smp_store_release(&ring->moving, false);
@@ -228,8 +239,9 @@ EXPORT_SYMBOL_GPL(vbus_ring_moved);
  * @ring: the ring
  *
  * A run in progress stops before its next descriptor; one that starts
- * later does nothing.  For devices that detach several rings before they
- * wait for them; vbus_ring_stop() does both.  Any context.
+ * later does nothing, and vbus_ring_kick() no longer queues one.  For
+ * devices that detach several rings before they wait for them;
+ * vbus_ring_stop() does both.  Any context.
  */
 void vbus_ring_detach(struct vbus_ring *ring)
 {
@@ -244,13 +256,23 @@ EXPORT_SYMBOL_GPL(vbus_ring_detach);
  * From the device's close(), once the connection's signals are
  * unreachable (the core guarantees it): on return nothing uses the
  * ring's memory and the device may reset the state its handler uses.
- * A run stuck in the client's memory is waited for; the core calls
- * close() where that holds no other tenant.  Sleepable.
+ * A device that kicks the ring from its own contexts (not from the
+ * handler) lets those kicks finish between vbus_ring_detach() and the
+ * end of its close(): one grace period for all its rings (venet calls
+ * synchronize_net()).  A run stuck in the client's memory is waited
+ * for; the core calls close() where that holds no other tenant.
+ * Sleepable.
  */
 void vbus_ring_stop(struct vbus_ring *ring)
 {
 	vbus_ring_detach(ring);
-	cancel_work_sync(&ring->work);
+	kthread_cancel_work_sync(&ring->work);
+	/*
+	 * Forget the thread: it ends with the client, and a later stop (a
+	 * device disabled long after) must not look at it.
+	 */
+	kthread_init_work(&ring->work, vbus_ring_work);
+	ring->worker = NULL;
 	ring->shm = NULL;
 	ring->signal = NULL;
 }
@@ -278,11 +300,15 @@ EXPORT_SYMBOL_GPL(vbus_ring_abandon);
  * @ring: the ring
  *
  * For the device's own events (a packet to deliver, a pause that ended).
- * A run of a ring that is not attached does nothing.  Any context.
+ * Does nothing while the ring is not attached.  Any context.
  */
 void vbus_ring_kick(struct vbus_ring *ring)
 {
-	queue_work(vbus_ring_wq, &ring->work);
+	rcu_read_lock();
+	/* Pairs with vbus_ring_attach(): @worker is set when attached. */
+	if (smp_load_acquire(&ring->attached))
+		kthread_queue_work(ring->worker, &ring->work);
+	rcu_read_unlock();
 }
 EXPORT_SYMBOL_GPL(vbus_ring_kick);
 

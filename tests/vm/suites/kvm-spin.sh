@@ -5,7 +5,8 @@
 # rings each of them every 2 ms, for 30 s: the echo device's ring and a
 # venet's tx ring, its rx ring holding a packet the
 # guest posts no buffer for, and its event ring, without buffers, while
-# the host link flaps.  The host's kworkers must stay under a tenth of
+# the host link flaps.  The host's kworkers and ring threads (vbus-*)
+# must stay under a tenth of
 # one CPU per ring, and a DEVCLOSE of each device and a SIGKILL of the
 # spinning VMM must each finish within a second; an honest tenant on
 # container B keeps its echo round trips under a second all along.
