@@ -12,8 +12,9 @@
  * vbus-<container>; its devices as <container>:<id> on the vbus-proxy
  * bus.
  *
- * Addresses are kernel virtual addresses (the kernel memctx), so the
- * transport below only forwards each operation to the core.
+ * Addresses are kernel virtual addresses (the kernel memctx; the bus has
+ * no DMA device, so the vbus-proxy helpers hand drivers their pointers),
+ * and the transport below only forwards each operation to the core.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -78,10 +79,10 @@ static long local_call(struct vbus_proxy_bus *bus, u32 handle, u32 func,
 }
 
 static int local_shm(struct vbus_proxy_bus *bus, u32 handle, u32 id,
-		     void *ptr, size_t len, u64 cookie, u32 *signal)
+		     dma_addr_t addr, size_t len, u64 cookie, u32 *signal)
 {
-	return vbus_client_devshm(bus_to_lc(bus)->client, handle, id,
-				  (u64)(uintptr_t)ptr, len, cookie, signal);
+	return vbus_client_devshm(bus_to_lc(bus)->client, handle, id, addr,
+				  len, cookie, signal);
 }
 
 static int local_kick(struct vbus_proxy_bus *bus, u32 signal)

@@ -14,15 +14,28 @@
  * shared-memory regions with their signals, doorbells, close.  The
  * transport only carries them.
  *
- * Memory given to the device (calls may use any kernel memory; regions
- * and ring buffers must be physically contiguous and in the direct map,
- * e.g. from kmalloc() or alloc_pages()) is named to the device by
- * vbus_proxy_addr().
+ * Memory given to the device goes through the DMA API, as for any device
+ * that reads and writes memory on its own, so that a guest with an IOMMU
+ * or with encrypted memory (SEV, TDX: the device only reaches memory
+ * shared through swiotlb or decrypted coherent allocations) keeps
+ * working.  Calls may use any kernel memory: the transport copies the
+ * arguments where the device can reach them.  Regions registered with
+ * vbus_proxy_shm() and other long-lived shared structures come from
+ * vbus_proxy_alloc_shared(); buffers posted on a ring are mapped with
+ * vbus_proxy_map() or vbus_proxy_map_page() while the device owns them
+ * and unmapped when it gave them back.  The address these return is the
+ * one to put in a ring descriptor or to register.
+ *
+ * A transport whose device is a DMA master (the KVM bridge: its PCI
+ * function) names that device in &vbus_proxy_bus.dma_dev; one whose
+ * device reads kernel virtual addresses directly (the local connector)
+ * leaves it NULL, and the helpers return kernel virtual addresses.
  */
 #ifndef _VBUS_PROXY_H
 #define _VBUS_PROXY_H
 
 #include <linux/device.h>
+#include <linux/dma-direction.h>
 #include <linux/io.h>
 #include <linux/list.h>
 #include <linux/mod_devicetable.h>
@@ -32,6 +45,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
+struct page;
 struct vbus_proxy_bus;
 struct vbus_proxy_device;
 
@@ -43,9 +57,11 @@ struct vbus_proxy_device;
  * @call:	DEVCALL: @len bytes of arguments at @data (any kernel
  *		memory; the transport copies if it must); returns the
  *		device's non-negative result or a negative errno
- * @shm:	DEVSHM of [@ptr, @ptr + @len) with id @id; the device's
- *		notifications for it arrive as vbus_proxy_bus_signal(@cookie);
- *		returns 0 and the doorbell handle in @signal
+ * @shm:	DEVSHM of [@addr, @addr + @len) with id @id, @addr being
+ *		the device's address of the region (see vbus_proxy_shm());
+ *		the device's notifications for it arrive as
+ *		vbus_proxy_bus_signal(@cookie); returns 0 and the doorbell
+ *		handle in @signal
  * @kick:	SHMSIGNAL @signal; any context, including hard interrupts
  * @release:	free the transport (the bus's last reference is gone)
  *
@@ -57,8 +73,8 @@ struct vbus_proxy_transport_ops {
 	int (*close)(struct vbus_proxy_bus *bus, u32 handle);
 	long (*call)(struct vbus_proxy_bus *bus, u32 handle, u32 func,
 		     void *data, u32 len, u32 flags);
-	int (*shm)(struct vbus_proxy_bus *bus, u32 handle, u32 id, void *ptr,
-		   size_t len, u64 cookie, u32 *signal);
+	int (*shm)(struct vbus_proxy_bus *bus, u32 handle, u32 id,
+		   dma_addr_t addr, size_t len, u64 cookie, u32 *signal);
 	int (*kick)(struct vbus_proxy_bus *bus, u32 signal);
 	void (*release)(struct vbus_proxy_bus *bus);
 };
@@ -68,9 +84,11 @@ struct vbus_proxy_transport_ops {
  * @name:	unique name; the bus device is "vbus-<name>"
  * @ops:	the transport
  * @parent:	parent device (the bridge), or NULL
- * @phys_addrs:	the device names memory by physical address (a guest
- *		under a hypervisor); otherwise by kernel virtual address
- *		(the local connector)
+ * @dma_dev:	the device that reaches driver memory, through the DMA
+ *		API (the KVM bridge's PCI function); NULL when the device
+ *		reads kernel virtual addresses directly (the local
+ *		connector).  It must stay bound to its driver until every
+ *		device of the bus is removed.
  *
  * The rest belongs to the bus core.
  */
@@ -78,7 +96,7 @@ struct vbus_proxy_bus {
 	const char *name;
 	const struct vbus_proxy_transport_ops *ops;
 	struct device *parent;
-	bool phys_addrs;
+	struct device *dma_dev;
 
 	/* private: */
 	struct device dev;
@@ -184,8 +202,22 @@ int vbus_proxy_open(struct vbus_proxy_device *pdev, u32 *version);
 void vbus_proxy_close(struct vbus_proxy_device *pdev);
 long vbus_proxy_call(struct vbus_proxy_device *pdev, u32 func, void *data,
 		     u32 len);
-int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, void *ptr,
+int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, dma_addr_t addr,
 		   size_t len, struct vbus_proxy_signal *sig);
+
+void *vbus_proxy_alloc_shared(struct vbus_proxy_device *pdev, size_t size,
+			      dma_addr_t *addr);
+void vbus_proxy_free_shared(struct vbus_proxy_device *pdev, size_t size,
+			    void *ptr, dma_addr_t addr);
+int vbus_proxy_map(struct vbus_proxy_device *pdev, void *ptr, size_t len,
+		   enum dma_data_direction dir, dma_addr_t *addr);
+void vbus_proxy_unmap(struct vbus_proxy_device *pdev, dma_addr_t addr,
+		      size_t len, enum dma_data_direction dir);
+int vbus_proxy_map_page(struct vbus_proxy_device *pdev, struct page *page,
+			size_t offset, size_t len,
+			enum dma_data_direction dir, dma_addr_t *addr);
+void vbus_proxy_unmap_page(struct vbus_proxy_device *pdev, dma_addr_t addr,
+			   size_t len, enum dma_data_direction dir);
 
 /**
  * vbus_proxy_kick() - ring the device's doorbell for a region
@@ -211,7 +243,7 @@ static inline int vbus_proxy_kick(struct vbus_proxy_signal *sig)
 static inline u64 vbus_proxy_addr(const struct vbus_proxy_device *pdev,
 				  const void *ptr)
 {
-	if (pdev->bus->phys_addrs)
+	if (pdev->bus->dma_dev)
 		return virt_to_phys((void *)ptr);
 	return (u64)(uintptr_t)ptr;
 }

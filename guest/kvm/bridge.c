@@ -209,7 +209,7 @@ static long vbridge_devcall(struct vbus_proxy_bus *bus, u32 handle, u32 func,
 }
 
 static int vbridge_shm(struct vbus_proxy_bus *bus, u32 handle, u32 id,
-		       void *ptr, size_t len, u64 cookie, u32 *signal)
+		       dma_addr_t addr, size_t len, u64 cookie, u32 *signal)
 {
 	struct vbridge *vb = bus_to_vb(bus);
 	struct vbridge_vec *vec;
@@ -232,7 +232,7 @@ static int vbridge_shm(struct vbus_proxy_bus *bus, u32 handle, u32 id,
 
 	c->u.devshm.handle = cpu_to_le32(handle);
 	c->u.devshm.id = cpu_to_le32(id);
-	c->u.devshm.addr = cpu_to_le64(virt_to_phys(ptr));
+	c->u.devshm.addr = cpu_to_le64(addr);
 	c->u.devshm.len = cpu_to_le64(len);
 	c->u.devshm.cookie = cpu_to_le64(cookie);
 	c->u.devshm.vector = cpu_to_le32(vec - vb->vecs);
@@ -466,7 +466,7 @@ static int vbridge_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 	vb->bus.ops = &vbridge_transport_ops;
 	vb->bus.parent = &pdev->dev;
-	vb->bus.phys_addrs = true;
+	vb->bus.dma_dev = &pdev->dev;
 	/* From here on the bus's release frees @vb. */
 	ret = vbus_proxy_bus_register(&vb->bus);
 	if (ret)

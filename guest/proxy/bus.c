@@ -12,6 +12,9 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/dma-mapping.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -391,7 +394,9 @@ EXPORT_SYMBOL_GPL(vbus_proxy_call);
  * vbus_proxy_shm() - share a region of driver memory with the device
  * @pdev:	the open device
  * @id:		the region's purpose, defined by the device protocol
- * @ptr:	the region: physically contiguous, in the direct map
+ * @addr:	the device's address of the region, from
+ *		vbus_proxy_alloc_shared() (or a mapping that lasts until the
+ *		device is closed)
  * @len:	its size
  * @sig:	its signal: set @sig->handler and @sig->priv before calling
  *
@@ -399,7 +404,7 @@ EXPORT_SYMBOL_GPL(vbus_proxy_call);
  *
  * Return: 0, -ENODEV when not open, or a negative errno.
  */
-int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, void *ptr,
+int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, dma_addr_t addr,
 		   size_t len, struct vbus_proxy_signal *sig)
 {
 	struct vbus_proxy_bus *bus = pdev->bus;
@@ -416,7 +421,7 @@ int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, void *ptr,
 			      &bus->next_cookie, GFP_KERNEL);
 	if (ret < 0)
 		goto out;
-	ret = bus->ops->shm(bus, pdev->handle, id, ptr, len, sig->cookie,
+	ret = bus->ops->shm(bus, pdev->handle, id, addr, len, sig->cookie,
 			    &sig->handle);
 	if (ret) {
 		xa_erase(&bus->signals, sig->cookie);
@@ -428,6 +433,166 @@ out:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vbus_proxy_shm);
+
+/*
+ * ------------------------------
+ * memory shared with the device
+ * ------------------------------
+ *
+ * With a DMA device (bus->dma_dev) these are the DMA API on it; without
+ * one the device reads kernel virtual addresses, and an address is the
+ * pointer itself.
+ */
+
+/**
+ * vbus_proxy_alloc_shared() - allocate memory the device keeps access to
+ * @pdev:	the device
+ * @size:	the size in bytes
+ * @addr:	receives the device's address of the memory
+ *
+ * For rings, regions and other structures shared for the life of a
+ * connection: coherent memory (dma_alloc_coherent()) on a DMA device,
+ * whole pages otherwise.  The memory is zeroed and page-aligned.  May
+ * sleep.
+ *
+ * Return: the kernel's pointer to the memory, or NULL.
+ */
+void *vbus_proxy_alloc_shared(struct vbus_proxy_device *pdev, size_t size,
+			      dma_addr_t *addr)
+{
+	struct device *dma_dev = pdev->bus->dma_dev;
+	void *ptr;
+
+	if (dma_dev)
+		return dma_alloc_coherent(dma_dev, size, addr, GFP_KERNEL);
+	ptr = alloc_pages_exact(size, GFP_KERNEL | __GFP_ZERO);
+	if (ptr)
+		*addr = (dma_addr_t)(uintptr_t)ptr;
+	return ptr;
+}
+EXPORT_SYMBOL_GPL(vbus_proxy_alloc_shared);
+
+/**
+ * vbus_proxy_free_shared() - free memory from vbus_proxy_alloc_shared()
+ * @pdev:	the device
+ * @size:	the size given to vbus_proxy_alloc_shared()
+ * @ptr:	the memory; NULL does nothing
+ * @addr:	its device address
+ *
+ * The device must no longer use the memory (the connection is closed,
+ * or the memory was never given to it).  May sleep.
+ */
+void vbus_proxy_free_shared(struct vbus_proxy_device *pdev, size_t size,
+			    void *ptr, dma_addr_t addr)
+{
+	struct device *dma_dev = pdev->bus->dma_dev;
+
+	if (!ptr)
+		return;
+	if (dma_dev)
+		dma_free_coherent(dma_dev, size, ptr, addr);
+	else
+		free_pages_exact(ptr, size);
+}
+EXPORT_SYMBOL_GPL(vbus_proxy_free_shared);
+
+/**
+ * vbus_proxy_map() - give the device a buffer for one transfer
+ * @pdev:	the device
+ * @ptr:	the buffer, in the kernel's direct map (kmalloc(), the page
+ *		allocator, an skb's linear data; not vmalloc() or the stack)
+ * @len:	its size
+ * @dir:	DMA_TO_DEVICE (the device reads it), DMA_FROM_DEVICE (it
+ *		writes it) or DMA_BIDIRECTIONAL
+ * @addr:	receives the device's address of the buffer
+ *
+ * dma_map_single() on a DMA device: with swiotlb (an encrypted guest)
+ * the device works on a bounce buffer, so the CPU must not touch the
+ * buffer until vbus_proxy_unmap().  Any context.
+ *
+ * Return: 0, or -ENOMEM when the mapping failed (swiotlb or IOMMU space
+ * exhausted; the caller drops the buffer or tries again later).
+ */
+int vbus_proxy_map(struct vbus_proxy_device *pdev, void *ptr, size_t len,
+		   enum dma_data_direction dir, dma_addr_t *addr)
+{
+	struct device *dma_dev = pdev->bus->dma_dev;
+
+	if (!dma_dev) {
+		*addr = (dma_addr_t)(uintptr_t)ptr;
+		return 0;
+	}
+	*addr = dma_map_single(dma_dev, ptr, len, dir);
+	return dma_mapping_error(dma_dev, *addr) ? -ENOMEM : 0;
+}
+EXPORT_SYMBOL_GPL(vbus_proxy_map);
+
+/**
+ * vbus_proxy_unmap() - take back a buffer from vbus_proxy_map()
+ * @pdev:	the device
+ * @addr:	the address vbus_proxy_map() gave
+ * @len:	the size given to vbus_proxy_map()
+ * @dir:	the direction given to vbus_proxy_map()
+ *
+ * Afterwards the CPU sees what the device wrote.  Any context.
+ */
+void vbus_proxy_unmap(struct vbus_proxy_device *pdev, dma_addr_t addr,
+		      size_t len, enum dma_data_direction dir)
+{
+	struct device *dma_dev = pdev->bus->dma_dev;
+
+	if (dma_dev)
+		dma_unmap_single(dma_dev, addr, len, dir);
+}
+EXPORT_SYMBOL_GPL(vbus_proxy_unmap);
+
+/**
+ * vbus_proxy_map_page() - give the device part of a page for one transfer
+ * @pdev:	the device
+ * @page:	the page (not highmem without a DMA device)
+ * @offset:	where the buffer starts in it
+ * @len:	the buffer's size
+ * @dir:	as for vbus_proxy_map()
+ * @addr:	receives the device's address of the buffer
+ *
+ * As vbus_proxy_map(), with dma_map_page(): for receive pages and skb
+ * fragments.  Any context.
+ *
+ * Return: 0, or -ENOMEM when the mapping failed.
+ */
+int vbus_proxy_map_page(struct vbus_proxy_device *pdev, struct page *page,
+			size_t offset, size_t len,
+			enum dma_data_direction dir, dma_addr_t *addr)
+{
+	struct device *dma_dev = pdev->bus->dma_dev;
+
+	if (!dma_dev) {
+		*addr = (dma_addr_t)(uintptr_t)page_address(page) + offset;
+		return 0;
+	}
+	*addr = dma_map_page(dma_dev, page, offset, len, dir);
+	return dma_mapping_error(dma_dev, *addr) ? -ENOMEM : 0;
+}
+EXPORT_SYMBOL_GPL(vbus_proxy_map_page);
+
+/**
+ * vbus_proxy_unmap_page() - take back a buffer from vbus_proxy_map_page()
+ * @pdev:	the device
+ * @addr:	the address vbus_proxy_map_page() gave
+ * @len:	the size given to vbus_proxy_map_page()
+ * @dir:	the direction given to vbus_proxy_map_page()
+ *
+ * Afterwards the CPU sees what the device wrote.  Any context.
+ */
+void vbus_proxy_unmap_page(struct vbus_proxy_device *pdev, dma_addr_t addr,
+			   size_t len, enum dma_data_direction dir)
+{
+	struct device *dma_dev = pdev->bus->dma_dev;
+
+	if (dma_dev)
+		dma_unmap_page(dma_dev, addr, len, dir);
+}
+EXPORT_SYMBOL_GPL(vbus_proxy_unmap_page);
 
 /**
  * __vbus_proxy_driver_register() - register a driver for an interface type
@@ -473,7 +638,7 @@ static void vbus_proxy_bus_release(struct device *d)
 
 /**
  * vbus_proxy_bus_register() - register a transport instance
- * @bus:	the bus; set @name, @ops, @parent and @phys_addrs first
+ * @bus:	the bus; set @name, @ops, @parent and @dma_dev first
  *
  * On failure the bus has been released through @ops->release.
  *

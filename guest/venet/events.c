@@ -130,7 +130,7 @@ int vbus_enet_events_init(struct vbus_enet *priv)
 				   sizeof(*priv->event_bufs), GFP_KERNEL);
 	if (!priv->event_bufs)
 		return -ENOMEM;
-	ret = vbus_enet_ring_alloc(&priv->events, VBUS_ENET_EVENT_COUNT);
+	ret = vbus_enet_ring_alloc(priv, &priv->events, VBUS_ENET_EVENT_COUNT);
 	if (ret)
 		return ret;
 	for (i = 0; i < VBUS_ENET_EVENT_COUNT; i++)
@@ -178,7 +178,7 @@ void vbus_enet_events_stop(struct vbus_enet *priv)
  */
 void vbus_enet_events_free(struct vbus_enet *priv)
 {
-	vbus_enet_ring_free(&priv->events);
+	vbus_enet_ring_free(priv, &priv->events);
 	kfree(priv->event_bufs);
 	priv->event_bufs = NULL;
 }

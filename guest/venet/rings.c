@@ -32,17 +32,19 @@
 
 /**
  * vbus_enet_ring_alloc() - allocate and lay out a ring
+ * @priv:	the device
  * @ring:	the ring to initialise
  * @count:	its descriptors, a power of two
  *
  * Return: 0 or -ENOMEM.
  */
-int vbus_enet_ring_alloc(struct vbus_enet_ring *ring, u32 count)
+int vbus_enet_ring_alloc(struct vbus_enet *priv, struct vbus_enet_ring *ring,
+			 u32 count)
 {
 	size_t size = VBUS_IOQ_SIZE(count);
 	int ret;
 
-	ring->mem = alloc_pages_exact(size, GFP_KERNEL | __GFP_ZERO);
+	ring->mem = vbus_proxy_alloc_shared(priv->pdev, size, &ring->addr);
 	if (!ring->mem)
 		return -ENOMEM;
 	ring->size = size;
@@ -50,7 +52,7 @@ int vbus_enet_ring_alloc(struct vbus_enet_ring *ring, u32 count)
 	ring->broken = false;
 	ret = vbus_ioq_drv_init(&ring->ioq, ring->mem, size, count, 0);
 	if (ret) {
-		free_pages_exact(ring->mem, size);
+		vbus_proxy_free_shared(priv->pdev, size, ring->mem, ring->addr);
 		ring->mem = NULL;
 	}
 	return ret;
@@ -58,12 +60,12 @@ int vbus_enet_ring_alloc(struct vbus_enet_ring *ring, u32 count)
 
 /**
  * vbus_enet_ring_free() - free a ring's memory
+ * @priv:	the device
  * @ring:	the ring; the device must no longer use it (closed)
  */
-void vbus_enet_ring_free(struct vbus_enet_ring *ring)
+void vbus_enet_ring_free(struct vbus_enet *priv, struct vbus_enet_ring *ring)
 {
-	if (ring->mem)
-		free_pages_exact(ring->mem, ring->size);
+	vbus_proxy_free_shared(priv->pdev, ring->size, ring->mem, ring->addr);
 	ring->mem = NULL;
 }
 
@@ -84,7 +86,7 @@ int vbus_enet_ring_register(struct vbus_enet *priv,
 {
 	ring->sig.handler = handler;
 	ring->sig.priv = data;
-	return vbus_proxy_shm(priv->pdev, id, ring->mem, ring->size,
+	return vbus_proxy_shm(priv->pdev, id, ring->addr, ring->size,
 			      &ring->sig);
 }
 
@@ -206,9 +208,9 @@ static int vbus_enet_qp_alloc(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 			      GFP_KERNEL);
 	if (!qp->rx.pages || !qp->tx.hdrs || !qp->tx.skbs)
 		return -ENOMEM;
-	ret = vbus_enet_ring_alloc(&qp->rx.ring, priv->rx_count);
+	ret = vbus_enet_ring_alloc(priv, &qp->rx.ring, priv->rx_count);
 	if (!ret)
-		ret = vbus_enet_ring_alloc(&qp->tx.ring, priv->tx_count);
+		ret = vbus_enet_ring_alloc(priv, &qp->tx.ring, priv->tx_count);
 	if (ret)
 		return ret;
 	u64_stats_init(&qp->rx.stats.syncp);
@@ -231,8 +233,8 @@ static void vbus_enet_qp_free(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 	kfree(qp->rx.pages);
 	kfree(qp->tx.hdrs);
 	kfree(qp->tx.skbs);
-	vbus_enet_ring_free(&qp->rx.ring);
-	vbus_enet_ring_free(&qp->tx.ring);
+	vbus_enet_ring_free(priv, &qp->rx.ring);
+	vbus_enet_ring_free(priv, &qp->tx.ring);
 }
 
 /**

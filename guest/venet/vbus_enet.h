@@ -51,7 +51,8 @@
 /**
  * struct vbus_enet_ring - one IOQ shared with the device
  * @ioq:	the driver's view of the ring
- * @mem:	the shared memory (alloc_pages_exact())
+ * @mem:	the shared memory (vbus_proxy_alloc_shared())
+ * @addr:	its device address
  * @size:	its size in bytes, as registered
  * @sig:	the ring's signal: the device's notifications, our doorbell
  * @signals:	notifications received (the handler may run on any CPU)
@@ -63,6 +64,7 @@
 struct vbus_enet_ring {
 	struct vbus_ioq_driver ioq;
 	void *mem;
+	dma_addr_t addr;
 	size_t size;
 	struct vbus_proxy_signal sig;
 	atomic_long_t signals;
@@ -195,8 +197,9 @@ static inline bool vbus_enet_has(const struct vbus_enet *priv, u64 feature)
 #define VBUS_ENET_REFILL_DELAY	(HZ / 2)
 
 /* rings.c */
-int vbus_enet_ring_alloc(struct vbus_enet_ring *ring, u32 count);
-void vbus_enet_ring_free(struct vbus_enet_ring *ring);
+int vbus_enet_ring_alloc(struct vbus_enet *priv, struct vbus_enet_ring *ring,
+			 u32 count);
+void vbus_enet_ring_free(struct vbus_enet *priv, struct vbus_enet_ring *ring);
 int vbus_enet_ring_register(struct vbus_enet *priv,
 			    struct vbus_enet_ring *ring, u32 id,
 			    void (*handler)(struct vbus_proxy_signal *sig),
