@@ -12,10 +12,18 @@
  * MSI-X vectors: vector 0 says bus events are waiting, the others carry
  * region notifications, each region being given one of them round robin
  * (with enough vectors, every queue has its own).
+ *
+ * The host reaches guest memory the way a PCI device does: everything it
+ * reads or writes (the call page, call arguments, the drivers' regions
+ * and buffers) is named by the DMA address the DMA API gives for the
+ * bridge's PCI function, so that encrypted guests (SEV, TDX) share it
+ * through decrypted memory or swiotlb.  Without an IOMMU that address
+ * is the guest physical address the ABI speaks of.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/dma-mapping.h>
 #include <linux/idr.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
@@ -59,7 +67,9 @@ struct vbridge_vec {
  * @doorbells:	BAR 1: one port per doorbell slot
  * @nslots:	how many slots BAR 1 has
  * @call_lock:	one call at a time through @call
- * @call:	the call page (guest memory the host reads and writes)
+ * @call:	the call page (guest memory the host reads and writes),
+ *		coherent DMA memory of @pdev
+ * @call_dma:	its DMA address
  * @vecs:	@nvec vectors; 0 is the bus-event vector
  * @nvec:	how many
  * @next_vec:	round robin over vectors 1..@nvec-1 (under @call_lock)
@@ -74,6 +84,7 @@ struct vbridge {
 	u32 nslots;
 	struct mutex call_lock;	/* see above */
 	struct vbus_kvm_call *call;
+	dma_addr_t call_dma;
 	struct vbridge_vec *vecs;
 	int nvec;
 	u32 next_vec;
@@ -81,6 +92,9 @@ struct vbridge {
 	int id;
 	struct vbus_proxy_bus bus;
 };
+
+/* The call register takes a frame number of 4 KiB frames (abi.rst). */
+#define VBRIDGE_CALL_FRAME_SHIFT	12
 
 static DEFINE_IDA(vbridge_ida);
 
@@ -110,7 +124,7 @@ static long vbridge_call_run(struct vbridge *vb)
 	/* What a VMM that ignores the call leaves behind. */
 	vb->call->result = cpu_to_le64((u64)-ENODEV);
 	/* Port I/O orders the page's stores before it and loads after. */
-	iowrite32(page_to_pfn(virt_to_page(vb->call)),
+	iowrite32(vb->call_dma >> VBRIDGE_CALL_FRAME_SHIFT,
 		  vb->call_reg + VBUS_KVM_REG_CALL);
 	return (long)le64_to_cpu(vb->call->result);
 }
@@ -183,27 +197,33 @@ static long vbridge_devcall(struct vbus_proxy_bus *bus, u32 handle, u32 func,
 			    void *data, u32 len, u32 flags)
 {
 	struct vbridge *vb = bus_to_vb(bus);
+	dma_addr_t bounce_dma = 0;
 	struct vbus_kvm_call *c;
 	void *bounce = NULL;
 	long ret;
 
-	/* @data may be anywhere (a vmap()ed stack): the host needs a copy. */
+	/*
+	 * @data may be anywhere (a vmap()ed stack) and private to an
+	 * encrypted guest: the host gets a copy in memory shared with it.
+	 */
 	if (len) {
-		bounce = kmemdup(data, len, GFP_KERNEL);
+		bounce = dma_alloc_coherent(&vb->pdev->dev, len, &bounce_dma,
+					    GFP_KERNEL);
 		if (!bounce)
 			return -ENOMEM;
+		memcpy(bounce, data, len);
 	}
 	c = vbridge_call_begin(vb, VBUS_KVM_OP_DEVCALL);
 	c->u.devcall.handle = cpu_to_le32(handle);
 	c->u.devcall.func = cpu_to_le32(func);
 	c->u.devcall.flags = cpu_to_le32(flags);
 	c->u.devcall.len = cpu_to_le32(len);
-	c->u.devcall.data = cpu_to_le64(bounce ? virt_to_phys(bounce) : 0);
+	c->u.devcall.data = cpu_to_le64(bounce_dma);
 	ret = vbridge_call_run(vb);
 	vbridge_call_end(vb);
 	if (bounce) {
 		memcpy(data, bounce, len);
-		kfree(bounce);
+		dma_free_coherent(&vb->pdev->dev, len, bounce, bounce_dma);
 	}
 	return ret;
 }
@@ -262,11 +282,24 @@ static int vbridge_kick(struct vbus_proxy_bus *bus, u32 signal)
 	return 0;
 }
 
+/*
+ * Free the call page.  Done while the driver is bound (remove, or a
+ * probe that failed), so that the PCI function's DMA setup is intact.
+ */
+static void vbridge_free_call(struct vbridge *vb)
+{
+	if (vb->call)
+		dma_free_coherent(&vb->pdev->dev, PAGE_SIZE, vb->call,
+				  vb->call_dma);
+	vb->call = NULL;
+}
+
 static void vbridge_release(struct vbus_proxy_bus *bus)
 {
 	struct vbridge *vb = bus_to_vb(bus);
 
-	free_page((unsigned long)vb->call);
+	/* Only left when vbus_proxy_bus_register() failed in probe. */
+	vbridge_free_call(vb);
 	ida_free(&vbridge_ida, vb->id);
 	kfree(vb->bus.name);
 	kfree(vb->vecs);
@@ -428,6 +461,14 @@ static int vbridge_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 				 BIT(VBUS_KVM_BAR_DOORBELL), "vbus-bridge");
 	if (ret)
 		return ret;
+	/* The host reaches any guest memory: no addressing limit. */
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret) {
+		dev_err(&pdev->dev, "no usable DMA configuration: %pe\n",
+			ERR_PTR(ret));
+		return ret;
+	}
+	pci_set_master(pdev);
 
 	vb = kzalloc(sizeof(*vb), GFP_KERNEL);
 	if (!vb)
@@ -440,12 +481,14 @@ static int vbridge_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&vb->call_lock);
 	INIT_WORK(&vb->event_work, vbridge_event_work);
 
+	/* Page-aligned and zeroed, as dma_alloc_coherent() guarantees. */
 	ret = -ENOMEM;
-	vb->call = (void *)get_zeroed_page(GFP_KERNEL);
+	vb->call = dma_alloc_coherent(&pdev->dev, PAGE_SIZE, &vb->call_dma,
+				      GFP_KERNEL);
 	if (!vb->call)
 		goto err_free;
 	ret = -ERANGE;	/* the call register holds a 32-bit frame number */
-	if (page_to_pfn(virt_to_page(vb->call)) > U32_MAX)
+	if ((vb->call_dma >> VBRIDGE_CALL_FRAME_SHIFT) > U32_MAX)
 		goto err_free;
 	ret = vbridge_hello(vb);
 	if (ret) {
@@ -473,6 +516,7 @@ static int vbridge_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return ret;
 	ret = vbridge_setup_vectors(vb);
 	if (ret) {
+		vbridge_free_call(vb);
 		vbus_proxy_bus_unregister(&vb->bus);
 		return ret;
 	}
@@ -484,7 +528,7 @@ static int vbridge_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 
 err_free:
-	free_page((unsigned long)vb->call);
+	vbridge_free_call(vb);
 	kfree(vb);
 	return ret;
 }
@@ -502,6 +546,8 @@ static void vbridge_remove(struct pci_dev *pdev)
 	while (--vb->nvec > VBUS_KVM_VECTOR_EVENTS)
 		free_irq(vb->vecs[vb->nvec].irq, &vb->vecs[vb->nvec]);
 	pci_free_irq_vectors(pdev);
+	/* No call is made any more. */
+	vbridge_free_call(vb);
 	vbus_proxy_bus_unregister(&vb->bus);
 }
 
