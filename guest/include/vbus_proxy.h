@@ -36,7 +36,6 @@
 
 #include <linux/device.h>
 #include <linux/dma-direction.h>
-#include <linux/io.h>
 #include <linux/list.h>
 #include <linux/mod_devicetable.h>
 #include <linux/mutex.h>
@@ -231,21 +230,6 @@ static inline int vbus_proxy_kick(struct vbus_proxy_signal *sig)
 	struct vbus_proxy_bus *bus = sig->pdev->bus;
 
 	return bus->ops->kick(bus, sig->handle);
-}
-
-/**
- * vbus_proxy_addr() - how the device names a byte of driver memory
- * @pdev:	the device
- * @ptr:	an address in the kernel's direct map
- *
- * Return: the address to put in a ring descriptor or a region.
- */
-static inline u64 vbus_proxy_addr(const struct vbus_proxy_device *pdev,
-				  const void *ptr)
-{
-	if (pdev->bus->dma_dev)
-		return virt_to_phys((void *)ptr);
-	return (u64)(uintptr_t)ptr;
 }
 
 #endif /* _VBUS_PROXY_H */

@@ -6,15 +6,17 @@
  *
  * Every buffer stays posted: the ring holds VBUS_ENET_EVENT_COUNT
  * descriptors and each reclaimed one is reposted at once, so the buffer
- * of ring slot i is always event_bufs[i].  The ring's drv_signal stays
- * enabled; the handler acknowledges it before it looks for events, so an
- * event published after that look raises a new notification.
+ * of ring slot i is always event_bufs[i].  Since they stay posted for
+ * good, the buffers are one allocation shared for the connection's life
+ * (vbus_proxy_alloc_shared()) rather than mapped at each post.  The
+ * ring's drv_signal stays enabled; the handler acknowledges it before it
+ * looks for events, so an event published after that look raises a new
+ * notification.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/netdevice.h>
-#include <linux/slab.h>
 
 #include "vbus_enet.h"
 
@@ -23,8 +25,8 @@ static void vbus_enet_event_post(struct vbus_enet *priv)
 	struct vbus_ioq_driver *ioq = &priv->events.ioq;
 	struct vbus_ioq_buf buf = {
 		.cookie = ioq->avail,
-		.addr = vbus_proxy_addr(priv->pdev,
-					&priv->event_bufs[ioq->avail & ioq->mask]),
+		.addr = priv->event_bufs_addr + (ioq->avail & ioq->mask) *
+			sizeof(struct vbus_venet_event),
 		.len = sizeof(struct vbus_venet_event),
 	};
 
@@ -126,8 +128,10 @@ int vbus_enet_events_init(struct vbus_enet *priv)
 	if (!vbus_enet_has(priv, VBUS_VENET_F_LINK_EVENTS))
 		return 0;
 
-	priv->event_bufs = kcalloc(VBUS_ENET_EVENT_COUNT,
-				   sizeof(*priv->event_bufs), GFP_KERNEL);
+	priv->event_bufs = vbus_proxy_alloc_shared(priv->pdev,
+						   VBUS_ENET_EVENT_COUNT *
+						   sizeof(*priv->event_bufs),
+						   &priv->event_bufs_addr);
 	if (!priv->event_bufs)
 		return -ENOMEM;
 	ret = vbus_enet_ring_alloc(priv, &priv->events, VBUS_ENET_EVENT_COUNT);
@@ -179,6 +183,8 @@ void vbus_enet_events_stop(struct vbus_enet *priv)
 void vbus_enet_events_free(struct vbus_enet *priv)
 {
 	vbus_enet_ring_free(priv, &priv->events);
-	kfree(priv->event_bufs);
+	vbus_proxy_free_shared(priv->pdev, VBUS_ENET_EVENT_COUNT *
+			       sizeof(*priv->event_bufs), priv->event_bufs,
+			       priv->event_bufs_addr);
 	priv->event_bufs = NULL;
 }

@@ -11,9 +11,13 @@
  * schedule the pair's NAPI, which follows lib/vbus_shm_signal.h: ack,
  * consume, enable, and poll again if work arrived meanwhile.
  *
- * The ring memory and everything the device may read stay allocated
- * until the connection is closed; only vbus_enet_queues_free(), called
- * after vbus_proxy_close(), releases them.
+ * Memory the device reaches goes through the DMA API (vbus_proxy.h): the
+ * rings and the per-slot transmit headers are allocated shared for the
+ * life of the connection, receive pages and transmitted skbs are mapped
+ * while the device owns them (rx.c, tx.c).  The ring memory and every
+ * buffer the device may still use stay allocated and mapped until the
+ * connection is closed; only vbus_enet_queues_free(), called after
+ * vbus_proxy_close(), unmaps and releases them.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -201,12 +205,17 @@ static int vbus_enet_qp_alloc(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 
 	qp->rx.pages = kcalloc(priv->rx_count, sizeof(*qp->rx.pages),
 			       GFP_KERNEL);
-	/* Shared with the device: kcalloc() memory is direct-mapped. */
-	qp->tx.hdrs = kcalloc(priv->tx_count, sizeof(*qp->tx.hdrs),
+	qp->rx.dma = kcalloc(priv->rx_count, sizeof(*qp->rx.dma), GFP_KERNEL);
+	/* The headers are read by the device wherever they are posted. */
+	qp->tx.hdrs = vbus_proxy_alloc_shared(priv->pdev, priv->tx_count *
+					      sizeof(*qp->tx.hdrs),
+					      &qp->tx.hdrs_addr);
+	qp->tx.maps = kcalloc(priv->tx_count, sizeof(*qp->tx.maps),
 			      GFP_KERNEL);
 	qp->tx.skbs = kcalloc(priv->tx_count, sizeof(*qp->tx.skbs),
 			      GFP_KERNEL);
-	if (!qp->rx.pages || !qp->tx.hdrs || !qp->tx.skbs)
+	if (!qp->rx.pages || !qp->rx.dma || !qp->tx.hdrs || !qp->tx.maps ||
+	    !qp->tx.skbs)
 		return -ENOMEM;
 	ret = vbus_enet_ring_alloc(priv, &qp->rx.ring, priv->rx_count);
 	if (!ret)
@@ -222,16 +231,28 @@ static void vbus_enet_qp_free(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 {
 	u32 i;
 
+	/* Every page still posted is mapped. */
 	if (qp->rx.pages)
-		for (i = 0; i < priv->rx_count; i++)
-			if (qp->rx.pages[i])
-				put_page(qp->rx.pages[i]);
+		for (i = 0; i < priv->rx_count; i++) {
+			if (!qp->rx.pages[i])
+				continue;
+			vbus_proxy_unmap_page(priv->pdev, qp->rx.dma[i],
+					      PAGE_SIZE, DMA_FROM_DEVICE);
+			put_page(qp->rx.pages[i]);
+		}
+	if (qp->tx.maps)
+		for (i = 0; i < priv->tx_count; i++)
+			vbus_enet_tx_unmap(priv, &qp->tx.maps[i]);
 	if (qp->tx.skbs)
 		for (i = 0; i < priv->tx_count; i++)
 			dev_kfree_skb(qp->tx.skbs[i]);
 	dev_kfree_skb(qp->rx.skb);
 	kfree(qp->rx.pages);
-	kfree(qp->tx.hdrs);
+	kfree(qp->rx.dma);
+	vbus_proxy_free_shared(priv->pdev,
+			       priv->tx_count * sizeof(*qp->tx.hdrs),
+			       qp->tx.hdrs, qp->tx.hdrs_addr);
+	kfree(qp->tx.maps);
 	kfree(qp->tx.skbs);
 	vbus_enet_ring_free(priv, &qp->rx.ring);
 	vbus_enet_ring_free(priv, &qp->tx.ring);
@@ -304,7 +325,7 @@ int vbus_enet_queues_register(struct vbus_enet *priv)
  *		rings were never registered
  *
  * Frees the rings, the pages posted for receive and the skbs still
- * being transmitted.
+ * being transmitted, after undoing their DMA mappings.
  */
 void vbus_enet_queues_free(struct vbus_enet *priv)
 {

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vbus-enet receive path.  Receive buffers are whole pages, one per
- * descriptor.  The device writes the packet's header and the start of
- * its frame into the first and continues into more; the driver copies
- * the first bytes of the frame into a small skb and attaches the rest of
- * each page as a frag.
+ * descriptor, mapped DMA_FROM_DEVICE when posted and unmapped when the
+ * device completes them (or at teardown, rings.c).  The device writes
+ * the packet's header and the start of its frame into the first and
+ * continues into more; the driver copies the first bytes of the frame
+ * into a small skb and attaches the rest of each page as a frag.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -23,10 +24,12 @@
 
 /*
  * Post pages into every free descriptor of @qp's rx ring and publish
- * them.  Called by the ring's owner.  Returns false if memory ran out.
+ * them.  Called by the ring's owner.  Returns false if memory or DMA
+ * mapping space ran out (a later refill tries again).
  */
 bool vbus_enet_rx_refill(struct vbus_enet_qp *qp, gfp_t gfp)
 {
+	struct vbus_proxy_device *pdev = qp->priv->pdev;
 	struct vbus_enet_rq *rq = &qp->rx;
 	struct vbus_ioq_driver *ioq = &rq->ring.ioq;
 	unsigned int posted = 0;
@@ -41,14 +44,22 @@ bool vbus_enet_rx_refill(struct vbus_enet_qp *qp, gfp_t gfp)
 			.len = PAGE_SIZE,
 		};
 		struct page *page;
+		dma_addr_t addr;
 
 		page = alloc_page(gfp | __GFP_NOWARN);
 		if (!page) {
 			ok = false;
 			break;
 		}
-		buf.addr = vbus_proxy_addr(qp->priv->pdev, page_address(page));
+		if (vbus_proxy_map_page(pdev, page, 0, PAGE_SIZE,
+					DMA_FROM_DEVICE, &addr)) {
+			put_page(page);
+			ok = false;
+			break;
+		}
+		buf.addr = addr;
 		rq->pages[pos & ioq->mask] = page;
+		rq->dma[pos & ioq->mask] = addr;
 		vbus_ioq_drv_post(ioq, &buf);
 		posted++;
 	}
@@ -310,6 +321,9 @@ int vbus_enet_rx_poll(struct vbus_enet_qp *qp, int budget)
 		}
 		page = rq->pages[slot];
 		rq->pages[slot] = NULL;
+		/* The CPU sees what the device wrote once it is unmapped. */
+		vbus_proxy_unmap_page(qp->priv->pdev, rq->dma[slot], PAGE_SIZE,
+				      DMA_FROM_DEVICE);
 		if (vbus_enet_rx_desc(qp, &buf, page))
 			done++;
 	}

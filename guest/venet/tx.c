@@ -2,9 +2,13 @@
 /*
  * vbus-enet transmit path.  A packet to transmit becomes a chain: its
  * header (from a per-slot array shared with the device), its linear
- * part, then its frags.  The skb is remembered at the slot of the
- * chain's last descriptor and freed when the device completes that
- * descriptor; the ring is in order, so the whole chain is done by then.
+ * part, then its frags.  The linear part and the frags are mapped
+ * DMA_TO_DEVICE before anything is posted, each mapping recorded at the
+ * slot of its descriptor and undone when the device completes that
+ * descriptor; a packet that cannot be mapped is dropped.  The skb is
+ * remembered at the slot of the chain's last descriptor and freed when
+ * the device completes that descriptor; the ring is in order, so the
+ * whole chain is done by then.
  * Since completions are only looked at when there is work (see
  * rings.c), the skb is orphaned at transmit and counted as sent then.
  */
@@ -22,6 +26,22 @@
 #include <linux/virtio_net.h>
 
 #include "vbus_enet.h"
+
+/**
+ * vbus_enet_tx_unmap() - undo the mapping of a transmit descriptor
+ * @priv:	the device
+ * @map:	the descriptor's mapping; left unmapped
+ */
+void vbus_enet_tx_unmap(struct vbus_enet *priv, struct vbus_enet_tx_map *map)
+{
+	if (map->kind == VBUS_ENET_TX_MAP_SINGLE)
+		vbus_proxy_unmap(priv->pdev, map->addr, map->len,
+				 DMA_TO_DEVICE);
+	else if (map->kind == VBUS_ENET_TX_MAP_PAGE)
+		vbus_proxy_unmap_page(priv->pdev, map->addr, map->len,
+				      DMA_TO_DEVICE);
+	map->kind = VBUS_ENET_TX_MAP_NONE;
+}
 
 /*
  * Take back what the device completed and free the skbs.  Called with
@@ -48,6 +68,7 @@ static void vbus_enet_tx_reclaim(struct vbus_enet_qp *qp, int budget)
 						     qp->index);
 			break;
 		}
+		vbus_enet_tx_unmap(qp->priv, &sq->maps[slot]);
 		skb = sq->skbs[slot];
 		if (!skb)
 			continue;
@@ -151,14 +172,58 @@ static int vbus_enet_tx_hdr(struct vbus_enet *priv, struct sk_buff *skb,
 	return 0;
 }
 
+/*
+ * Map @skb's linear part and frags into the mappings of the slots that
+ * follow the header's, @first.  On failure nothing stays mapped.
+ */
+static int vbus_enet_tx_map_skb(struct vbus_enet *priv,
+				struct vbus_enet_sq *sq, struct sk_buff *skb,
+				u32 first)
+{
+	struct skb_shared_info *sh = skb_shinfo(skb);
+	unsigned int headlen = skb_headlen(skb);
+	u32 mask = sq->ring.ioq.mask;
+	struct vbus_enet_tx_map *map;
+	u32 next = first + 1;
+	unsigned int i;
+
+	if (headlen) {
+		map = &sq->maps[next++ & mask];
+		if (vbus_proxy_map(priv->pdev, skb->data, headlen,
+				   DMA_TO_DEVICE, &map->addr))
+			goto err;
+		map->len = headlen;
+		map->kind = VBUS_ENET_TX_MAP_SINGLE;
+	}
+	for (i = 0; i < sh->nr_frags; i++) {
+		const skb_frag_t *frag = &sh->frags[i];
+
+		if (!skb_frag_size(frag))
+			continue;
+		map = &sq->maps[next++ & mask];
+		if (vbus_proxy_map_page(priv->pdev, skb_frag_page(frag),
+					skb_frag_off(frag), skb_frag_size(frag),
+					DMA_TO_DEVICE, &map->addr))
+			goto err;
+		map->len = skb_frag_size(frag);
+		map->kind = VBUS_ENET_TX_MAP_PAGE;
+	}
+	return 0;
+
+err:
+	/* The slot that failed is not marked mapped. */
+	for (i = first + 1; i != next; i++)
+		vbus_enet_tx_unmap(priv, &sq->maps[i & mask]);
+	return -ENOMEM;
+}
+
 /* Post one descriptor of a transmit chain. */
-static void vbus_enet_tx_post(struct vbus_enet_sq *sq,
-			      const struct vbus_proxy_device *pdev,
-			      const void *ptr, unsigned int len, bool more)
+static void vbus_enet_tx_post(struct vbus_enet_sq *sq, u64 addr,
+			      unsigned int len, bool more)
 {
 	struct vbus_ioq_buf buf = {
 		.cookie = sq->ring.ioq.avail,
-		.addr = vbus_proxy_addr(pdev, ptr),
+		.addr = addr,
 		.len = len,
 		.flags = more ? VBUS_VENET_DESC_F_MORE : 0,
 	};
@@ -195,25 +260,21 @@ netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct skb_shared_info *sh = skb_shinfo(skb);
 	unsigned int headlen = skb_headlen(skb);
 	unsigned int nr_frags = sh->nr_frags;
-	unsigned int descs, n, i;
+	const struct vbus_enet_tx_map *map;
 	struct vbus_venet_hdr hdr;
-	u32 slot;
+	unsigned int descs, n;
+	u32 slot, mask;
 
 	vbus_enet_tx_reclaim(qp, 0);
 
 	if (unlikely(sq->ring.broken || !skb->len ||
 		     skb->len > VBUS_VENET_MAX_FRAME ||
-		     vbus_enet_tx_hdr(priv, skb, &hdr))) {
-		dev_kfree_skb_any(skb);
-		vbus_enet_count_drop(&sq->stats);
-		if (!netdev_xmit_more())
-			vbus_enet_tx_kick(sq);
-		return NETDEV_TX_OK;
-	}
+		     vbus_enet_tx_hdr(priv, skb, &hdr)))
+		goto drop;
 
 	descs = 1 + !!headlen;
-	for (i = 0; i < nr_frags; i++)
-		if (skb_frag_size(&sh->frags[i]))
+	for (n = 0; n < nr_frags; n++)
+		if (skb_frag_size(&sh->frags[n]))
 			descs++;
 	if (unlikely(vbus_ioq_drv_free(&sq->ring.ioq) < descs)) {
 		/* Only if the queue was not stopped in time. */
@@ -224,28 +285,21 @@ netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 
 	/* The header, then the linear part, then the frags. */
-	slot = sq->ring.ioq.avail & sq->ring.ioq.mask;
+	mask = sq->ring.ioq.mask;
+	slot = sq->ring.ioq.avail & mask;
+	if (unlikely(vbus_enet_tx_map_skb(priv, sq, skb, slot))) {
+		net_dbg_ratelimited("%s: cannot map a packet for the device; dropped\n",
+				    dev->name);
+		goto drop;
+	}
 	sq->hdrs[slot] = hdr;
-	n = 1;
-	vbus_enet_tx_post(sq, priv->pdev, &sq->hdrs[slot], sizeof(hdr),
-			  n < descs);
-	if (headlen) {
-		n++;
-		vbus_enet_tx_post(sq, priv->pdev, skb->data, headlen,
-				  n < descs);
+	vbus_enet_tx_post(sq, sq->hdrs_addr + slot * sizeof(hdr), sizeof(hdr),
+			  descs > 1);
+	for (n = 1; n < descs; n++) {
+		map = &sq->maps[(slot + n) & mask];
+		vbus_enet_tx_post(sq, map->addr, map->len, n + 1 < descs);
 	}
-	for (i = 0; i < nr_frags; i++) {
-		const skb_frag_t *frag = &sh->frags[i];
-
-		if (!skb_frag_size(frag))
-			continue;
-		n++;
-		vbus_enet_tx_post(sq, priv->pdev,
-				  page_address(skb_frag_page(frag)) +
-				  skb_frag_off(frag),
-				  skb_frag_size(frag), n < descs);
-	}
-	sq->skbs[(sq->ring.ioq.avail - 1) & sq->ring.ioq.mask] = skb;
+	sq->skbs[(sq->ring.ioq.avail - 1) & mask] = skb;
 
 	u64_stats_update_begin(&sq->stats.syncp);
 	u64_stats_inc(&sq->stats.packets);
@@ -266,6 +320,13 @@ netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 		vbus_enet_tx_arm(qp, txq);
 	}
 	if (!netdev_xmit_more() || netif_xmit_stopped(txq))
+		vbus_enet_tx_kick(sq);
+	return NETDEV_TX_OK;
+
+drop:
+	dev_kfree_skb_any(skb);
+	vbus_enet_count_drop(&sq->stats);
+	if (!netdev_xmit_more())
 		vbus_enet_tx_kick(sq);
 	return NETDEV_TX_OK;
 }

@@ -94,6 +94,8 @@ struct vbus_enet_stats {
  * @ring:	the IOQ; owned by the queue pair's NAPI, or by whoever
  *		disabled that NAPI (open, the refill work, remove)
  * @pages:	by ring slot: the page posted there, NULL once reclaimed
+ * @dma:	by ring slot: the device address of that page, mapped
+ *		DMA_FROM_DEVICE while it is posted
  * @skb:	the packet being assembled, when its chain is incomplete
  * @hdr:	the header of that packet, copied out of shared memory
  * @descs:	descriptors of that packet consumed so far (0: none)
@@ -105,6 +107,7 @@ struct vbus_enet_stats {
 struct vbus_enet_rq {
 	struct vbus_enet_ring ring;
 	struct page **pages;
+	dma_addr_t *dma;
 	struct sk_buff *skb;
 	struct vbus_venet_hdr hdr;
 	unsigned int descs;
@@ -113,10 +116,37 @@ struct vbus_enet_rq {
 };
 
 /**
+ * enum vbus_enet_tx_map_kind - how a transmit descriptor's buffer is mapped
+ * @VBUS_ENET_TX_MAP_NONE:	not mapped (a header, or a free slot)
+ * @VBUS_ENET_TX_MAP_SINGLE:	vbus_proxy_map(): an skb's linear part
+ * @VBUS_ENET_TX_MAP_PAGE:	vbus_proxy_map_page(): an skb's frag
+ */
+enum vbus_enet_tx_map_kind {
+	VBUS_ENET_TX_MAP_NONE,
+	VBUS_ENET_TX_MAP_SINGLE,
+	VBUS_ENET_TX_MAP_PAGE,
+};
+
+/**
+ * struct vbus_enet_tx_map - the DMA mapping of one transmit descriptor
+ * @addr:	the device address of the buffer
+ * @len:	its size
+ * @kind:	how it was mapped (enum vbus_enet_tx_map_kind)
+ */
+struct vbus_enet_tx_map {
+	dma_addr_t addr;
+	u32 len;
+	u8 kind;
+};
+
+/**
  * struct vbus_enet_sq - a transmit ring
  * @ring:	the IOQ; owned by whoever holds the tx queue's xmit lock
  * @hdrs:	by ring slot: the header of the chain starting there
- *		(direct-mapped, shared with the device)
+ *		(vbus_proxy_alloc_shared(), shared with the device)
+ * @hdrs_addr:	the device address of @hdrs
+ * @maps:	by ring slot: the mapping of the buffer posted there,
+ *		undone when the device completes it
  * @skbs:	by ring slot: the skb whose chain ends there, or NULL
  * @unpublished: descriptors posted but not yet published
  * @stats:	counters
@@ -126,6 +156,8 @@ struct vbus_enet_rq {
 struct vbus_enet_sq {
 	struct vbus_enet_ring ring;
 	struct vbus_venet_hdr *hdrs;
+	dma_addr_t hdrs_addr;
+	struct vbus_enet_tx_map *maps;
 	struct sk_buff **skbs;
 	unsigned int unpublished;
 	struct vbus_enet_stats stats;
@@ -161,6 +193,8 @@ struct vbus_enet_qp {
  * @refill_enabled: @refill may be scheduled (the interface is up)
  * @events:	the event ring, with VBUS_VENET_F_LINK_EVENTS
  * @event_bufs:	by ring slot: the buffer posted there
+ *		(vbus_proxy_alloc_shared(), always posted)
+ * @event_bufs_addr: the device address of @event_bufs
  * @events_lock: serialises the event ring and protects @events_on
  * @events_on:	events are applied to @netdev (cleared before it goes)
  * @link_work:	sends LINK_UP or LINK_DOWN, whichever @link_up says
@@ -181,6 +215,7 @@ struct vbus_enet {
 
 	struct vbus_enet_ring events;
 	struct vbus_venet_event *event_bufs;
+	dma_addr_t event_bufs_addr;
 	spinlock_t events_lock;		/* the event ring, @events_on */
 	bool events_on;
 
@@ -224,6 +259,7 @@ int vbus_enet_rx_poll(struct vbus_enet_qp *qp, int budget);
 void vbus_enet_rx_refill_napi(struct vbus_enet_qp *qp);
 
 /* tx.c */
+void vbus_enet_tx_unmap(struct vbus_enet *priv, struct vbus_enet_tx_map *map);
 bool vbus_enet_tx_clean(struct vbus_enet_qp *qp, int budget);
 netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev);
 
