@@ -23,8 +23,9 @@
  * vbus_proxy_shm() and other long-lived shared structures come from
  * vbus_proxy_alloc_shared(); buffers posted on a ring are mapped with
  * vbus_proxy_map() or vbus_proxy_map_page() while the device owns them
- * and unmapped when it gave them back.  The address these return is the
- * one to put in a ring descriptor or to register.
+ * and unmapped with vbus_proxy_unmap_page() when it gave them back.  The
+ * address these return is the one to put in a ring descriptor or to
+ * register.
  *
  * A transport whose device is a DMA master (the KVM bridge: its PCI
  * function) names that device in &vbus_proxy_bus.dma_dev; one whose
@@ -37,6 +38,7 @@
 #include <linux/device.h>
 #include <linux/dma-direction.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mod_devicetable.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -208,15 +210,34 @@ void *vbus_proxy_alloc_shared(struct vbus_proxy_device *pdev, size_t size,
 			      dma_addr_t *addr);
 void vbus_proxy_free_shared(struct vbus_proxy_device *pdev, size_t size,
 			    void *ptr, dma_addr_t addr);
-int vbus_proxy_map(struct vbus_proxy_device *pdev, void *ptr, size_t len,
-		   enum dma_data_direction dir, dma_addr_t *addr);
-void vbus_proxy_unmap(struct vbus_proxy_device *pdev, dma_addr_t addr,
-		      size_t len, enum dma_data_direction dir);
 int vbus_proxy_map_page(struct vbus_proxy_device *pdev, struct page *page,
 			size_t offset, size_t len,
 			enum dma_data_direction dir, dma_addr_t *addr);
 void vbus_proxy_unmap_page(struct vbus_proxy_device *pdev, dma_addr_t addr,
 			   size_t len, enum dma_data_direction dir);
+
+/**
+ * vbus_proxy_map() - give the device a buffer for one transfer
+ * @pdev:	the device
+ * @ptr:	the buffer, in the kernel's direct map (kmalloc(), the page
+ *		allocator, an skb's linear data; not vmalloc() or the stack)
+ * @len:	its size
+ * @dir:	as for vbus_proxy_map_page()
+ * @addr:	receives the device's address of the buffer
+ *
+ * vbus_proxy_map_page() of the page and offset of @ptr, as
+ * dma_map_single() is dma_map_page(); undone by vbus_proxy_unmap_page().
+ * Any context.
+ *
+ * Return: 0, or -ENOMEM when the mapping failed.
+ */
+static inline int vbus_proxy_map(struct vbus_proxy_device *pdev, void *ptr,
+				 size_t len, enum dma_data_direction dir,
+				 dma_addr_t *addr)
+{
+	return vbus_proxy_map_page(pdev, virt_to_page(ptr), offset_in_page(ptr),
+				   len, dir, addr);
+}
 
 /**
  * vbus_proxy_kick() - ring the device's doorbell for a region

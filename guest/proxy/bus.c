@@ -497,68 +497,21 @@ void vbus_proxy_free_shared(struct vbus_proxy_device *pdev, size_t size,
 EXPORT_SYMBOL_GPL(vbus_proxy_free_shared);
 
 /**
- * vbus_proxy_map() - give the device a buffer for one transfer
- * @pdev:	the device
- * @ptr:	the buffer, in the kernel's direct map (kmalloc(), the page
- *		allocator, an skb's linear data; not vmalloc() or the stack)
- * @len:	its size
- * @dir:	DMA_TO_DEVICE (the device reads it), DMA_FROM_DEVICE (it
- *		writes it) or DMA_BIDIRECTIONAL
- * @addr:	receives the device's address of the buffer
- *
- * dma_map_single() on a DMA device: with swiotlb (an encrypted guest)
- * the device works on a bounce buffer, so the CPU must not touch the
- * buffer until vbus_proxy_unmap().  Any context.
- *
- * Return: 0, or -ENOMEM when the mapping failed (swiotlb or IOMMU space
- * exhausted; the caller drops the buffer or tries again later).
- */
-int vbus_proxy_map(struct vbus_proxy_device *pdev, void *ptr, size_t len,
-		   enum dma_data_direction dir, dma_addr_t *addr)
-{
-	struct device *dma_dev = pdev->bus->dma_dev;
-
-	if (!dma_dev) {
-		*addr = (dma_addr_t)(uintptr_t)ptr;
-		return 0;
-	}
-	*addr = dma_map_single(dma_dev, ptr, len, dir);
-	return dma_mapping_error(dma_dev, *addr) ? -ENOMEM : 0;
-}
-EXPORT_SYMBOL_GPL(vbus_proxy_map);
-
-/**
- * vbus_proxy_unmap() - take back a buffer from vbus_proxy_map()
- * @pdev:	the device
- * @addr:	the address vbus_proxy_map() gave
- * @len:	the size given to vbus_proxy_map()
- * @dir:	the direction given to vbus_proxy_map()
- *
- * Afterwards the CPU sees what the device wrote.  Any context.
- */
-void vbus_proxy_unmap(struct vbus_proxy_device *pdev, dma_addr_t addr,
-		      size_t len, enum dma_data_direction dir)
-{
-	struct device *dma_dev = pdev->bus->dma_dev;
-
-	if (dma_dev)
-		dma_unmap_single(dma_dev, addr, len, dir);
-}
-EXPORT_SYMBOL_GPL(vbus_proxy_unmap);
-
-/**
  * vbus_proxy_map_page() - give the device part of a page for one transfer
  * @pdev:	the device
  * @page:	the page (not highmem without a DMA device)
  * @offset:	where the buffer starts in it
  * @len:	the buffer's size
- * @dir:	as for vbus_proxy_map()
+ * @dir:	DMA_TO_DEVICE (the device reads it), DMA_FROM_DEVICE (it
+ *		writes it) or DMA_BIDIRECTIONAL
  * @addr:	receives the device's address of the buffer
  *
- * As vbus_proxy_map(), with dma_map_page(): for receive pages and skb
- * fragments.  Any context.
+ * dma_map_page() on a DMA device: with swiotlb (an encrypted guest)
+ * the device works on a bounce buffer, so the CPU must not touch the
+ * buffer until vbus_proxy_unmap_page().  Any context.
  *
- * Return: 0, or -ENOMEM when the mapping failed.
+ * Return: 0, or -ENOMEM when the mapping failed (swiotlb or IOMMU space
+ * exhausted; the caller drops the buffer or tries again later).
  */
 int vbus_proxy_map_page(struct vbus_proxy_device *pdev, struct page *page,
 			size_t offset, size_t len,

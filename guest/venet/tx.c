@@ -34,13 +34,10 @@
  */
 void vbus_enet_tx_unmap(struct vbus_enet *priv, struct vbus_enet_tx_map *map)
 {
-	if (map->kind == VBUS_ENET_TX_MAP_SINGLE)
-		vbus_proxy_unmap(priv->pdev, map->addr, map->len,
-				 DMA_TO_DEVICE);
-	else if (map->kind == VBUS_ENET_TX_MAP_PAGE)
+	if (map->mapped)
 		vbus_proxy_unmap_page(priv->pdev, map->addr, map->len,
 				      DMA_TO_DEVICE);
-	map->kind = VBUS_ENET_TX_MAP_NONE;
+	map->mapped = false;
 }
 
 /*
@@ -193,7 +190,7 @@ static int vbus_enet_tx_map_skb(struct vbus_enet *priv,
 				   DMA_TO_DEVICE, &map->addr))
 			goto err;
 		map->len = headlen;
-		map->kind = VBUS_ENET_TX_MAP_SINGLE;
+		map->mapped = true;
 	}
 	for (i = 0; i < sh->nr_frags; i++) {
 		const skb_frag_t *frag = &sh->frags[i];
@@ -206,7 +203,7 @@ static int vbus_enet_tx_map_skb(struct vbus_enet *priv,
 					DMA_TO_DEVICE, &map->addr))
 			goto err;
 		map->len = skb_frag_size(frag);
-		map->kind = VBUS_ENET_TX_MAP_PAGE;
+		map->mapped = true;
 	}
 	return 0;
 

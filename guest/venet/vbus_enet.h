@@ -116,27 +116,16 @@ struct vbus_enet_rq {
 };
 
 /**
- * enum vbus_enet_tx_map_kind - how a transmit descriptor's buffer is mapped
- * @VBUS_ENET_TX_MAP_NONE:	not mapped (a header, or a free slot)
- * @VBUS_ENET_TX_MAP_SINGLE:	vbus_proxy_map(): an skb's linear part
- * @VBUS_ENET_TX_MAP_PAGE:	vbus_proxy_map_page(): an skb's frag
- */
-enum vbus_enet_tx_map_kind {
-	VBUS_ENET_TX_MAP_NONE,
-	VBUS_ENET_TX_MAP_SINGLE,
-	VBUS_ENET_TX_MAP_PAGE,
-};
-
-/**
  * struct vbus_enet_tx_map - the DMA mapping of one transmit descriptor
  * @addr:	the device address of the buffer
  * @len:	its size
- * @kind:	how it was mapped (enum vbus_enet_tx_map_kind)
+ * @mapped:	@addr is a mapping to undo (not for a header or a free
+ *		slot)
  */
 struct vbus_enet_tx_map {
 	dma_addr_t addr;
 	u32 len;
-	u8 kind;
+	bool mapped;
 };
 
 /**
