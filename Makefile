@@ -29,7 +29,7 @@ help:
 	@echo "make modules   kernel modules (KDIR=$(KDIR))"
 	@echo "make tools     user-space tools and tests (CMake, $(CMAKE_BUILD))"
 	@echo "make check     deps, build, lint, unit tests, VM suites; ends in 'N passed, N failed'"
-	@echo "make lint      checkpatch --strict, sparse, W=1, kernel-doc, clang-format, clang-tidy"
+	@echo "make lint      checkpatch --strict, sparse, W=1 (amd64, cloud, rt), kernel-doc, clang-format, clang-tidy"
 	@echo "make unit      unit tests only (CTest)"
 	@echo "make vm-check  VM suites only"
 	@echo "make check-debug  the VM suites on a debug kernel (KASAN, lockdep, kmemleak, UBSAN, ...)"
@@ -72,6 +72,7 @@ lint: tools
 	$(need_kdir)
 	$(TOP)/scripts/lint/checkpatch
 	$(TOP)/scripts/lint/kernel-warnings $(KDIR)
+	$(TOP)/scripts/lint/kernel-flavours
 	$(TOP)/scripts/lint/kernel-doc $(KDIR)
 	$(TOP)/scripts/lint/cxx format
 	$(TOP)/scripts/lint/cxx tidy $(CMAKE_BUILD)

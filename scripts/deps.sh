@@ -19,6 +19,9 @@ case ${1:-} in
 	packages=(
 		# building kernel modules against the distribution kernel
 		build-essential linux-image-amd64 linux-headers-amd64 kmod
+		# the other flavours the modules must build for
+		# (scripts/lint/kernel-flavours)
+		linux-headers-cloud-amd64 linux-headers-rt-amd64
 		# lint: checkpatch.pl ships inside the kernel source tarball
 		linux-source-6.1 sparse perl xz-utils
 		# user space
