@@ -5,8 +5,9 @@
 # becomes a NIC there and leaves again when removed; and the other VMM,
 # killed with SIGKILL in the middle of iperf3, leaves nothing behind: no
 # VM, no pinned page, no connection, no attached client, and every module
-# unloads.
-# vm-options: --timeout 600
+# unloads.  (No step waits more than 300 s in silence, so a VM silent for
+# 320 s is frozen: it is stopped and tried again at once.)
+# vm-options: --timeout 600 --idle 320
 # vm-retry: 1
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
