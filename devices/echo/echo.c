@@ -14,9 +14,9 @@
  *
  * The ring is served by the core's ring engine (vbus_ring.h): echo only
  * says what to do with one descriptor.  A connection has at most one
- * ring, and only that ring's region may move it; a ring that breaks the
- * protocol is abandoned, and the client needs a new connection for a new
- * one.
+ * ring; the engine follows it when its region moves, abandons it when
+ * the client breaks the protocol (the client needs a new connection for
+ * a new ring) and stops it when the connection closes.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -37,18 +37,14 @@ struct echo_device {
 
 /**
  * struct echo_conn - one open connection
- * @echo:	the device
  * @max_len:	the device's max_len, fixed at open
- * @conn:	the core's connection
  * @ring:	the ring, served by the engine
  * @has_ring:	shm() accepted the ring (the core serialises shm() calls)
  * @call_buf:	max_len bytes, for calls (serialised by the core)
  * @ring_buf:	max_len bytes, for the ring's handler
  */
 struct echo_conn {
-	struct echo_device *echo;
 	u32 max_len;
-	struct vbus_connection *conn;
 	struct vbus_ring ring;
 	bool has_ring;
 	u8 *call_buf;
@@ -140,22 +136,6 @@ static int echo_shm(struct vbus_connection *conn, u32 id,
 	return 0;
 }
 
-static void echo_shm_moved(struct vbus_connection *conn,
-			   struct vbus_memmap *shm)
-{
-	struct echo_conn *ec = conn->priv;
-
-	vbus_ring_moved(&ec->ring, shm);
-}
-
-/* Signals are already unreachable: stop the ring and wait for it. */
-static void echo_close(struct vbus_connection *conn)
-{
-	struct echo_conn *ec = conn->priv;
-
-	vbus_ring_stop(&ec->ring);
-}
-
 static void echo_release(struct vbus_connection *conn)
 {
 	struct echo_conn *ec = conn->priv;
@@ -168,15 +148,12 @@ static void echo_release(struct vbus_connection *conn)
 static const struct vbus_connection_ops echo_conn_ops = {
 	.call = echo_call,
 	.shm = echo_shm,
-	.shm_moved = echo_shm_moved,
-	.close = echo_close,
 	.release = echo_release,
 };
 
 static int echo_open(struct vbus_device *dev, u32 *version,
 		     struct vbus_connection *conn)
 {
-	struct echo_device *echo = to_echo(dev);
 	struct echo_conn *ec;
 
 	if (*version < VBUS_ECHO_VERSION)
@@ -187,15 +164,13 @@ static int echo_open(struct vbus_device *dev, u32 *version,
 	if (!ec)
 		return -ENOMEM;
 	conn->priv = ec;
-	ec->max_len = echo->max_len;
+	ec->max_len = to_echo(dev)->max_len;
 	ec->call_buf = kvmalloc(ec->max_len, VBUS_GFP_CLIENT);
 	ec->ring_buf = kvmalloc(ec->max_len, VBUS_GFP_CLIENT);
 	if (!ec->call_buf || !ec->ring_buf) {
 		echo_release(conn);
 		return -ENOMEM;
 	}
-	ec->echo = echo;
-	ec->conn = conn;
 	vbus_ring_init(&ec->ring, &echo_ring_ops, dev, 0, ec);
 	conn->ops = &echo_conn_ops;
 	return 0;
@@ -213,25 +188,18 @@ static const struct vbus_device_ops echo_dev_ops = {
 
 static ssize_t echo_max_len_show(struct config_item *item, char *page)
 {
-	return sprintf(page, "%u\n",
-		       to_echo(vbus_device_from_item(item))->max_len);
+	struct echo_device *echo = to_echo(vbus_device_from_item(item));
+
+	return sprintf(page, "%u\n", READ_ONCE(echo->max_len));
 }
 
 static ssize_t echo_max_len_store(struct config_item *item, const char *page,
 				  size_t count)
 {
-	struct vbus_device *dev = vbus_device_from_item(item);
-	u32 val;
-	int ret;
+	struct echo_device *echo = to_echo(vbus_device_from_item(item));
 
-	if (kstrtou32(page, 10, &val) || !val || val > ECHO_MAX_LEN_LIMIT)
-		return -EINVAL;
-	ret = vbus_device_config_begin(dev);
-	if (ret)
-		return ret;
-	to_echo(dev)->max_len = val;
-	vbus_device_config_end(dev);
-	return count;
+	return vbus_device_store_u32(&echo->dev, page, count, &echo->max_len,
+				     1, ECHO_MAX_LEN_LIMIT);
 }
 
 CONFIGFS_ATTR(echo_, max_len);
@@ -240,8 +208,6 @@ static struct configfs_attribute *echo_attrs[] = {
 	&echo_attr_max_len,
 	NULL,
 };
-
-static struct vbus_devclass echo_class;
 
 static struct vbus_device *echo_create(struct vbus_devclass *dc,
 				       const char *name)
@@ -266,18 +232,7 @@ static struct vbus_devclass echo_class = {
 	.attrs = echo_attrs,
 };
 
-static int __init echo_init(void)
-{
-	return vbus_devclass_register(&echo_class);
-}
-
-static void __exit echo_exit(void)
-{
-	vbus_devclass_unregister(&echo_class);
-}
-
-module_init(echo_init);
-module_exit(echo_exit);
+module_vbus_devclass(echo_class);
 
 MODULE_DESCRIPTION("vbus echo device class (for tests)");
 MODULE_LICENSE("GPL");

@@ -174,28 +174,11 @@ static int venet_shm(struct vbus_connection *conn, u32 id,
 	return 0;
 }
 
-/* The guest's memory under a region moved: follow it with the ring there. */
-static void venet_shm_moved(struct vbus_connection *conn,
-			    struct vbus_memmap *shm)
-{
-	struct venet_conn *vc = conn->priv;
-	struct venet_priv *vp = vc->vp;
-	unsigned int i;
-
-	/* A ring that was never attached has no region. */
-	if (vbus_ring_moved(&vp->evr, shm))
-		return;
-	for (i = 0; i < vp->nqueues; i++) {
-		if (vbus_ring_moved(&vp->queues[i].txr, shm) ||
-		    vbus_ring_moved(&vp->queues[i].rxr, shm))
-			return;
-	}
-}
-
 /*
- * The connection is gone.  Its signals are already unreachable, so no
- * doorbell kicks a ring; stop the rings, forget everything queued for or
- * from the guest, and take the carrier down.
+ * The connection is gone.  The core has stopped its rings (no run is in
+ * progress, none starts, no kick from our own contexts reaches them):
+ * forget everything queued for or from the guest, and take the carrier
+ * down.
  */
 static void venet_close(struct vbus_connection *conn)
 {
@@ -207,23 +190,6 @@ static void venet_close(struct vbus_connection *conn)
 	WRITE_ONCE(vp->connected, false);
 	WRITE_ONCE(vp->guest_link, false);
 	netif_carrier_off(dev);
-	vbus_ring_detach(&vp->evr);
-	for (i = 0; i < vp->nqueues; i++) {
-		vbus_ring_detach(&vp->queues[i].txr);
-		vbus_ring_detach(&vp->queues[i].rxr);
-	}
-	/* ndo_start_xmit calls that saw a ring attached are over. */
-	synchronize_net();
-
-	/*
-	 * A run that starts from now on sees its ring detached and returns
-	 * at once (the NAPI poll may still kick one).
-	 */
-	vbus_ring_stop(&vp->evr);
-	for (i = 0; i < vp->nqueues; i++) {
-		vbus_ring_stop(&vp->queues[i].txr);
-		vbus_ring_stop(&vp->queues[i].rxr);
-	}
 
 	rtnl_lock();
 	for (i = 0; i < vp->nqueues; i++) {
@@ -261,7 +227,6 @@ static void venet_conn_release(struct vbus_connection *conn)
 static const struct vbus_connection_ops venet_conn_ops = {
 	.call = venet_call,
 	.shm = venet_shm,
-	.shm_moved = venet_shm_moved,
 	.close = venet_close,
 	.release = venet_conn_release,
 };

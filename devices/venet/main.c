@@ -198,12 +198,10 @@ static void venet_free_netdev(struct net_device *dev)
 	struct venet_priv *vp = netdev_priv(dev);
 	unsigned int i;
 
-	vbus_ring_stop(&vp->evr);
+	/* No connection is open: the core stopped every ring. */
 	for (i = 0; i < vp->nqueues; i++) {
 		struct venet_queue *q = &vp->queues[i];
 
-		vbus_ring_stop(&q->txr);
-		vbus_ring_stop(&q->rxr);
 		venet_queue_reset(q);
 		venet_purge_rx(q);
 	}

@@ -20,9 +20,11 @@
 
 #include <linux/completion.h>
 #include <linux/configfs.h>
+#include <linux/device/driver.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -157,16 +159,23 @@ struct vbus_device {
  *		device-defined purpose, @shm->ptr/@shm->len the mapping and
  *		@signal the region's signal (set its handler to receive the
  *		client's doorbells).  Return 0 to accept it.
- * @shm_moved:	the client's memory behind a region accepted by @shm
- *		moved (its VMM replaced it): @shm->ptr is the new mapping.
- *		Stop using the old one before returning; it is unmapped
- *		then.  Sleepable.  A device without it keeps the memory it
- *		was given first.
- * @close:	stop using everything the connection holds; sleepable.
- *		Called from the core's teardown work item, with no lock
- *		shared with other connections held: it may wait for the
- *		device's work items even when they are stuck in the
- *		client's memory (a VMM that never resolves a fault).
+ * @shm_moved:	optional: the client's memory behind a region accepted by
+ *		@shm moved (its VMM replaced it): @shm->ptr is the new
+ *		mapping.  Stop using the old one before returning; it is
+ *		unmapped then.  Sleepable.  The rings the device attached
+ *		(vbus_ring_attach()) follow their region without it; a
+ *		region that holds no ring is remapped only for a device
+ *		that has it, and otherwise keeps the memory it was given
+ *		first.
+ * @close:	optional: stop using everything the connection holds;
+ *		sleepable.  Called from the core's teardown work item, with
+ *		no lock shared with other connections held: it may wait
+ *		for the device's work items even when they are stuck in
+ *		the client's memory (a VMM that never resolves a fault).
+ *		The connection's rings are stopped before it (their
+ *		memory is unused, their handlers' state is the device's
+ *		again), and were detached a grace period earlier (no kick
+ *		from the device's own contexts reaches them).
  * @release:	free the connection's private state
  *
  * @call, @shm and @shm_moved of one connection never run concurrently
@@ -220,6 +229,15 @@ struct vbus_connection {
 	u32 handle;
 	struct list_head dev_node;	/* in dev->conns, under vbus_lock */
 	struct list_head regions;	/* struct vbus_region, under @lock */
+	/*
+	 * The rings the device attached (struct vbus_ring.node).  Added
+	 * by vbus_ring_attach() under @lock and @rings_lock; detached all
+	 * at once when the connection closes, under @rings_lock (the
+	 * close cannot wait for @lock); stopped and removed by the
+	 * teardown under @lock.  Walked under either lock.
+	 */
+	spinlock_t rings_lock;
+	struct list_head rings;
 	/* Remaps stale regions; holds a reference on @kref while queued. */
 	struct work_struct remap_work;
 	/* Closes the device's side; holds a reference while queued. */
@@ -260,11 +278,23 @@ struct vbus_signal {
 int vbus_devclass_register(struct vbus_devclass *dc);
 void vbus_devclass_unregister(struct vbus_devclass *dc);
 
+/**
+ * module_vbus_devclass() - a module that only registers a device class
+ * @__dc: the struct vbus_devclass
+ *
+ * Its init registers the class; its exit unregisters it (no device of
+ * the class exists then: each pins the module).
+ */
+#define module_vbus_devclass(__dc) \
+	module_driver(__dc, vbus_devclass_register, vbus_devclass_unregister)
+
 void vbus_device_init(struct vbus_device *dev, struct vbus_devclass *dc,
 		      const char *type, const struct vbus_device_ops *ops);
 struct vbus_device *vbus_device_from_item(struct config_item *item);
 int vbus_device_config_begin(struct vbus_device *dev);
 void vbus_device_config_end(struct vbus_device *dev);
+ssize_t vbus_device_store_u32(struct vbus_device *dev, const char *page,
+			      size_t count, u32 *field, u32 min, u32 max);
 
 void vbus_signal_notify(struct vbus_signal *signal);
 

@@ -23,9 +23,12 @@
  * they cover; it may sleep.  Two runs of one ring never overlap.
  *
  * Lifetime: vbus_ring_init() once; then any number of
- * vbus_ring_attach() ... vbus_ring_stop() cycles (one per connection
- * that registers the ring), the rings' memory staying valid until
- * vbus_ring_stop() returns.
+ * vbus_ring_attach() ... stop cycles, one per connection that registers
+ * the ring.  The core ends each cycle: when the connection closes it
+ * detaches the connection's rings at once, and a grace period later,
+ * before the device's close(), it stops them (waits for their runs).
+ * So a device needs neither a close() nor a shm_moved() for its rings,
+ * and the ring's memory stays valid until its close().
  */
 #ifndef _VBUS_RING_H
 #define _VBUS_RING_H
@@ -108,8 +111,8 @@ struct vbus_ring_ops {
  * @priv:	the device's data, for the handler
  *
  * Owned by the ring's work item (and by vbus_ring_attach() before
- * @attached is set, vbus_ring_moved() and vbus_ring_stop() once the
- * work item is cancelled):
+ * @attached is set, by the core's move and stop once the work item is
+ * cancelled):
  * @ioq:	the device's view of the ring
  * @published:	@ioq's used index as last published
  * @notify:	the client asked to be notified of what was published
@@ -121,13 +124,16 @@ struct vbus_ring_ops {
  * @signal:	the region's signal
  * @worker:	the connection's thread, which runs @work
  *
+ * @node:	in the connection's rings from vbus_ring_attach() to the
+ *		stop (the connection's @rings_lock and @lock)
  * @attached:	the ring may be served.  Set with release semantics by
- *		vbus_ring_attach() once the fields above are valid; cleared
- *		by vbus_ring_detach() and vbus_ring_abandon().  A run reads
- *		it with acquire semantics before anything else, and
- *		vbus_ring_pop() reads it again before each descriptor.
- * @moving:	vbus_ring_moved() is switching @ioq to new memory; a run
- *		that starts meanwhile does nothing
+ *		vbus_ring_attach() once the fields above are valid, unless
+ *		the connection is closing; cleared when it closes and by
+ *		vbus_ring_abandon().  A run reads it with acquire semantics
+ *		before anything else, and vbus_ring_pop() reads it again
+ *		before each descriptor.
+ * @moving:	the core is switching @ioq to new memory; a run that
+ *		starts meanwhile does nothing
  * @work:	serves the ring (a run)
  * @doorbells:	doorbells the client rang
  * @notifications: notifications sent to the client (written by @work)
@@ -146,6 +152,7 @@ struct vbus_ring {
 	struct vbus_memmap *shm;
 	struct vbus_signal *signal;
 	struct kthread_worker *worker;
+	struct list_head node;
 
 	bool attached;
 	bool moving;
@@ -160,9 +167,6 @@ int vbus_ring_validate(struct vbus_memmap *shm, struct vbus_ioq_device *ioq);
 void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 		      struct vbus_connection *conn, struct vbus_memmap *shm,
 		      struct vbus_signal *signal);
-bool vbus_ring_moved(struct vbus_ring *ring, struct vbus_memmap *shm);
-void vbus_ring_detach(struct vbus_ring *ring);
-void vbus_ring_stop(struct vbus_ring *ring);
 void vbus_ring_abandon(struct vbus_ring *ring, int err);
 void vbus_ring_kick(struct vbus_ring *ring);
 int vbus_ring_pop(struct vbus_ring *ring, struct vbus_ring_budget *b,

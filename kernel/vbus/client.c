@@ -24,13 +24,16 @@
  * an RCU grace period:
  * 1. vbus_connection_close(), under vbus_lock, waits for nothing: it
  *    marks the connection dead (calls fail with -ENODEV, doorbells and
- *    notifications stop reaching anyone), takes it off its device's list
- *    and queues its teardown with queue_rcu_work() (with queue_work()
- *    when it never had a signal: nothing on the signal paths saw it).
+ *    notifications stop reaching anyone), detaches its rings (no run
+ *    starts, no kick queues one), takes it off its device's list and
+ *    queues its teardown with queue_rcu_work() (with queue_work() when
+ *    it never had a signal: nothing on the signal paths saw it, and it
+ *    has no ring).
  * 2. The teardown, a grace period later on vbus_teardown_wq, takes the
- *    connection's own lock, calls the device's close() (which may wait
- *    for work items stuck in a VMM's memory: only this work item waits),
- *    unmaps the regions, and only then, under vbus_lock for a moment,
+ *    connection's own lock, stops the rings and calls the device's
+ *    close() (each may wait for work stuck in a VMM's memory: only this
+ *    work item waits), unmaps the regions, and only then, under
+ *    vbus_lock for a moment,
  *    counts the device's connection as gone.  Connections closed
  *    together share one grace period: their call_rcu()s are batched.
  * Who waits for step 2 is the client's choice: an in-kernel client,
@@ -160,7 +163,9 @@ static void vbus_connection_teardown(struct work_struct *work)
 	conn->closed = true;
 	list_for_each_entry(r, &conn->regions, node)
 		xa_erase(&client->signals, r->signal->handle);
-	conn->ops->close(conn);
+	vbus_rings_stop(conn);
+	if (conn->ops->close)
+		conn->ops->close(conn);
 	list_for_each_entry_safe(r, tmp, &conn->regions, node) {
 		list_del(&r->node);
 		if (conn->ctx->ops->unmap)
@@ -203,6 +208,8 @@ void vbus_connection_close(struct vbus_connection *conn)
 	 * period after this store.
 	 */
 	WRITE_ONCE(conn->dead, true);
+	/* A grace period before the teardown stops them (ring.c). */
+	vbus_rings_detach(conn);
 	list_del_init(&conn->dev_node);
 	kref_get(&conn->kref);
 	/* Pairs with vbus_client_devshm(): either it publishes its signal
@@ -225,13 +232,17 @@ static void vbus_region_remap(struct vbus_connection *conn,
 	struct vbus_memctx *ctx = conn->ctx;
 	struct vbus_memmap old = r->map, moved;
 
-	if (!ctx->ops->remap || !conn->ops->shm_moved)
+	/* Only a region whose every user follows it may move. */
+	if (!ctx->ops->remap ||
+	    (!conn->ops->shm_moved && !vbus_rings_in(conn, &r->map)))
 		return;
 	if (ctx->ops->remap(ctx, &r->map, &moved) <= 0)
 		return;		/* same memory, or none: keep what we have */
 	r->map.ptr = moved.ptr;
 	r->map.priv = moved.priv;
-	conn->ops->shm_moved(conn, &r->map);
+	vbus_rings_moved(conn, &r->map);
+	if (conn->ops->shm_moved)
+		conn->ops->shm_moved(conn, &r->map);
 	ctx->ops->unmap(ctx, &old);
 }
 
@@ -470,6 +481,8 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	kref_init(&conn->kref);
 	mutex_init(&conn->lock);
 	INIT_LIST_HEAD(&conn->regions);
+	spin_lock_init(&conn->rings_lock);
+	INIT_LIST_HEAD(&conn->rings);
 	INIT_LIST_HEAD(&conn->dev_node);
 	INIT_WORK(&conn->remap_work, vbus_connection_remap_work);
 	INIT_RCU_WORK(&conn->teardown, vbus_connection_teardown);
@@ -511,7 +524,7 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	ret = dev->ops->open(dev, version, conn);
 	if (ret)
 		goto err_handle;
-	if (WARN_ON_ONCE(!conn->ops || !conn->ops->close)) {
+	if (WARN_ON_ONCE(!conn->ops)) {
 		ret = -EINVAL;
 		goto err_handle;
 	}

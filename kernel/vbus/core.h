@@ -135,6 +135,12 @@ void vbus_device_stats_sum(struct vbus_device *dev,
 /* client.c */
 void vbus_connection_close(struct vbus_connection *conn);
 
+/* ring.c: a connection's rings (struct vbus_connection.rings) */
+void vbus_rings_detach(struct vbus_connection *conn);
+void vbus_rings_stop(struct vbus_connection *conn);
+void vbus_rings_moved(struct vbus_connection *conn, struct vbus_memmap *shm);
+bool vbus_rings_in(struct vbus_connection *conn, struct vbus_memmap *shm);
+
 /* configfs.c */
 int vbus_configfs_init(void);
 void vbus_configfs_exit(void);

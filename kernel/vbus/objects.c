@@ -133,6 +133,36 @@ void vbus_device_config_end(struct vbus_device *dev)
 }
 EXPORT_SYMBOL_GPL(vbus_device_config_end);
 
+/**
+ * vbus_device_store_u32() - write a decimal u32 configuration attribute
+ * @dev:	the device whose attribute is written
+ * @page:	what was written (a trailing newline is allowed)
+ * @count:	its length
+ * @field:	the value in the device's configuration; readers that do
+ *		not hold the core lock use READ_ONCE()
+ * @min:	the smallest value accepted
+ * @max:	the largest value accepted
+ *
+ * Return: @count; -EINVAL for anything but a decimal from @min to @max,
+ * -EBUSY while the device is enabled.  A failed write changes nothing.
+ */
+ssize_t vbus_device_store_u32(struct vbus_device *dev, const char *page,
+			      size_t count, u32 *field, u32 min, u32 max)
+{
+	u32 val;
+	int ret;
+
+	if (kstrtou32(page, 10, &val) || val < min || val > max)
+		return -EINVAL;
+	ret = vbus_device_config_begin(dev);
+	if (ret)
+		return ret;
+	WRITE_ONCE(*field, val);
+	vbus_device_config_end(dev);
+	return count;
+}
+EXPORT_SYMBOL_GPL(vbus_device_store_u32);
+
 static void vbus_device_show(struct vbus_device *dev)
 {
 	struct vbus_client *client;

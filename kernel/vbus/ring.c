@@ -9,7 +9,10 @@
  *  - The signal's @priv is written before its @handler, with
  *    smp_store_release() (the core reads the handler with acquire
  *    semantics): a doorbell that finds the handler finds the ring.
- *  - vbus_ring_moved() sets @moving, cancels the work item (a run that
+ *  - vbus_ring_attach() and vbus_rings_detach() meet under the
+ *    connection's @rings_lock: a ring attached while its connection
+ *    closes is either detached by the close or never marked attached.
+ *  - vbus_rings_moved() sets @moving, cancels the work item (a run that
  *    starts later sees @moving and returns), switches the view, and
  *    clears @moving with smp_store_release(), which the run's
  *    smp_load_acquire() pairs with: a run that sees it clear sees the
@@ -23,10 +26,11 @@
  *
  * Kicks: a ring is kicked by its doorbells, by its own run (a requeue)
  * and by the device (a packet to send).  vbus_ring_kick() queues a run
- * only while the ring is attached, under rcu_read_lock(), so once a
- * device has detached its rings and waited for a grace period no kick
- * can reach the connection's thread, which the core stops after the
- * connection is gone.
+ * only while the ring is attached, under rcu_read_lock().  A closing
+ * connection's rings are detached at once and stopped by its teardown a
+ * grace period later (client.c), so no kick can reach the connection's
+ * thread by then, whatever context the device kicks from, and every
+ * ring of a client shares that one grace period.
  *
  * The budget: a run starts with one struct vbus_ring_budget and charges
  * every round to it.  A round that found the ring empty is followed by
@@ -58,7 +62,7 @@ static bool vbus_ring_ok(struct vbus_ring *ring)
 	/* Pairs with vbus_ring_attach(): the fields are valid when set. */
 	if (!smp_load_acquire(&ring->attached))
 		return false;
-	/* Pairs with vbus_ring_moved(): the new view is set when clear. */
+	/* Pairs with vbus_rings_moved(): the new view is set when clear. */
 	return !smp_load_acquire(&ring->moving);
 }
 
@@ -146,6 +150,7 @@ void vbus_ring_init(struct vbus_ring *ring, const struct vbus_ring_ops *ops,
 	ring->index = index;
 	ring->priv = priv;
 	kthread_init_work(&ring->work, vbus_ring_work);
+	INIT_LIST_HEAD(&ring->node);
 	atomic_long_set(&ring->doorbells, 0);
 }
 EXPORT_SYMBOL_GPL(vbus_ring_init);
@@ -171,12 +176,13 @@ EXPORT_SYMBOL_GPL(vbus_ring_validate);
  * @ioq:	what vbus_ring_validate() returned for @shm
  * @conn:	the connection that registered it; its thread serves the ring
  * @shm:	its region; only this region moves the ring
- *		(vbus_ring_moved())
+ *		(the core follows it there when it moves)
  * @signal:	the region's signal: its doorbells kick the ring from now
  *
- * From the device's shm().  The device sets the state its handler needs
- * before this call.  The client's doorbells are enabled and what it
- * posted already is served.
+ * From the device's shm(), as its last step: the ring belongs to @conn
+ * from now on, and the core stops it when @conn closes.  The device sets
+ * the state its handler needs before this call.  The client's doorbells
+ * are enabled and what it posted already is served.
  */
 void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 		      struct vbus_connection *conn, struct vbus_memmap *shm,
@@ -195,8 +201,17 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	 * first queued on, and this connection's may be another.
 	 */
 	kthread_init_work(&ring->work, vbus_ring_work);
-	/* The fields above are set before a run can see the flag. */
-	smp_store_release(&ring->attached, true);
+	spin_lock(&conn->rings_lock);
+	list_add_tail(&ring->node, &conn->rings);
+	/*
+	 * A close that marked the connection dead detaches its rings
+	 * under this lock: it either sees this ring or we see @dead.
+	 */
+	if (!READ_ONCE(conn->dead)) {
+		/* The fields above are set before a run can see the flag. */
+		smp_store_release(&ring->attached, true);
+	}
+	spin_unlock(&conn->rings_lock);
 
 	signal->priv = ring;
 	/* A doorbell that finds the handler finds @priv set. */
@@ -207,76 +222,85 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 }
 EXPORT_SYMBOL_GPL(vbus_ring_attach);
 
-/**
- * vbus_ring_moved() - follow a ring to its region's new mapping
- * @ring:	a ring the connection attached
- * @shm:	the region the core says moved (shm_moved())
- *
- * When @shm is the ring's region, the work item is stopped, the ring's
- * view is switched to @shm->ptr and the work item is run once to serve
- * what the client posted meanwhile: the old mapping is unused on return.
- * Any other region leaves the ring alone.  Sleepable.
- *
- * Return: true when @shm was the ring's region.
+/*
+ * A region of @conn moved to @shm->ptr: follow it with the ring there, if
+ * any.  The work item is stopped, the view switched and the work item run
+ * once to serve what the client posted meanwhile: on return the old
+ * mapping is unused.  Under the connection's lock; sleepable.
  */
-bool vbus_ring_moved(struct vbus_ring *ring, struct vbus_memmap *shm)
+void vbus_rings_moved(struct vbus_connection *conn, struct vbus_memmap *shm)
 {
-	if (shm != ring->shm)
-		return false;
-	WRITE_ONCE(ring->moving, true);
-	/* A run that starts from now on sees @moving and returns. */
-	kthread_cancel_work_sync(&ring->work);
-	vbus_ioq_dev_move(&ring->ioq, shm->ptr);
-	/* Pairs with vbus_ring_ok(): the new view is set when clear. */
-	smp_store_release(&ring->moving, false);
-	vbus_ring_kick(ring);
-	return true;
-}
-EXPORT_SYMBOL_GPL(vbus_ring_moved);
+	struct vbus_ring *ring;
 
-/**
- * vbus_ring_detach() - stop serving a ring, without waiting
- * @ring: the ring
- *
+	lockdep_assert_held(&conn->lock);
+	list_for_each_entry(ring, &conn->rings, node) {
+		if (ring->shm != shm)
+			continue;
+		WRITE_ONCE(ring->moving, true);
+		/* A run that starts from now on sees @moving and returns. */
+		kthread_cancel_work_sync(&ring->work);
+		vbus_ioq_dev_move(&ring->ioq, shm->ptr);
+		/* Pairs with vbus_ring_ok(): the new view is set when clear. */
+		smp_store_release(&ring->moving, false);
+		vbus_ring_kick(ring);
+	}
+}
+
+/* Does a ring of @conn live in @shm? */
+bool vbus_rings_in(struct vbus_connection *conn, struct vbus_memmap *shm)
+{
+	struct vbus_ring *ring;
+
+	lockdep_assert_held(&conn->lock);
+	list_for_each_entry(ring, &conn->rings, node)
+		if (ring->shm == shm)
+			return true;
+	return false;
+}
+
+/*
+ * @conn is closing (marked dead): none of its rings is served any more.
  * A run in progress stops before its next descriptor; one that starts
- * later does nothing, and vbus_ring_kick() no longer queues one.  For
- * devices that detach several rings before they wait for them;
- * vbus_ring_stop() does both.  Any context.
+ * later does nothing, and vbus_ring_kick() no longer queues one: once a
+ * grace period has passed, no kick can reach the connection's thread.
+ * Any context; waits for nothing.
  */
-void vbus_ring_detach(struct vbus_ring *ring)
+void vbus_rings_detach(struct vbus_connection *conn)
 {
-	WRITE_ONCE(ring->attached, false);
-}
-EXPORT_SYMBOL_GPL(vbus_ring_detach);
+	struct vbus_ring *ring;
 
-/**
- * vbus_ring_stop() - stop serving a ring and wait for its work item
- * @ring: the ring
- *
- * From the device's close(), once the connection's signals are
- * unreachable (the core guarantees it): on return nothing uses the
- * ring's memory and the device may reset the state its handler uses.
- * A device that kicks the ring from its own contexts (not from the
- * handler) lets those kicks finish between vbus_ring_detach() and the
- * end of its close(): one grace period for all its rings (venet calls
- * synchronize_net()).  A run stuck in the client's memory is waited
- * for; the core calls close() where that holds no other tenant.
- * Sleepable.
- */
-void vbus_ring_stop(struct vbus_ring *ring)
-{
-	vbus_ring_detach(ring);
-	kthread_cancel_work_sync(&ring->work);
-	/*
-	 * Forget the thread: it ends with the client, and a later stop (a
-	 * device disabled long after) must not look at it.
-	 */
-	kthread_init_work(&ring->work, vbus_ring_work);
-	ring->worker = NULL;
-	ring->shm = NULL;
-	ring->signal = NULL;
+	spin_lock(&conn->rings_lock);
+	list_for_each_entry(ring, &conn->rings, node)
+		WRITE_ONCE(ring->attached, false);
+	spin_unlock(&conn->rings_lock);
 }
-EXPORT_SYMBOL_GPL(vbus_ring_stop);
+
+/*
+ * The teardown of @conn, a grace period after vbus_rings_detach(): wait
+ * for the rings' runs and hand the rings back to the device, stopped
+ * (for a later attach).  A run stuck in the client's memory is waited
+ * for; the teardown holds no lock another tenant needs.  Under the
+ * connection's lock; sleepable.
+ */
+void vbus_rings_stop(struct vbus_connection *conn)
+{
+	struct vbus_ring *ring, *tmp;
+	LIST_HEAD(rings);
+
+	lockdep_assert_held(&conn->lock);
+	spin_lock(&conn->rings_lock);
+	list_splice_init(&conn->rings, &rings);
+	spin_unlock(&conn->rings_lock);
+	list_for_each_entry_safe(ring, tmp, &rings, node) {
+		list_del_init(&ring->node);
+		kthread_cancel_work_sync(&ring->work);
+		/* Forget the thread: it ends with the client. */
+		kthread_init_work(&ring->work, vbus_ring_work);
+		ring->worker = NULL;
+		ring->shm = NULL;
+		ring->signal = NULL;
+	}
+}
 
 /**
  * vbus_ring_abandon() - stop serving a ring the client broke
