@@ -78,8 +78,10 @@ static long local_call(struct vbus_proxy_bus *bus, u32 handle, u32 func,
 				   (u64)(uintptr_t)data, len, flags);
 }
 
+/* Notifications run in the device's context: there is nothing to steer. */
 static int local_shm(struct vbus_proxy_bus *bus, u32 handle, u32 id,
-		     dma_addr_t addr, size_t len, u64 cookie, u32 *signal)
+		     dma_addr_t addr, size_t len, u64 cookie, int cpu,
+		     u32 *signal)
 {
 	return vbus_client_devshm(bus_to_lc(bus)->client, handle, id, addr,
 				  len, cookie, signal);

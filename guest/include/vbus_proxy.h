@@ -61,8 +61,9 @@ struct vbus_proxy_device;
  * @shm:	DEVSHM of [@addr, @addr + @len) with id @id, @addr being
  *		the device's address of the region (see vbus_proxy_shm());
  *		the device's notifications for it arrive as
- *		vbus_proxy_bus_signal(@cookie); returns 0 and the doorbell
- *		handle in @signal
+ *		vbus_proxy_bus_signal(@cookie), on CPU @cpu if the
+ *		transport can steer them (-1: any CPU); returns 0 and the
+ *		doorbell handle in @signal
  * @kick:	SHMSIGNAL @signal; any context, including hard interrupts
  * @release:	free the transport (the bus's last reference is gone)
  *
@@ -75,7 +76,8 @@ struct vbus_proxy_transport_ops {
 	long (*call)(struct vbus_proxy_bus *bus, u32 handle, u32 func,
 		     void *data, u32 len, u32 flags);
 	int (*shm)(struct vbus_proxy_bus *bus, u32 handle, u32 id,
-		   dma_addr_t addr, size_t len, u64 cookie, u32 *signal);
+		   dma_addr_t addr, size_t len, u64 cookie, int cpu,
+		   u32 *signal);
 	int (*kick)(struct vbus_proxy_bus *bus, u32 signal);
 	void (*release)(struct vbus_proxy_bus *bus);
 };
@@ -204,7 +206,7 @@ void vbus_proxy_close(struct vbus_proxy_device *pdev);
 long vbus_proxy_call(struct vbus_proxy_device *pdev, u32 func, void *data,
 		     u32 len);
 int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, dma_addr_t addr,
-		   size_t len, struct vbus_proxy_signal *sig);
+		   size_t len, int cpu, struct vbus_proxy_signal *sig);
 
 void *vbus_proxy_alloc_shared(struct vbus_proxy_device *pdev, size_t size,
 			      dma_addr_t *addr);

@@ -11,7 +11,8 @@
  * that KVM turns into host-kernel events without an exit.  Interrupts are
  * MSI-X vectors: vector 0 says bus events are waiting, the others carry
  * region notifications, each region being given one of them round robin
- * (with enough vectors, every queue has its own).
+ * (with enough vectors, every queue has its own), pointed at the CPU the
+ * driver names for the region (a queue's CPU).
  *
  * The host reaches guest memory the way a PCI device does: everything it
  * reads or writes (the call page, call arguments, the drivers' regions
@@ -229,7 +230,8 @@ static long vbridge_devcall(struct vbus_proxy_bus *bus, u32 handle, u32 func,
 }
 
 static int vbridge_shm(struct vbus_proxy_bus *bus, u32 handle, u32 id,
-		       dma_addr_t addr, size_t len, u64 cookie, u32 *signal)
+		       dma_addr_t addr, size_t len, u64 cookie, int cpu,
+		       u32 *signal)
 {
 	struct vbridge *vb = bus_to_vb(bus);
 	struct vbridge_vec *vec;
@@ -262,6 +264,13 @@ static int vbridge_shm(struct vbus_proxy_bus *bus, u32 handle, u32 id,
 		if (*signal >= vb->nslots)
 			ret = -EPROTO;
 	}
+	/*
+	 * The queue's CPU takes its interrupts (a vector shared by regions
+	 * with different CPUs, when there are more regions than vectors,
+	 * follows the last).  Best effort: the interrupt works anyway.
+	 */
+	if (!ret && cpu >= 0 && cpu_online(cpu))
+		irq_set_affinity(vec->irq, cpumask_of(cpu));
 	if (ret) {
 		spin_lock_irq(&vec->lock);
 		list_del(&sig->node);

@@ -398,6 +398,10 @@ EXPORT_SYMBOL_GPL(vbus_proxy_call);
  *		vbus_proxy_alloc_shared() (or a mapping that lasts until the
  *		device is closed)
  * @len:	its size
+ * @cpu:	the CPU that should take the device's notifications of the
+ *		region (a queue's own CPU), or -1 for any; a hint, which the
+ *		transport follows when it can (the KVM bridge points the
+ *		region's interrupt vector there)
  * @sig:	its signal: set @sig->handler and @sig->priv before calling
  *
  * The region stays shared until vbus_proxy_close().
@@ -405,7 +409,7 @@ EXPORT_SYMBOL_GPL(vbus_proxy_call);
  * Return: 0, -ENODEV when not open, or a negative errno.
  */
 int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, dma_addr_t addr,
-		   size_t len, struct vbus_proxy_signal *sig)
+		   size_t len, int cpu, struct vbus_proxy_signal *sig)
 {
 	struct vbus_proxy_bus *bus = pdev->bus;
 	int ret;
@@ -422,7 +426,7 @@ int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, dma_addr_t addr,
 	if (ret < 0)
 		goto out;
 	ret = bus->ops->shm(bus, pdev->handle, id, addr, len, sig->cookie,
-			    &sig->handle);
+			    cpu, &sig->handle);
 	if (ret) {
 		xa_erase(&bus->signals, sig->cookie);
 		goto out;

@@ -144,7 +144,7 @@ int vbus_enet_events_init(struct vbus_enet *priv)
 	priv->events_on = true;
 
 	ret = vbus_enet_ring_register(priv, &priv->events,
-				      VBUS_VENET_SHM_EVENTS,
+				      VBUS_VENET_SHM_EVENTS, -1,
 				      vbus_enet_events_signal, priv);
 	if (ret)
 		return ret;

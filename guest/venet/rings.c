@@ -22,6 +22,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpumask.h>
 #include <linux/etherdevice.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -78,19 +79,20 @@ void vbus_enet_ring_free(struct vbus_enet *priv, struct vbus_enet_ring *ring)
  * @priv:	the device
  * @ring:	the ring, laid out by vbus_enet_ring_alloc()
  * @id:		its VBUS_VENET_SHM_* id
+ * @cpu:	the CPU its notifications should reach, or -1 for any
  * @handler:	called for the device's notifications (atomic context)
  * @data:	the handler's private data
  *
  * Return: 0 or the negative errno of vbus_proxy_shm().
  */
 int vbus_enet_ring_register(struct vbus_enet *priv,
-			    struct vbus_enet_ring *ring, u32 id,
+			    struct vbus_enet_ring *ring, u32 id, int cpu,
 			    void (*handler)(struct vbus_proxy_signal *sig),
 			    void *data)
 {
 	ring->sig.handler = handler;
 	ring->sig.priv = data;
-	return vbus_proxy_shm(priv->pdev, id, ring->addr, ring->size,
+	return vbus_proxy_shm(priv->pdev, id, ring->addr, ring->size, cpu,
 			      &ring->sig);
 }
 
@@ -294,26 +296,37 @@ int vbus_enet_queues_alloc(struct vbus_enet *priv)
  * vbus_enet_queues_register() - hand every rx and tx ring to the device
  * @priv:	the device
  *
+ * With several queue pairs, pair q belongs to one CPU (the q-th online
+ * CPU, wrapping around): the device's notifications of both its rings
+ * go there (where the transport can steer them), and that CPU's
+ * transmissions use it (XPS).  CPUs that come and go later keep the
+ * default steering.
+ *
  * Return: 0 or the negative errno of vbus_proxy_shm().
  */
 int vbus_enet_queues_register(struct vbus_enet *priv)
 {
 	unsigned int q;
-	int ret;
+	int cpu, ret;
 
 	for (q = 0; q < priv->queue_pairs; q++) {
 		struct vbus_enet_qp *qp = &priv->qps[q];
 
+		cpu = priv->queue_pairs > 1 ?
+		      cpumask_local_spread(q, NUMA_NO_NODE) : -1;
 		ret = vbus_enet_ring_register(priv, &qp->rx.ring,
-					      VBUS_VENET_SHM_RX(q),
+					      VBUS_VENET_SHM_RX(q), cpu,
 					      vbus_enet_rx_signal, qp);
 		if (ret)
 			return ret;
 		ret = vbus_enet_ring_register(priv, &qp->tx.ring,
-					      VBUS_VENET_SHM_TX(q),
+					      VBUS_VENET_SHM_TX(q), cpu,
 					      vbus_enet_tx_signal, qp);
 		if (ret)
 			return ret;
+		/* Best effort: without it the stack's hash picks queues. */
+		if (cpu >= 0)
+			netif_set_xps_queue(priv->netdev, cpumask_of(cpu), q);
 	}
 	return 0;
 }

@@ -225,7 +225,7 @@ int vbus_enet_ring_alloc(struct vbus_enet *priv, struct vbus_enet_ring *ring,
 			 u32 count);
 void vbus_enet_ring_free(struct vbus_enet *priv, struct vbus_enet_ring *ring);
 int vbus_enet_ring_register(struct vbus_enet *priv,
-			    struct vbus_enet_ring *ring, u32 id,
+			    struct vbus_enet_ring *ring, u32 id, int cpu,
 			    void (*handler)(struct vbus_proxy_signal *sig),
 			    void *data);
 int vbus_enet_queues_alloc(struct vbus_enet *priv);
