@@ -39,7 +39,6 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -58,6 +57,7 @@ extern "C" {
 
 #include "posix.hh"
 #include "vkvm_client.hh"
+#include "vkvm_venet.hh"
 
 // The call page is the ABI's union of operations.
 // NOLINTBEGIN(cppcoreguidelines-pro-type-union-access)
@@ -156,10 +156,7 @@ uint32_t echo_round(TestGuest &g, Echo &e, const std::string &step)
 
 // ---- the venet: packets sent on its tx ring reach the host interface
 
-struct Venet {
-	uint32_t handle = 0;
-	Ring rx;
-	Ring tx;
+struct Venet : testtools::Venet {
 	std::string ifname;
 	unsigned sent = 0;
 };
@@ -167,21 +164,9 @@ struct Venet {
 Venet open_venet(TestGuest &g, uint32_t devid, const std::string &ifname)
 {
 	Venet v;
-	v.handle = g.dev_open(devid, VBUS_VENET_VERSION, "the venet");
+	static_cast<testtools::Venet &>(v) =
+	    testtools::open_venet(g, devid, {data_gpa, rx_ring_gpa, tx_ring_gpa, ring_count});
 	v.ifname = ifname;
-	const auto venet_call = [&](uint32_t func, uint32_t len, const char *what) {
-		TestGuest::must(g.dev_call(v.handle, func, data_gpa, len), what);
-	};
-	venet_call(VBUS_VENET_CALL_GET_CONFIG, sizeof(vbus_venet_config), "GET_CONFIG");
-	vbus_venet_negotiate neg{};
-	neg.queue_pairs = 1;
-	std::memcpy(g.mem().subspan(data_gpa, sizeof(neg)).data(), &neg, sizeof(neg));
-	venet_call(VBUS_VENET_CALL_NEGOTIATE, sizeof(neg), "NEGOTIATE");
-	v.rx =
-	    g.add_ring(v.handle, {VBUS_VENET_SHM_RX(0), rx_ring_gpa, ring_count}, "venet rx ring");
-	v.tx =
-	    g.add_ring(v.handle, {VBUS_VENET_SHM_TX(0), tx_ring_gpa, ring_count}, "venet tx ring");
-	venet_call(VBUS_VENET_CALL_LINK_UP, 0, "LINK_UP");
 	return v;
 }
 
