@@ -19,7 +19,7 @@ DESTDIR ?=
 # kernel that `make deps` just installed.
 KDIR ?= $(shell $(TOP)/scripts/find-kdir 2>/dev/null)
 
-.PHONY: all help deps modules tools check check-debug check-bench lint unit vm-check demo bench install clean
+.PHONY: all help deps modules tools check check-debug check-rt check-bench lint unit vm-check demo bench install clean
 
 all: modules tools
 
@@ -33,6 +33,7 @@ help:
 	@echo "make unit      unit tests only (CTest)"
 	@echo "make vm-check  VM suites only"
 	@echo "make check-debug  the VM suites on a debug kernel (KASAN, lockdep, kmemleak, UBSAN, ...)"
+	@echo "make check-rt  venet-local and kvm-venet on Debian's PREEMPT_RT kernel (rt-amd64)"
 	@echo "make check-bench  the benchmark once in smoke mode; fails when its table is incomplete"
 	@echo "make demo      boot a VM and show vbus at work"
 	@echo "make bench     benchmarks: venet vs virtio-net/vhost-net, venet-local vs veth"
@@ -95,6 +96,11 @@ check-debug:
 	@$(TOP)/scripts/deps.sh
 	@$(TOP)/scripts/deps.sh --debug-kernel
 	@$(TOP)/tests/check --debug
+
+check-rt:
+	@$(TOP)/scripts/deps.sh
+	@$(TOP)/scripts/deps.sh --rt-kernel
+	@$(TOP)/tests/check --rt
 
 # The benchmark once, briefly (about six minutes); not part of check.
 check-bench:

@@ -7,6 +7,8 @@
 #   scripts/deps.sh                  what make check and the build need
 #   scripts/deps.sh --debug-kernel   what building the debug kernel of
 #                                    make check-debug needs on top of that
+#   scripts/deps.sh --rt-kernel      the PREEMPT_RT kernel that make
+#                                    check-rt boots
 set -euo pipefail
 
 case ${1:-} in
@@ -14,6 +16,9 @@ case ${1:-} in
 	# scripts/debug-kernel: Kbuild's own tools (linux-source-6.1 is in
 	# the main list)
 	packages=(flex bison bc libelf-dev libssl-dev)
+	;;
+--rt-kernel)
+	packages=(linux-image-rt-amd64 linux-headers-rt-amd64)
 	;;
 "")
 	packages=(
@@ -37,7 +42,7 @@ case ${1:-} in
 	)
 	;;
 *)
-	echo "usage: scripts/deps.sh [--debug-kernel]" >&2
+	echo "usage: scripts/deps.sh [--debug-kernel | --rt-kernel]" >&2
 	exit 2
 	;;
 esac

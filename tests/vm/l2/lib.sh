@@ -3,13 +3,17 @@
 # Helpers for suites that boot an L2 guest with vbus-vm inside the test VM
 # (sourced from bash, run from the project top, after tests/vm/lib.sh).
 #
-#   l2_kver                      the kernel release the harness boots
+#   l2_kver                      the kernel release L2 guests boot: the
+#                                test VM's, or $VBUS_L2_KVER
 #   l2_kernel                    its image, /boot/vmlinuz-<kver>, or the
 #                                build tree's bzImage for a kernel built
 #                                from source (scripts/debug-kernel)
 #   l2_load_kvm                  load KVM with nested virtualization
 #   l2_mkinitrd OUT SCRIPT [mkinitrd options]
-#                                an L2 initramfs (tests/vm/l2/mkinitrd)
+#                                an L2 initramfs (tests/vm/l2/mkinitrd);
+#                                a --ko path is taken in $VBUS_L2_TREE
+#                                when set (modules built for
+#                                $VBUS_L2_KVER)
 #   l2_start LOG [vbus-vm args]  start vbus-vm in the background: the
 #                                guest's console and vbus-vm's messages
 #                                in LOG (its messages in $L2_ERR instead,
@@ -49,7 +53,11 @@ L2_PID=""
 L2_STATUS=""
 
 l2_kver() {
-	scripts/kver "${KDIR:-$(scripts/find-kdir)}"
+	if [ -n "${VBUS_L2_KVER:-}" ]; then
+		echo "$VBUS_L2_KVER"
+	else
+		scripts/kver "${KDIR:-$(scripts/find-kdir)}"
+	fi
 }
 
 l2_kernel() {
@@ -73,9 +81,18 @@ l2_load_kvm() {
 }
 
 l2_mkinitrd() {
-	local out=$1 script=$2
+	local out=$1 script=$2 args=()
 	shift 2
-	tests/vm/l2/mkinitrd --script "$script" "$@" "$(l2_kver)" "$out"
+	while [ $# -gt 0 ]; do
+		if [ "$1" = --ko ] && [ -n "${VBUS_L2_TREE:-}" ]; then
+			args+=(--ko "$VBUS_L2_TREE/$2")
+			shift 2
+		else
+			args+=("$1")
+			shift
+		fi
+	done
+	tests/vm/l2/mkinitrd --script "$script" "${args[@]}" "$(l2_kver)" "$out"
 }
 
 l2_start() {

@@ -7,6 +7,7 @@
 . /l2/lib.sh
 wait_vbus_nics 1 30
 IF=$(vbus_nic) || { echo "L2-ERROR: no venet NIC appeared"; exit 1; }
+echo "L2-KERNEL=$(uname -r)"
 echo "L2-BUS=$(ls /sys/bus/vbus-proxy/devices | tr '\n' ' ')"
 echo "L2-DRIVER=$(basename "$(readlink /sys/class/net/$IF/device/driver)")"
 echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6

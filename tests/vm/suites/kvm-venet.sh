@@ -58,6 +58,7 @@ l2_start $LOG --kernel "$(l2_kernel)" --initrd /tmp/l2.img --mem 512M --cpus 1 \
 	--container c0 --stats
 echo $$ >/sys/fs/cgroup/cgroup.procs
 check "the guest boots and its venet driver binds through the bus" l2_wait $LOG '^L2-NIC=' 300
+check "the guest runs kernel $(l2_kver)" test "$(l2_value $LOG L2-KERNEL)" = "$(l2_kver)"
 check "the guest's bus shows its one device" test "$(l2_value $LOG L2-BUS)" = "kvm0:0 "
 check "bound by vbus_enet" test "$(l2_value $LOG L2-DRIVER)" = vbus-enet
 check "the host side has carrier" test "$(cat /sys/class/net/$HOST_IF/carrier)" = 1
