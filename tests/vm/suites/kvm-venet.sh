@@ -243,7 +243,9 @@ echo "# traffic window: $pk packets; per 1000 packets: exits to user space $(per
 	"KVM exits $(per_k exits), PIO exits $(per_k io_exits), doorbells $(per_k signals_in)," \
 	"interrupts $(per_k signals_out) (KVM injections $(per_k irq_injections));" \
 	"guest vbus-bridge interrupts $(l2_value $LOG L2-IRQS) in all"
-check "the traffic window saw packets" test "$pk" -gt 1000
+# Enough packets for the figures to mean something: 1,000 (a third as
+# many on a debug kernel, whose nested guest moves about 1 Mbit/s).
+check "the traffic window saw packets" test "$pk" -gt $((1000 / ${VBUS_VM_SLOW:-1}))
 check "no doorbell exited to the VMM" test "$(delta vmm_doorbells)" = 0
 check "no exit to user space for the data path (bridge, calls, MSI-X)" \
 	test "$(delta bridge)/$(delta calls)/$(delta msix)" = 0/0/0
