@@ -111,3 +111,16 @@ slab_grew_less_than() {
 		$3 - $2 >= max { print $1 ": " $2 " -> " $3; bad = 1 }
 		END { exit bad }'
 }
+
+# log_wait FILE ERE PID TENTHS: wait for a line of FILE matching ERE
+# while process PID runs, at most TENTHS tenths of a second; on failure,
+# show FILE.
+log_wait() {
+	for _ in $(seq "$4"); do
+		grep -Eq "$2" "$1" && return 0
+		kill -0 "$3" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$1"
+	return 1
+}

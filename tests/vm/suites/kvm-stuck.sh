@@ -59,16 +59,8 @@ printf '%s\n' "$t_out" | tr '\n' ' ' | sed 's/^/# baseline: /; s/$/\n/'
 
 $STUCK hold S "$(cat $E/s0/id)" >/tmp/stuck.log 2>&1 &
 stuck=$!
-detached() {
-	for _ in $(seq 300); do
-		grep -q '^detached' /tmp/stuck.log && return 0
-		kill -0 $stuck 2>/dev/null || break
-		sleep 0.1
-	done
-	cat /tmp/stuck.log
-	return 1
-}
-check "the host's ring work faults on the VMM's userfaultfd and the VMM detaches" detached
+check "the host's ring work faults on the VMM's userfaultfd and the VMM detaches" \
+	log_wait /tmp/stuck.log '^detached' $stuck 300
 sed 's/^/# /' /tmp/stuck.log
 check "S has no client left" test "$(cat $S/clients)" = 0
 check "s0's connection is still closing (its ring work is stuck)" \

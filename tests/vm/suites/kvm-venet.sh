@@ -144,16 +144,8 @@ ids=$(for i in $(seq 0 15); do cat $CFS/devices/venet/m$i/id; done)
 # shellcheck disable=SC2086 # one argument per id
 sleep 600 | $HOLD c9 $ids >/tmp/hold.out 2>&1 &
 hold=$!
-hold_ready() {
-	for _ in $(seq 600); do
-		grep -q '^kvm-hold: ready 16$' /tmp/hold.out && return 0
-		kill -0 $hold 2>/dev/null || break
-		sleep 0.1
-	done
-	cat /tmp/hold.out
-	return 1
-}
-check "a second VMM opens all 16 (their rings registered, links up)" hold_ready
+check "a second VMM opens all 16 (their rings registered, links up)" \
+	log_wait /tmp/hold.out '^kvm-hold: ready 16$' $hold 600
 conns() { cat $CFS/devices/venet/m*/connections | awk '{ n += $1 } END { print n }'; }
 check "c9 has one client with 16 connections" \
 	test "$(cat $CFS/containers/c9/clients)/$(conns)" = 1/16
