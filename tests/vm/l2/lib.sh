@@ -37,9 +37,17 @@
 #                                10 s) and reap it; sets L2_STATUS
 #   l2_wait_exit [SECONDS]       wait for vbus-vm to exit by itself; sets
 #                                L2_STATUS (124: killed at the timeout)
-#   l2_run LOG SECONDS [args]    run vbus-vm in the foreground with a
-#                                timeout (output as for l2_start); sets
-#                                L2_STATUS (124: timed out)
+#   l2_run LOG SECONDS [args]    run vbus-vm to its end with a timeout
+#                                (output as for l2_start); sets L2_STATUS
+#                                (124: timed out).  A guest whose console
+#                                stays silent for $L2_QUIET seconds
+#                                (default 120) is stopped and started once
+#                                more, like l2_boot's triple fault (nested
+#                                KVM under TCG with a debug kernel has
+#                                been seen to stop so, the host kernel
+#                                reporting nothing); the first attempt's
+#                                log is kept in LOG.1 (and $L2_ERR.1), its
+#                                end and the retry noted as TAP comments
 #   l2_result LOG                the status the guest's script reported
 #   l2_value LOG KEY             the value of the guest's "KEY=value" line
 #   l2_bin_files BIN...          mkinitrd --file options for programs of
@@ -186,16 +194,47 @@ l2_stop() {
 	L2_PID=""
 }
 
-l2_run() {
-	local log=$1 limit
-	limit=$(l2_limit "$2")
-	shift 2
-	if [ -n "${L2_ERR:-}" ]; then
-		timeout -k 5 "$limit" "$VBUS_VM" "$@" <"${L2_STDIN:-/dev/null}" >"$log" 2>"$L2_ERR"
-	else
-		timeout -k 5 "$limit" "$VBUS_VM" "$@" <"${L2_STDIN:-/dev/null}" >"$log" 2>&1
-	fi
+# One run of vbus-vm for l2_run: LOG SECONDS QUIET [args]; returns 1 if
+# the guest's console stayed silent for QUIET seconds (vbus-vm stopped).
+l2_run_once() {
+	local log=$1 limit=$2 quiet=$3 size=-1 now start=$SECONDS last=$SECONDS
+	shift 3
+	l2_start "$log" "$@"
+	while kill -0 "$L2_PID" 2>/dev/null; do
+		if [ $((SECONDS - start)) -ge "$limit" ]; then
+			l2_stop KILL
+			L2_STATUS=124
+			return 0
+		fi
+		now=$(stat -c %s "$log" 2>/dev/null)
+		if [ "$now" != "$size" ]; then
+			size=$now last=$SECONDS
+		elif [ $((SECONDS - last)) -ge "$quiet" ]; then
+			l2_stop KILL
+			L2_STATUS=124
+			return 1
+		fi
+		sleep 1
+	done
+	wait "$L2_PID"
 	L2_STATUS=$?
+	L2_PID=""
+}
+
+l2_run() {
+	local log=$1 limit quiet
+	limit=$(l2_limit "$2")
+	quiet=$(l2_limit "${L2_QUIET:-120}")
+	shift 2
+	l2_run_once "$log" "$limit" "$quiet" "$@" && return 0
+	mv "$log" "$log.1"
+	[ -z "${L2_ERR:-}" ] || mv "$L2_ERR" "$L2_ERR.1"
+	echo "# l2_run: the guest's console was silent for ${quiet}s; its last lines:"
+	tail -n 5 "$log.1" | tr -d '\r' | sed 's/^/#   /'
+	echo "# l2_run: starting it again"
+	l2_run_once "$log" "$limit" "$quiet" "$@" && return 0
+	echo "# l2_run: silent for ${quiet}s again; its last lines:"
+	tail -n 5 "$log" | tr -d '\r' | sed 's/^/#   /'
 }
 
 l2_result() {
