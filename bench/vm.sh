@@ -36,6 +36,12 @@ modprobe veth
 modprobe vbus_venet
 modprobe vbus_kvm
 modprobe vbus_local
+# The ring engine's polling (Documentation/vbus/design.rst), if the
+# caller chose it (bench/run --ring-poll-us); the default otherwise.
+if [ -n "${VBUS_BENCH_RING_POLL_US:-}" ]; then
+	echo "$VBUS_BENCH_RING_POLL_US" >/sys/module/vbus/parameters/ring_poll_us
+fi
+note "vbus ring_poll_us: $(cat /sys/module/vbus/parameters/ring_poll_us)"
 modprobe vbus_enet
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 [ -d $TRACE/events ] || mount -t tracefs none $TRACE

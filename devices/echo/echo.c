@@ -56,12 +56,17 @@ static struct echo_device *to_echo(struct vbus_device *dev)
 	return container_of(dev, struct echo_device, dev);
 }
 
-static void echo_reverse(u8 *p, size_t len)
+/* Reverse the client's @len bytes at @addr in place, through @buf. */
+static int echo_reverse(struct vbus_memctx *ctx, u8 *buf, u64 addr, u32 len)
 {
-	size_t i;
+	int ret = vbus_memctx_copy_from(ctx, buf, addr, len);
+	u32 i;
 
+	if (ret)
+		return ret;
 	for (i = 0; i < len / 2; i++)
-		swap(p[i], p[len - 1 - i]);
+		swap(buf[i], buf[len - 1 - i]);
+	return vbus_memctx_copy_to(ctx, addr, buf, len);
 }
 
 static long echo_call(struct vbus_connection *conn, u32 func, u64 addr,
@@ -74,11 +79,7 @@ static long echo_call(struct vbus_connection *conn, u32 func, u64 addr,
 		return -EINVAL;
 	if (len > ec->max_len)
 		return -EMSGSIZE;
-	ret = vbus_memctx_copy_from(conn->ctx, ec->call_buf, addr, len);
-	if (ret)
-		return ret;
-	echo_reverse(ec->call_buf, len);
-	ret = vbus_memctx_copy_to(conn->ctx, addr, ec->call_buf, len);
+	ret = echo_reverse(conn->ctx, ec->call_buf, addr, len);
 	return ret ? ret : len;
 }
 
@@ -97,13 +98,7 @@ static int echo_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 		len = min(buf.len, ec->max_len);
 		b->items--;
 		vbus_ring_charge(b, len);
-		ret = vbus_memctx_copy_from(ring->ctx, ec->ring_buf, buf.addr,
-					    len);
-		if (!ret) {
-			echo_reverse(ec->ring_buf, len);
-			ret = vbus_memctx_copy_to(ring->ctx, buf.addr,
-						  ec->ring_buf, len);
-		}
+		ret = echo_reverse(ring->ctx, ec->ring_buf, buf.addr, len);
 		/* A buffer that was not the client's comes back empty. */
 		vbus_ring_complete(ring, ret ? 0 : len, 0);
 		vbus_ring_publish_batch(ring);

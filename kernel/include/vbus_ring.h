@@ -73,7 +73,9 @@ struct vbus_ring_budget {
 /* Flags of struct vbus_ring_ops. */
 /*
  * The client posts work on this ring (a transmit ring): its doorbells
- * are off while a run polls, and on again when the ring is empty.
+ * are off while a run serves it, and on again when the ring is empty
+ * (after a round that served descriptors, once it has stayed empty for
+ * the vbus module's ring_poll_us).
  */
 #define VBUS_RING_F_POLL	BIT(0)
 

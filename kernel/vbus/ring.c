@@ -39,13 +39,27 @@
  * peek per doorbell, never a loop.  Once the budget is spent the run
  * requeues itself at the end of the workqueue, so a ring that is always
  * full shares the CPU with every other ring of its thread.
+ *
+ * Polling: a client that posts to a VBUS_RING_F_POLL ring rings its
+ * doorbell only when the run asked for it, and every doorbell costs the
+ * client an exit and the host a wake-up.  So a run that has just served
+ * descriptors and finds the ring empty watches it for up to ring_poll_us
+ * (a parameter of this module) before it turns the doorbells on: a
+ * client that posts again within that time needs no doorbell.  Only
+ * after a round that served something, so a client that only rings
+ * (its pending flag without descriptors) is never polled for; never
+ * while another task wants the CPU; and every descriptor found so is
+ * charged to the run's budget like any other.  The time polled is CPU
+ * time of the connection's thread, in the client's cgroups.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
 
 #include <vbus_ring.h>
 
@@ -64,6 +78,60 @@ static bool vbus_ring_ok(struct vbus_ring *ring)
 		return false;
 	/* Pairs with vbus_rings_moved(): the new view is set when clear. */
 	return !smp_load_acquire(&ring->moving);
+}
+
+/* The longest a run polls for (a ceiling on the parameter). */
+#define VBUS_RING_POLL_MAX_US	1000
+
+static unsigned int ring_poll_us = 50;
+
+static int ring_poll_us_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, VBUS_RING_POLL_MAX_US);
+}
+
+static const struct kernel_param_ops ring_poll_us_ops = {
+	.set = ring_poll_us_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(ring_poll_us, &ring_poll_us_ops, &ring_poll_us, 0644);
+MODULE_PARM_DESC(ring_poll_us,
+		 "microseconds a transmit ring that was just served is polled before its client must ring again (0: never; at most 1000; default 50)");
+
+/* Tell the client what the run published, if it asked for it. */
+static void vbus_ring_notify(struct vbus_ring *ring)
+{
+	if (!ring->notify)
+		return;
+	ring->notify = false;
+	WRITE_ONCE(ring->notifications, ring->notifications + 1);
+	vbus_signal_notify(ring->signal);
+}
+
+/*
+ * A polled ring a round has just served is empty: watch it for up to
+ * ring_poll_us before the doorbells go on.  Returns true when the client
+ * posted meanwhile (the caller serves it, doorbells still off).
+ */
+static bool vbus_ring_poll(struct vbus_ring *ring)
+{
+	u64 limit = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
+	u64 start;
+
+	if (!limit)
+		return false;
+	/* The client need not wait for what was published. */
+	vbus_ring_notify(ring);
+	start = local_clock();
+	do {
+		if (vbus_ioq_dev_avail(&ring->ioq))
+			return true;
+		if (need_resched() || !vbus_ring_ok(ring))
+			return false;
+		cpu_relax();
+	} while (local_clock() - start < limit);
+	return false;
 }
 
 static void vbus_ring_work(struct kthread_work *work)
@@ -88,9 +156,14 @@ static void vbus_ring_work(struct kthread_work *work)
 	vbus_shm_signal_ack(dev_signal);
 	entered = vbus_memctx_enter(ring->ctx);
 	for (;;) {
+		unsigned int descs = b.descs;
+
 		ret = ring->ops->serve(ring, &b);
 		vbus_ring_publish(ring);
 		if (ret == -EAGAIN) {
+			/* Served something: the client may post more soon. */
+			if (poll && b.descs != descs && vbus_ring_poll(ring))
+				continue;
 			/*
 			 * Have the client ring when it posts.  Go round
 			 * again only for a descriptor, never for a pending
@@ -119,11 +192,7 @@ static void vbus_ring_work(struct kthread_work *work)
 		break;
 	}
 	vbus_memctx_leave(ring->ctx, entered);
-	if (ring->notify) {
-		ring->notify = false;
-		WRITE_ONCE(ring->notifications, ring->notifications + 1);
-		vbus_signal_notify(ring->signal);
-	}
+	vbus_ring_notify(ring);
 }
 
 static void vbus_ring_doorbell(struct vbus_signal *signal)

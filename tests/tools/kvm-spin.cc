@@ -9,6 +9,7 @@
 //   kvm-spin event CONTAINER VENET_ID IFNAME SECONDS
 //   kvm-spin peer  CONTAINER ECHO_ID
 //   kvm-spin moved CONTAINER ECHO_ID
+//   kvm-spin stream CONTAINER ECHO_ID COUNT
 //
 // Like kvm-remap, each mode is a VMM that plays its guest itself: calls go
 // through VBUS_KVM_CALL, doorbells are written to the doorbell eventfds
@@ -38,6 +39,12 @@
 // (refused: one ring per connection), then the VMM replaces the page of
 // the first ring (mmap MAP_FIXED).  The device must follow that ring, and
 // only that one, and keep echoing on it.
+//
+// stream: COUNT buffers through an echo ring, each posted as soon as the
+// one before came back, the doorbell rung only when the device asks for
+// it (vbus_ioq_drv_publish()), as a driver that sends a stream does.
+// Prints how many doorbells it took (the suite compares ring_poll_us
+// settings of the ring engine).
 //
 // Prints what it measured and "kvm-spin MODE: ok"; exits non-zero with
 // the reason at the first failure.
@@ -704,12 +711,57 @@ int moved(const std::string &container, uint32_t devid)
 	return 0;
 }
 
+// ---- a stream without pauses
+
+int stream(const std::string &container, uint32_t devid, uint64_t count)
+{
+	try {
+		Vmm vmm(container);
+		const uint32_t handle = vmm.dev_open(devid, VBUS_ECHO_VERSION, "the echo device");
+		RingPlace at(VBUS_ECHO_SHM_RING, ring_gpa, ring_count);
+		at.notify = false; // the stream watches the ring itself
+		Ring r = vmm.add_ring(handle, at, "echo ring");
+		uint64_t rung = 0;
+		for (uint64_t n = 1; n <= count; n++) {
+			vbus_ioq_buf buf{n, buf_gpa, buf_len, 0};
+			if (vbus_ioq_drv_post(&r.q, &buf) != 0) {
+				throw std::runtime_error("the echo ring is full");
+			}
+			if (vbus_ioq_drv_publish(&r.q)) {
+				vmm.ring(r.slot);
+				rung++;
+			}
+			const auto t = Clock::now();
+			int ret = 0;
+			while ((ret = vbus_ioq_drv_reclaim(&r.q, &buf)) == -EAGAIN) {
+				if (Clock::now() - t > round_trip_limit) {
+					throw std::runtime_error("buffer " + std::to_string(n) +
+					                         " not back within a second");
+				}
+			}
+			if (ret != 0 || buf.cookie != n || buf.len != buf_len) {
+				throw std::runtime_error(
+				    "the echo device broke the ring at buffer " +
+				    std::to_string(n));
+			}
+		}
+		std::cout << "stream: " << count << " buffers, " << rung << " doorbells\n";
+		vmm.dev_close(handle);
+	} catch (const std::exception &ex) {
+		std::cerr << "kvm-spin stream: " << ex.what() << "\n";
+		return 1;
+	}
+	std::cout << "kvm-spin stream: ok\n";
+	return 0;
+}
+
 int usage()
 {
 	std::cerr << "usage: kvm-spin all CONTAINER ECHO_ID VENET_ID IFNAME SECONDS\n"
 	             "       kvm-spin echo CONTAINER ECHO_ID SECONDS\n"
 	             "       kvm-spin tx|rx|event CONTAINER VENET_ID IFNAME SECONDS\n"
-	             "       kvm-spin peer|moved CONTAINER ECHO_ID\n";
+	             "       kvm-spin peer|moved CONTAINER ECHO_ID\n"
+	             "       kvm-spin stream CONTAINER ECHO_ID COUNT\n";
 	return 2;
 }
 
@@ -726,6 +778,10 @@ int main(int argc, char **argv)
 		if ((mode == "peer" || mode == "moved") && args.size() == 3) {
 			const auto devid = static_cast<uint32_t>(std::stoul(args[2]));
 			return mode == "peer" ? peer(args[1], devid) : moved(args[1], devid);
+		}
+		if (mode == "stream" && args.size() == 4) {
+			return stream(args[1], static_cast<uint32_t>(std::stoul(args[2])),
+			              std::stoull(args[3]));
 		}
 		SpinArgs a;
 		const auto id = [](const std::string &arg) {

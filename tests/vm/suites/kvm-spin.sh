@@ -18,7 +18,10 @@
 # of vbus_ioq_dev_enable() show the rule itself.)  Before that, an echo
 # connection that registers a one-page ring, then a ring of 16384
 # entries, and has the first ring's page replaced: only the current ring
-# may follow a move.
+# may follow a move.  Last, the ring engine's polling: a client that
+# streams buffers through an echo ring rings far fewer doorbells with
+# ring_poll_us at 1000 than with it off, and the parameter refuses a value
+# past its ceiling.
 # vm-options: --timeout 300
 # vm-retry: 1
 . tests/vm/lib.sh
@@ -70,6 +73,23 @@ wait $peer
 rc=$?
 sed 's/^/# /' /tmp/peer.out
 check "meanwhile every round trip of B's client took under a second" test "$rc" = 0
+
+# The doorbells of 2000 buffers streamed with ring_poll_us at $1.
+PARAM=/sys/module/vbus/parameters/ring_poll_us
+stream_doorbells() {
+	put $PARAM "$1" &&
+	taskset -c 1 $SPIN stream A "$ea" 2000 >/tmp/stream.out 2>&1 &&
+	sed -n 's/^stream: 2000 buffers, \([0-9]*\) doorbells$/\1/p' /tmp/stream.out
+}
+poll0=$(stream_doorbells 0)
+poll1000=$(stream_doorbells 1000)
+put $PARAM 50
+echo "# a stream of 2000 echo buffers rang ${poll0:-?} doorbells without polling, ${poll1000:-?} with ring_poll_us 1000"
+check "without polling, a stream rings for most buffers" test "${poll0:-0}" -ge 1000
+check "with ring_poll_us 1000, it rings a tenth as often at most" \
+	test -n "$poll1000" -a "${poll1000:-2000}" -le $((poll0 / 10))
+check "ring_poll_us refuses 1001 and keeps its value" \
+	sh -c "! echo 1001 >$PARAM 2>/dev/null && [ \"\$(cat $PARAM)\" = 50 ]"
 
 check "A and B have no client left" \
 	sh -c "[ \"\$(cat $A/clients)\" = 0 ] && [ \"\$(cat $B/clients)\" = 0 ]"
