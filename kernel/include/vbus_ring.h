@@ -75,7 +75,7 @@ struct vbus_ring_budget {
  * The client posts work on this ring (a transmit ring): its doorbells
  * are off while a run serves it, and on again when the ring is empty
  * (after a round that served descriptors, once it has stayed empty for
- * the vbus module's ring_poll_us).
+ * the ring's polling window: see ring.c).
  */
 #define VBUS_RING_F_POLL	BIT(0)
 
@@ -119,6 +119,9 @@ struct vbus_ring_ops {
  * @published:	@ioq's used index as last published
  * @notify:	the client asked to be notified of what was published
  *		during this run
+ * @poll_ns:	how long a run polls the empty ring for now (ring.c)
+ * @poll_end:	local_clock() when a run last stopped polling and turned
+ *		the doorbells on, or 0
  *
  * Set by vbus_ring_attach(), valid while @attached:
  * @ctx:	the client's memory
@@ -149,6 +152,8 @@ struct vbus_ring {
 	struct vbus_ioq_device ioq;
 	u32 published;
 	bool notify;
+	u32 poll_ns;
+	u64 poll_end;
 
 	struct vbus_memctx *ctx;
 	struct vbus_memmap *shm;

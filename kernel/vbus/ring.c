@@ -43,14 +43,19 @@
  * Polling: a client that posts to a VBUS_RING_F_POLL ring rings its
  * doorbell only when the run asked for it, and every doorbell costs the
  * client an exit and the host a wake-up.  So a run that has just served
- * descriptors and finds the ring empty watches it for up to ring_poll_us
- * (a parameter of this module) before it turns the doorbells on: a
- * client that posts again within that time needs no doorbell.  Only
- * after a round that served something, so a client that only rings
- * (its pending flag without descriptors) is never polled for; never
- * while another task wants the CPU; and every descriptor found so is
- * charged to the run's budget like any other.  The time polled is CPU
- * time of the connection's thread, in the client's cgroups.
+ * descriptors and finds the ring empty watches it for a while before it
+ * turns the doorbells on: a client that posts again within that time
+ * needs no doorbell.  The window adapts per ring, as KVM's halt polling
+ * does: it starts at 0; a doorbell that comes within ring_poll_us (a
+ * parameter of this module, the ceiling) of the moment a run gave up
+ * polling doubles it (from VBUS_RING_POLL_START_NS), one that comes
+ * later halves it.  A client that streams is caught by the poll, one
+ * that posts now and then costs no polling.  Only after a round that
+ * served something, so a client that only rings (its pending flag
+ * without descriptors) is never polled for; never while another task
+ * wants the CPU; and every descriptor found so is charged to the run's
+ * budget like any other.  The time polled is CPU time of the
+ * connection's thread, in the client's cgroups.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -80,10 +85,12 @@ static bool vbus_ring_ok(struct vbus_ring *ring)
 	return !smp_load_acquire(&ring->moving);
 }
 
-/* The longest a run polls for (a ceiling on the parameter). */
+/* The largest ceiling of the polling window the parameter accepts. */
 #define VBUS_RING_POLL_MAX_US	1000
+/* A window that grows from 0 starts here. */
+#define VBUS_RING_POLL_START_NS	(10 * NSEC_PER_USEC)
 
-static unsigned int ring_poll_us = 50;
+static unsigned int ring_poll_us = 200;
 
 static int ring_poll_us_set(const char *val, const struct kernel_param *kp)
 {
@@ -97,7 +104,7 @@ static const struct kernel_param_ops ring_poll_us_ops = {
 
 module_param_cb(ring_poll_us, &ring_poll_us_ops, &ring_poll_us, 0644);
 MODULE_PARM_DESC(ring_poll_us,
-		 "microseconds a transmit ring that was just served is polled before its client must ring again (0: never; at most 1000; default 50)");
+		 "the longest a transmit ring that was just served is polled before its client must ring again, in microseconds (0: never; at most 1000; default 200)");
 
 /* Tell the client what the run published, if it asked for it. */
 static void vbus_ring_notify(struct vbus_ring *ring)
@@ -110,28 +117,54 @@ static void vbus_ring_notify(struct vbus_ring *ring)
 }
 
 /*
- * A polled ring a round has just served is empty: watch it for up to
- * ring_poll_us before the doorbells go on.  Returns true when the client
- * posted meanwhile (the caller serves it, doorbells still off).
+ * A polled ring a round has just served is empty: watch it for the
+ * ring's window before the doorbells go on.  Returns true when the
+ * client posted meanwhile (the caller serves it, doorbells still off).
  */
 static bool vbus_ring_poll(struct vbus_ring *ring)
 {
-	u64 limit = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
-	u64 start;
+	u64 limit = min_t(u64, ring->poll_ns,
+			  (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC);
+	u64 start = local_clock(), now = start;
 
-	if (!limit)
-		return false;
-	/* The client need not wait for what was published. */
-	vbus_ring_notify(ring);
-	start = local_clock();
-	do {
-		if (vbus_ioq_dev_avail(&ring->ioq))
+	if (limit) {
+		/* The client need not wait for what was published. */
+		vbus_ring_notify(ring);
+		while (!vbus_ioq_dev_avail(&ring->ioq)) {
+			if (need_resched() || !vbus_ring_ok(ring))
+				return false;
+			now = local_clock();
+			if (now - start >= limit)
+				break;
+			cpu_relax();
+		}
+		if (now - start < limit)
 			return true;
-		if (need_resched() || !vbus_ring_ok(ring))
-			return false;
-		cpu_relax();
-	} while (local_clock() - start < limit);
+	}
+	/* Gave up: the next doorbell tells whether that was too soon. */
+	ring->poll_end = now;
 	return false;
+}
+
+/*
+ * A run starts: a doorbell that came soon after the last run gave up
+ * polling widens the window, a late one narrows it.
+ */
+static void vbus_ring_poll_adapt(struct vbus_ring *ring)
+{
+	u64 max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
+
+	if (!ring->poll_end)
+		return;
+	if (local_clock() - ring->poll_end <= max) {
+		ring->poll_ns = clamp_t(u64, (u64)ring->poll_ns * 2,
+					VBUS_RING_POLL_START_NS, max);
+	} else {
+		ring->poll_ns /= 2;
+		if (ring->poll_ns < VBUS_RING_POLL_START_NS)
+			ring->poll_ns = 0;
+	}
+	ring->poll_end = 0;
 }
 
 static void vbus_ring_work(struct kthread_work *work)
@@ -151,8 +184,10 @@ static void vbus_ring_work(struct kthread_work *work)
 		return;
 	dev_signal = &ring->ioq.head->dev_signal;
 	/* Polling now: the client need not ring. */
-	if (poll)
+	if (poll) {
 		vbus_shm_signal_disable(dev_signal);
+		vbus_ring_poll_adapt(ring);
+	}
 	vbus_shm_signal_ack(dev_signal);
 	entered = vbus_memctx_enter(ring->ctx);
 	for (;;) {
@@ -260,6 +295,8 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->ioq = *ioq;
 	ring->published = ioq->used;
 	ring->notify = false;
+	ring->poll_ns = 0;
+	ring->poll_end = 0;
 	ring->ctx = conn->ctx;
 	ring->shm = shm;
 	ring->signal = signal;
