@@ -80,7 +80,9 @@ static long echo_call(struct vbus_connection *conn, u32 func, u64 addr,
 	if (len > ec->max_len)
 		return -EMSGSIZE;
 	ret = echo_reverse(conn->ctx, ec->call_buf, addr, len);
-	return ret ? ret : len;
+	if (ret)
+		return ret;
+	return len;
 }
 
 /* Reverse every buffer the client posts, in place. */
