@@ -85,7 +85,7 @@ l2_limit() {
 
 l2_load_kvm() {
 	modprobe kvm_amd nested=1 2>/dev/null || modprobe kvm_intel nested=1 2>/dev/null
-	[ -c /dev/kvm ]
+	[ -c /dev/kvm ] && kvm_keep_on
 }
 
 l2_mkinitrd() {
