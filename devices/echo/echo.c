@@ -38,15 +38,14 @@ struct echo_device {
 /**
  * struct echo_conn - one open connection
  * @max_len:	the device's max_len, fixed at open
- * @ring:	the ring, served by the engine
- * @has_ring:	shm() accepted the ring (the core serialises shm() calls)
+ * @ring:	the ring, served by the engine; its @shm is set once shm()
+ *		accepted it (the core serialises shm() calls)
  * @call_buf:	max_len bytes, for calls (serialised by the core)
  * @ring_buf:	max_len bytes, for the ring's handler
  */
 struct echo_conn {
 	u32 max_len;
 	struct vbus_ring ring;
-	bool has_ring;
 	u8 *call_buf;
 	u8 *ring_buf;
 };
@@ -123,12 +122,11 @@ static int echo_shm(struct vbus_connection *conn, u32 id,
 	if (id != VBUS_ECHO_SHM_RING)
 		return -EINVAL;
 	/* One ring per connection: its region alone may move it. */
-	if (ec->has_ring)
+	if (ec->ring.shm)
 		return -EBUSY;
 	ret = vbus_ring_validate(shm, &ioq);
 	if (ret)
 		return ret;
-	ec->has_ring = true;
 	vbus_ring_attach(&ec->ring, &ioq, conn, shm, signal);
 	return 0;
 }

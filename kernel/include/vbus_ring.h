@@ -125,7 +125,8 @@ struct vbus_ring_ops {
  *
  * Set by vbus_ring_attach(), valid while @attached:
  * @ctx:	the client's memory
- * @shm:	the region that holds the ring
+ * @shm:	the region that holds the ring; stays set when the ring is
+ *		abandoned, until the connection's stop
  * @signal:	the region's signal
  * @worker:	the connection's thread, which runs @work
  *

@@ -118,13 +118,13 @@ static void vbus_ring_notify(struct vbus_ring *ring)
 
 /*
  * A polled ring a round has just served is empty: watch it for the
- * ring's window before the doorbells go on.  Returns true when the
- * client posted meanwhile (the caller serves it, doorbells still off).
+ * ring's window, at most @max ns, before the doorbells go on.  Returns
+ * true when the client posted meanwhile (the caller serves it, doorbells
+ * still off).
  */
-static bool vbus_ring_poll(struct vbus_ring *ring)
+static bool vbus_ring_poll(struct vbus_ring *ring, u64 max)
 {
-	u64 limit = min_t(u64, ring->poll_ns,
-			  (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC);
+	u64 limit = min_t(u64, ring->poll_ns, max);
 	u64 start = local_clock(), now = start;
 
 	if (limit) {
@@ -148,12 +148,11 @@ static bool vbus_ring_poll(struct vbus_ring *ring)
 
 /*
  * A run starts: a doorbell that came soon after the last run gave up
- * polling widens the window, a late one narrows it.
+ * polling widens the window, a late one narrows it; @max ns is the
+ * ceiling.
  */
-static void vbus_ring_poll_adapt(struct vbus_ring *ring)
+static void vbus_ring_poll_adapt(struct vbus_ring *ring, u64 max)
 {
-	u64 max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
-
 	if (!ring->poll_end)
 		return;
 	if (local_clock() - ring->poll_end <= max) {
@@ -176,6 +175,8 @@ static void vbus_ring_work(struct kthread_work *work)
 		.bytes = VBUS_RING_WEIGHT_BYTES,
 	};
 	bool poll = ring->ops->flags & VBUS_RING_F_POLL;
+	/* The ceiling, read once so that one run sees one value. */
+	u64 poll_max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
 	struct vbus_shm_signal *dev_signal;
 	bool entered;
 	int ret;
@@ -186,7 +187,7 @@ static void vbus_ring_work(struct kthread_work *work)
 	/* Polling now: the client need not ring. */
 	if (poll) {
 		vbus_shm_signal_disable(dev_signal);
-		vbus_ring_poll_adapt(ring);
+		vbus_ring_poll_adapt(ring, poll_max);
 	}
 	vbus_shm_signal_ack(dev_signal);
 	entered = vbus_memctx_enter(ring->ctx);
@@ -197,7 +198,7 @@ static void vbus_ring_work(struct kthread_work *work)
 		vbus_ring_publish(ring);
 		if (ret == -EAGAIN) {
 			/* Served something: the client may post more soon. */
-			if (poll && b.descs != descs && vbus_ring_poll(ring))
+			if (poll && b.descs != descs && vbus_ring_poll(ring, poll_max))
 				continue;
 			/*
 			 * Have the client ring when it posts.  Go round
