@@ -144,12 +144,23 @@ l2_boot() {
 		return 1
 	fi
 	wait "$L2_PID" 2>/dev/null
-	mv "$log" "$log.1"
-	[ -z "${L2_ERR:-}" ] || mv "$L2_ERR" "$L2_ERR.1"
-	echo "# l2_boot: $(grep -h -m1 'triple fault' "$log.1" ${L2_ERR:+"$L2_ERR.1"} | tr -d '\r')"
-	echo "# l2_boot: the guest triple-faulted before /$pattern/; starting it again"
+	l2_retry l2_boot "$log" "the guest triple-faulted before /$pattern/"
 	l2_start "$log" "$@"
 	l2_wait "$log" "$pattern" "$limit"
+}
+
+# A first attempt of FN failed for REASON and is tried again: its LOG
+# (and $L2_ERR) become LOG.1 ($L2_ERR.1), and TAP comments say why, with
+# the last lines of both.
+l2_retry() { # FN LOG REASON
+	local f
+	mv "$2" "$2.1"
+	[ -z "${L2_ERR:-}" ] || mv "$L2_ERR" "$L2_ERR.1"
+	echo "# $1: $3; the last lines of its log:"
+	for f in "$2.1" ${L2_ERR:+"$L2_ERR.1"}; do
+		tail -n 5 "$f" | tr -d '\r' | sed 's/^/#   /'
+	done
+	echo "# $1: starting it again"
 }
 
 # The end of an L2 log (and of $L2_ERR), for a failing check's diagnostics.
@@ -227,11 +238,7 @@ l2_run() {
 	quiet=$(l2_limit "${L2_QUIET:-120}")
 	shift 2
 	l2_run_once "$log" "$limit" "$quiet" "$@" && return 0
-	mv "$log" "$log.1"
-	[ -z "${L2_ERR:-}" ] || mv "$L2_ERR" "$L2_ERR.1"
-	echo "# l2_run: the guest's console was silent for ${quiet}s; its last lines:"
-	tail -n 5 "$log.1" | tr -d '\r' | sed 's/^/#   /'
-	echo "# l2_run: starting it again"
+	l2_retry l2_run "$log" "the guest's console was silent for ${quiet}s"
 	l2_run_once "$log" "$limit" "$quiet" "$@" && return 0
 	echo "# l2_run: silent for ${quiet}s again; its last lines:"
 	tail -n 5 "$log" | tr -d '\r' | sed 's/^/#   /'
