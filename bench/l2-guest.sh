@@ -51,7 +51,9 @@ for _ in $(seq 100); do
 done
 iperf3 -s -D >/dev/null 2>&1 || { echo "L2-ERROR: iperf3 -s failed"; exit 1; }
 sockperf sr -i 10.80.0.2 >/dev/null 2>&1 &
-echo "L2-READY=$IF $DRIVER"
+# The guest's idle driver decides whether an idle vCPU polls or halts.
+IDLE=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null) || IDLE=none
+echo "L2-READY=$IF $DRIVER idle=$IDLE"
 
 while read -r cmd arg; do
 	case $cmd in

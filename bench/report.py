@@ -9,8 +9,8 @@ and highest repetition) next to it, and the ratio of the project's side
 to the reference side: venet/vhost-net for the KVM part, venet over the
 local connector/veth for the local part.  Counters are given per 1,000
 packets (at the host side's netdev) over all repetitions of a workload;
-for the KVM part also the context switches by thread name, for the
-threads with at least THREAD_SHARE of a side's switches.
+for the KVM part also the context switches and the CPU time by thread
+name, for the threads with at least THREAD_SHARE of a side's total.
 Exits with status 1 when a figure is missing, so a broken run cannot
 pass for a result.
 """
@@ -136,20 +136,25 @@ def counter_table(rows, part, chosen):
     return out
 
 
-def thread_table(rows, chosen):
-    """Context switches per 1,000 packets by thread name, KVM part."""
+def thread_table(rows, chosen, key, seconds):
+    """A per-thread counter of the KVM part by thread name: context
+    switches (key "thread_switches") per 1,000 packets, or CPU time
+    ("thread_cpu_ns") in percent of one CPU over the measurements."""
     ref_side, our_side, _ = PARTS["kvm"]
     out = []
     for workload in chosen_workloads(chosen):
         per = {}
         for side in (ref_side, our_side):
             reps = rows_for(rows, "kvm", side, workload)
-            packets = sum(r["counters"]["packets"] for r in reps)
+            if key == "thread_switches":
+                scale = sum(r["counters"]["packets"] for r in reps) / 1000.0
+            else:
+                scale = len(reps) * (seconds or 0) * 1e7
             total = {}
             for r in reps:
-                for name, n in r.get("thread_switches", {}).items():
+                for name, n in r.get(key, {}).items():
                     total[name] = total.get(name, 0) + n
-            per[side] = {name: 1000.0 * n / packets if packets else 0.0
+            per[side] = {name: n / scale if scale else 0.0
                          for name, n in total.items()}
         shown = set()
         for side_per in per.values():
@@ -198,11 +203,14 @@ def markdown(result):
             lines.append(f"| {e['workload']}: {e['label']} | "
                          f"{e[ref_side]['per_1000_packets']:.1f} | "
                          f"{e[our_side]['per_1000_packets']:.1f} | {r} |")
-    threads = [e for e in result["kvm"].get("thread_switches", []) if e["shown"]]
-    if threads:
+    for key, what in (("thread_switches", "context switches per 1,000 packets"),
+                      ("thread_cpu", "CPU time, % of one CPU")):
+        threads = [e for e in result["kvm"].get(key, []) if e["shown"]]
+        if not threads:
+            continue
         ref_side, our_side, _ = PARTS["kvm"]
-        lines += ["", f"| kvm: context switches per 1,000 packets, by thread | {ref_side} | "
-                  f"{our_side} |", "|---|---|---|"]
+        lines += ["", f"| kvm: {what}, by thread | {ref_side} | {our_side} |",
+                  "|---|---|---|"]
         for e in threads:
             cells = [f"{e[side]:.1f}" if e[side] else "-" for side in (ref_side, our_side)]
             lines.append(f"| {e['workload']}: {e['thread']} | {cells[0]} | {cells[1]} |")
@@ -228,7 +236,9 @@ def main():
                    "kernel": meta.get("kernel"), "l2": meta.get("l2")},
         "kvm": {"figures": figures(rows, "kvm", chosen),
                 "counters": counter_table(rows, "kvm", chosen),
-                "thread_switches": thread_table(rows, chosen)},
+                "thread_switches": thread_table(rows, chosen, "thread_switches", None),
+                "thread_cpu": thread_table(rows, chosen, "thread_cpu_ns",
+                                           meta.get("seconds"))},
         "local": {"figures": figures(rows, "local", chosen),
                   "counters": counter_table(rows, "local", chosen)},
     }

@@ -51,6 +51,8 @@ echo 'hist:keys=common_pid:size=1024' >$TRACE/events/kvm/kvm_userspace_exit/trig
 # Context switches by the name of the thread that leaves the CPU, the
 # same way: they show which threads a side's data path wakes.
 echo 'hist:keys=prev_comm:vals=hitcount:size=2048' >$TRACE/events/sched/sched_switch/trigger
+# CPU time by thread name: which thread a side's data path is bound by.
+echo 'hist:keys=comm:vals=runtime:size=2048' >$TRACE/events/sched/sched_stat_runtime/trigger
 
 # ---- host side of the kvm part
 ns_up() { # NS IF
@@ -159,18 +161,23 @@ ctxt() {
 	awk '$1 == "ctxt" { print $2 }' /proc/stat
 }
 
-# Context switches so far by thread name, with a number after "-", "/"
-# or ":" folded into N ("kworker/u4:1" and "kworker/u4:3" are both
-# "kworker/u4:N", "vhost-338" is "vhost-N"; "iperf3" stays).
-thread_switches() {
-	awk '/prev_comm:/ { sub(/.*prev_comm: */, ""); name = $1; out = ""
+# A histogram keyed by thread name so far, its last value by name, with
+# a number after "-", "/" or ":" folded into N ("kworker/u4:1" and
+# "kworker/u4:3" are both "kworker/u4:N", "vhost-338" is "vhost-N";
+# "iperf3" stays).
+thread_hist() { # EVENT KEY
+	awk -v key="$2:" '$0 ~ key { sub(".*" key " *", ""); name = $1; out = ""
 		while (match(name, /[-\/:][0-9]+/)) {
 			out = out substr(name, 1, RSTART) "N"
 			name = substr(name, RSTART + RLENGTH)
 		}
-		n[out name] += $NF } END { for (k in n) print k, n[k] }' \
-		$TRACE/events/sched/sched_switch/hist
+		n[out name] += $NF } END { for (k in n) printf "%s %.0f\n", k, n[k] }' \
+		"$TRACE/events/sched/$1/hist"
 }
+
+# Context switches by the thread that left the CPU, and CPU time (ns).
+thread_switches() { thread_hist sched_switch prev_comm; }
+thread_cpu() { thread_hist sched_stat_runtime comm; }
 
 # Packets through a netdev so far (received + sent).
 packets() { # NS IF
@@ -202,9 +209,11 @@ counters() { # A|B before|after
 		g=$(guest_stats "$1")
 		echo "$(host_counters "$1") $g"
 		thread_switches >/tmp/threads.before
+		thread_cpu >/tmp/cpu.before
 	else
 		g=$(host_counters "$1")
 		thread_switches >/tmp/threads.after
+		thread_cpu >/tmp/cpu.after
 		echo "$g $(guest_stats "$1")"
 	fi
 }
@@ -272,18 +281,20 @@ delta = {k: int(a) - int(b) for k, a, b in zip(keys, after.split(), before.split
 m = {"part": "kvm", "side": side, "rep": int(rep), "workload": workload}
 m.update(json.loads("{" + figures + "}"))
 m["counters"] = delta
-snap = {}
-for when in ("before", "after"):
-    with open("/tmp/threads." + when, encoding="utf-8") as f:
-        snap[when] = {name: int(n) for name, n in (line.split() for line in f)}
-m["thread_switches"] = {k: n - snap["before"].get(k, 0)
-                        for k, n in snap["after"].items() if n > snap["before"].get(k, 0)}
+for what, key in (("threads", "thread_switches"), ("cpu", "thread_cpu_ns")):
+    snap = {}
+    for when in ("before", "after"):
+        with open("/tmp/%s.%s" % (what, when), encoding="utf-8") as f:
+            snap[when] = {name: int(n) for name, n in (line.split() for line in f)}
+    m[key] = {k: n - snap["before"].get(k, 0)
+              for k, n in snap["after"].items() if n > snap["before"].get(k, 0)}
 print("BENCH " + json.dumps(m))
 PY
 }
 
 echo "BENCH {\"part\": \"method\", \"seconds\": $seconds, \"reps\": $reps," \
 	"\"kernel\": \"$(l2_kver)\", \"l2\": \"1 vCPU, $MEM\"}"
+note "KVM halt polling: $(cat /sys/module/kvm/parameters/halt_poll_ns) ns"
 boot_guest A
 note "guest A (vhost-net) up: $(l2_value /tmp/A.log L2-READY)"
 boot_guest B
