@@ -120,6 +120,8 @@ struct vbus_ring_ops {
  * @notify:	the client asked to be notified of what was published
  *		during this run
  * @poll_ns:	how long a run polls the empty ring for now (ring.c)
+ * @poll_until:	local_clock() at which the current poll ends, or 0; a
+ *		run that yielded to other work keeps it for the next run
  * @poll_end:	local_clock() when a run last stopped polling and turned
  *		the doorbells on, or 0
  *
@@ -154,6 +156,7 @@ struct vbus_ring {
 	u32 published;
 	bool notify;
 	u32 poll_ns;
+	u64 poll_until;
 	u64 poll_end;
 
 	struct vbus_memctx *ctx;

@@ -53,8 +53,10 @@
  * that posts now and then costs no polling.  Only after a round that
  * served something, so a client that only rings (its pending flag
  * without descriptors) is never polled for; never while another task
- * wants the CPU; and every descriptor found so is charged to the run's
- * budget like any other.  The time polled is CPU time of the
+ * wants the CPU; never ahead of another ring of the same thread (the
+ * run requeues itself behind it, doorbells off, and the next run polls
+ * until the same deadline); and every descriptor found so is charged
+ * to the run's budget like any other.  The time polled is CPU time of the
  * connection's thread, in the client's cgroups.
  */
 
@@ -116,34 +118,58 @@ static void vbus_ring_notify(struct vbus_ring *ring)
 	vbus_signal_notify(ring->signal);
 }
 
+/* What vbus_ring_poll() saw. */
+enum vbus_ring_polled {
+	VBUS_RING_POSTED,	/* the client posted: serve it */
+	VBUS_RING_YIELD,	/* other work of the thread waits: requeue */
+	VBUS_RING_IDLE,		/* nothing came: doorbells on */
+};
+
+/* Does other work wait for the ring's thread?  A hint, read unlocked. */
+static bool vbus_ring_thread_wanted(struct vbus_ring *ring)
+{
+	return !list_empty(&ring->worker->work_list);
+}
+
 /*
- * A polled ring a round has just served is empty: watch it for the
- * ring's window, at most @max ns, before the doorbells go on.  Returns
- * true when the client posted meanwhile (the caller serves it, doorbells
- * still off).
+ * A polled ring is empty after a round that served it (@served), or
+ * after a run that yielded while polling: watch it until the window's
+ * end (at most @max ns after the last descriptor served) before the
+ * doorbells go on.  Another ring of the same thread that has work (the
+ * receive ring of the same NIC, say) ends the poll at once, without the
+ * doorbells: the caller requeues the run behind that work, and the run
+ * that follows watches the rest of the same window.
  */
-static bool vbus_ring_poll(struct vbus_ring *ring, u64 max)
+static enum vbus_ring_polled vbus_ring_poll(struct vbus_ring *ring,
+					    bool served, u64 max)
 {
 	u64 limit = min_t(u64, ring->poll_ns, max);
-	u64 start = local_clock(), now = start;
+	u64 now = local_clock();
 
-	if (limit) {
+	if (served)
+		ring->poll_until = limit ? now + limit : 0;
+	if (ring->poll_until) {
 		/* The client need not wait for what was published. */
 		vbus_ring_notify(ring);
-		while (!vbus_ioq_dev_avail(&ring->ioq)) {
-			if (need_resched() || !vbus_ring_ok(ring))
-				return false;
-			now = local_clock();
-			if (now - start >= limit)
-				break;
+		while (now < ring->poll_until) {
+			if (vbus_ioq_dev_avail(&ring->ioq)) {
+				ring->poll_until = 0;
+				return VBUS_RING_POSTED;
+			}
+			if (vbus_ring_thread_wanted(ring))
+				return VBUS_RING_YIELD;
+			if (need_resched() || !vbus_ring_ok(ring)) {
+				ring->poll_until = 0;
+				return VBUS_RING_IDLE;
+			}
 			cpu_relax();
+			now = local_clock();
 		}
-		if (now - start < limit)
-			return true;
 	}
 	/* Gave up: the next doorbell tells whether that was too soon. */
+	ring->poll_until = 0;
 	ring->poll_end = now;
-	return false;
+	return VBUS_RING_IDLE;
 }
 
 /*
@@ -177,6 +203,7 @@ static void vbus_ring_work(struct kthread_work *work)
 	bool poll = ring->ops->flags & VBUS_RING_F_POLL;
 	/* The ceiling, read once so that one run sees one value. */
 	u64 poll_max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
+	enum vbus_ring_polled polled;
 	struct vbus_shm_signal *dev_signal;
 	bool entered;
 	int ret;
@@ -196,10 +223,20 @@ static void vbus_ring_work(struct kthread_work *work)
 
 		ret = ring->ops->serve(ring, &b);
 		vbus_ring_publish(ring);
-		if (ret == -EAGAIN) {
-			/* Served something: the client may post more soon. */
-			if (poll && b.descs != descs && vbus_ring_poll(ring, poll_max))
+		/* Served something, or polling: more may come soon. */
+		if (ret == -EAGAIN && poll &&
+		    (b.descs != descs || ring->poll_until)) {
+			polled = vbus_ring_poll(ring, b.descs != descs,
+						poll_max);
+			if (polled == VBUS_RING_POSTED)
 				continue;
+			if (polled == VBUS_RING_YIELD) {
+				/* Doorbells stay off: the requeued run polls. */
+				vbus_ring_kick(ring);
+				break;
+			}
+		}
+		if (ret == -EAGAIN) {
 			/*
 			 * Have the client ring when it posts.  Go round
 			 * again only for a descriptor, never for a pending
@@ -297,6 +334,7 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->published = ioq->used;
 	ring->notify = false;
 	ring->poll_ns = 0;
+	ring->poll_until = 0;
 	ring->poll_end = 0;
 	ring->ctx = conn->ctx;
 	ring->shm = shm;
