@@ -352,9 +352,13 @@ static void venet_rx_wake(struct venet_queue *q)
 static int venet_rx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 {
 	struct venet_queue *q = ring->priv;
+	unsigned int items = b->items;
 	int ret = venet_rx_run(q, b);
 
 	venet_rx_wake(q);
+	/* The guest answers what it got (acknowledgments, replies). */
+	if (b->items != items)
+		vbus_ring_expect(&q->txr);
 	return ret;
 }
 

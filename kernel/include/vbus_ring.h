@@ -120,6 +120,8 @@ struct vbus_ring_ops {
  * @notify:	the client asked to be notified of what was published
  *		during this run
  * @poll_ns:	how long a run polls the empty ring for now (ring.c)
+ * @expected:	vbus_ring_expect() asked the next run to poll (written by
+ *		the runs of the connection's rings, on its one thread)
  * @poll_until:	local_clock() at which the current poll ends, or 0; a
  *		run that yielded to other work keeps it for the next run
  * @poll_end:	local_clock() when a run last stopped polling and turned
@@ -156,6 +158,7 @@ struct vbus_ring {
 	u32 published;
 	bool notify;
 	u32 poll_ns;
+	bool expected;
 	u64 poll_until;
 	u64 poll_end;
 
@@ -180,6 +183,7 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 		      struct vbus_signal *signal);
 void vbus_ring_abandon(struct vbus_ring *ring, int err);
 void vbus_ring_kick(struct vbus_ring *ring);
+void vbus_ring_expect(struct vbus_ring *ring);
 int vbus_ring_pop(struct vbus_ring *ring, struct vbus_ring_budget *b,
 		  struct vbus_ioq_buf *buf);
 void vbus_ring_complete(struct vbus_ring *ring, u32 len, u32 flags);

@@ -51,8 +51,9 @@
  * polling doubles it (from VBUS_RING_POLL_START_NS), one that comes
  * later halves it.  A client that streams is caught by the poll, one
  * that posts now and then costs no polling.  Only after a round that
- * served something, so a client that only rings (its pending flag
- * without descriptors) is never polled for; never while another task
+ * served something (or after vbus_ring_expect(): another ring has just
+ * given the client something it answers on this one), so a client that
+ * only rings (its pending flag without descriptors) is never polled for; never while another task
  * wants the CPU; never ahead of another ring of the same thread (the
  * run requeues itself behind it, doorbells off, and the next run polls
  * until the same deadline); and every descriptor found so is charged
@@ -205,6 +206,7 @@ static void vbus_ring_work(struct kthread_work *work)
 	u64 poll_max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
 	enum vbus_ring_polled polled;
 	struct vbus_shm_signal *dev_signal;
+	bool expected = false;
 	bool entered;
 	int ret;
 
@@ -214,7 +216,13 @@ static void vbus_ring_work(struct kthread_work *work)
 	/* Polling now: the client need not ring. */
 	if (poll) {
 		vbus_shm_signal_disable(dev_signal);
-		vbus_ring_poll_adapt(ring, poll_max);
+		expected = ring->expected;
+		ring->expected = false;
+		/* Only the client's timing tells the window's size. */
+		if (expected)
+			ring->poll_end = 0;
+		else
+			vbus_ring_poll_adapt(ring, poll_max);
 	}
 	vbus_shm_signal_ack(dev_signal);
 	entered = vbus_memctx_enter(ring->ctx);
@@ -223,11 +231,12 @@ static void vbus_ring_work(struct kthread_work *work)
 
 		ret = ring->ops->serve(ring, &b);
 		vbus_ring_publish(ring);
-		/* Served something, or polling: more may come soon. */
+		/* Served or expected something, or polling: more soon? */
 		if (ret == -EAGAIN && poll &&
-		    (b.descs != descs || ring->poll_until)) {
-			polled = vbus_ring_poll(ring, b.descs != descs,
-						poll_max);
+		    (b.descs != descs || expected || ring->poll_until)) {
+			polled = vbus_ring_poll(ring, b.descs != descs ||
+						expected, poll_max);
+			expected = false;
 			if (polled == VBUS_RING_POSTED)
 				continue;
 			if (polled == VBUS_RING_YIELD) {
@@ -334,6 +343,7 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->published = ioq->used;
 	ring->notify = false;
 	ring->poll_ns = 0;
+	ring->expected = false;
 	ring->poll_until = 0;
 	ring->poll_end = 0;
 	ring->ctx = conn->ctx;
@@ -463,6 +473,28 @@ void vbus_ring_abandon(struct vbus_ring *ring, int err)
 	WRITE_ONCE(ring->attached, false);
 }
 EXPORT_SYMBOL_GPL(vbus_ring_abandon);
+
+/**
+ * vbus_ring_expect() - the client will likely post on a polled ring soon
+ * @ring: a VBUS_RING_F_POLL ring of the caller's connection
+ *
+ * From the handler of another ring of the same connection that has just
+ * given the client something it answers on @ring (packets to a guest,
+ * which acknowledges or replies on its transmit ring): @ring's next run
+ * polls it as after a round that served descriptors, so the answer needs
+ * no doorbell when it comes within the ring's polling window.  The
+ * window adapts as for any poll: answers that keep coming after it
+ * ends shrink it to nothing, and the run then costs one look at the
+ * ring.
+ */
+void vbus_ring_expect(struct vbus_ring *ring)
+{
+	if (!(ring->ops->flags & VBUS_RING_F_POLL))
+		return;
+	ring->expected = true;
+	vbus_ring_kick(ring);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_expect);
 
 /**
  * vbus_ring_kick() - have the ring served soon
