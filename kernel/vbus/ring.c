@@ -53,12 +53,13 @@
  * that posts now and then costs no polling.  Only after a round that
  * served something (or after vbus_ring_expect(): another ring has just
  * given the client something it answers on this one), so a client that
- * only rings (its pending flag without descriptors) is never polled for; never while another task
- * wants the CPU; never ahead of another ring of the same thread (the
- * run requeues itself behind it, doorbells off, and the next run polls
- * until the same deadline); and every descriptor found so is charged
- * to the run's budget like any other.  The time polled is CPU time of the
- * connection's thread, in the client's cgroups.
+ * only rings (its pending flag without descriptors) is never polled
+ * for; never while another task wants the CPU; never ahead of another
+ * ring of the same thread (the run requeues itself behind it, doorbells
+ * off, and the next run polls until the same deadline); and every
+ * descriptor found so is charged to the run's budget like any other.
+ * The time polled is CPU time of the connection's thread, in the
+ * client's cgroups.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -93,7 +94,7 @@ static bool vbus_ring_ok(struct vbus_ring *ring)
 /* A window that grows from 0 starts here. */
 #define VBUS_RING_POLL_START_NS	(10 * NSEC_PER_USEC)
 
-static unsigned int ring_poll_us = 200;
+static unsigned int ring_poll_us = VBUS_RING_POLL_MAX_US;
 
 static int ring_poll_us_set(const char *val, const struct kernel_param *kp)
 {
@@ -107,7 +108,7 @@ static const struct kernel_param_ops ring_poll_us_ops = {
 
 module_param_cb(ring_poll_us, &ring_poll_us_ops, &ring_poll_us, 0644);
 MODULE_PARM_DESC(ring_poll_us,
-		 "the longest a transmit ring that was just served is polled before its client must ring again, in microseconds (0: never; at most 1000; default 200)");
+		 "the longest a transmit ring that was just served is polled before its client must ring again, in microseconds (0: never; at most 1000, the default)");
 
 /* Tell the client what the run published, if it asked for it. */
 static void vbus_ring_notify(struct vbus_ring *ring)

@@ -81,15 +81,18 @@ stream_doorbells() {
 	taskset -c 1 $SPIN stream A "$ea" 2000 >/tmp/stream.out 2>&1 &&
 	sed -n 's/^stream: 2000 buffers, \([0-9]*\) doorbells$/\1/p' /tmp/stream.out
 }
+default=$(cat $PARAM)
+check "ring_poll_us is 1000 by default" test "$default" = 1000
 poll0=$(stream_doorbells 0)
 poll1000=$(stream_doorbells 1000)
-put $PARAM 200
+put $PARAM 500
 echo "# a stream of 2000 echo buffers rang ${poll0:-?} doorbells without polling, ${poll1000:-?} with ring_poll_us 1000"
 check "without polling, a stream rings for most buffers" test "${poll0:-0}" -ge 1000
 check "with ring_poll_us 1000, it rings a tenth as often at most" \
 	test -n "$poll1000" -a "${poll1000:-2000}" -le $((poll0 / 10))
 check "ring_poll_us refuses 1001 and keeps its value" \
-	sh -c "! echo 1001 >$PARAM 2>/dev/null && [ \"\$(cat $PARAM)\" = 200 ]"
+	sh -c "! echo 1001 >$PARAM 2>/dev/null && [ \"\$(cat $PARAM)\" = 500 ]"
+put $PARAM "$default"
 
 check "A and B have no client left" \
 	sh -c "[ \"\$(cat $A/clients)\" = 0 ] && [ \"\$(cat $B/clients)\" = 0 ]"
