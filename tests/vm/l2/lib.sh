@@ -149,17 +149,22 @@ l2_boot() {
 	l2_wait "$log" "$pattern" "$limit"
 }
 
+# The last lines of each FILE, as TAP comments.
+l2_last_lines() { # FILE...
+	local f
+	for f in "$@"; do
+		tail -n 5 "$f" | tr -d '\r' | sed 's/^/#   /'
+	done
+}
+
 # A first attempt of FN failed for REASON and is tried again: its LOG
 # (and $L2_ERR) become LOG.1 ($L2_ERR.1), and TAP comments say why, with
 # the last lines of both.
 l2_retry() { # FN LOG REASON
-	local f
 	mv "$2" "$2.1"
 	[ -z "${L2_ERR:-}" ] || mv "$L2_ERR" "$L2_ERR.1"
 	echo "# $1: $3; the last lines of its log:"
-	for f in "$2.1" ${L2_ERR:+"$L2_ERR.1"}; do
-		tail -n 5 "$f" | tr -d '\r' | sed 's/^/#   /'
-	done
+	l2_last_lines "$2.1" ${L2_ERR:+"$L2_ERR.1"}
 	echo "# $1: starting it again"
 }
 
@@ -241,7 +246,7 @@ l2_run() {
 	l2_retry l2_run "$log" "the guest's console was silent for ${quiet}s"
 	l2_run_once "$log" "$limit" "$quiet" "$@" && return 0
 	echo "# l2_run: silent for ${quiet}s again; its last lines:"
-	tail -n 5 "$log" | tr -d '\r' | sed 's/^/#   /'
+	l2_last_lines "$log"
 }
 
 l2_result() {
