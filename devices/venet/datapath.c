@@ -10,11 +10,6 @@
  * venet supplies the handlers: the protocol and nothing else.  A guest
  * that breaks a ring's protocol loses the ring until it reconnects; a
  * bad packet is dropped and counted.
- *
- * The tx and rx handlers never sleep when the budget says so
- * (VBUS_RING_F_DIRECT): over the local connector the guest driver's
- * doorbell and the host netdev's transmit serve the rings in their own
- * context, with no thread in between.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt

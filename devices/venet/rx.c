@@ -365,5 +365,4 @@ static int venet_rx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 const struct vbus_ring_ops venet_rx_ring_ops = {
 	.serve = venet_rx_serve,
 	.kind = "rx",
-	.flags = VBUS_RING_F_DIRECT,
 };

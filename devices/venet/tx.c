@@ -74,7 +74,7 @@ static bool venet_tx_hdr_ok(struct venet_queue *q,
 
 /* Copy @len bytes of guest memory at @addr to the end of @skb. */
 static int venet_skb_fill(struct venet_queue *q, struct sk_buff *skb,
-			  u64 addr, u32 len, gfp_t gfp)
+			  u64 addr, u32 len)
 {
 	struct vbus_memctx *ctx = q->txr.ctx;
 	struct skb_shared_info *sh = skb_shinfo(skb);
@@ -103,7 +103,7 @@ static int venet_skb_fill(struct venet_queue *q, struct sk_buff *skb,
 
 			if (sh->nr_frags == MAX_SKB_FRAGS)
 				return -EMSGSIZE;
-			page = alloc_page(gfp | __GFP_NOWARN);
+			page = alloc_page(GFP_KERNEL | __GFP_NOWARN);
 			if (!page)
 				return -ENOMEM;
 			skb_add_rx_frag(skb, sh->nr_frags, page, 0, 0,
@@ -112,7 +112,7 @@ static int venet_skb_fill(struct venet_queue *q, struct sk_buff *skb,
 		}
 		pos = skb_frag_off(frag) + skb_frag_size(frag);
 		n = min_t(u32, len, PAGE_SIZE - pos);
-		/* Pages allocated without __GFP_HIGHMEM are never highmem. */
+		/* Pages from alloc_page(GFP_KERNEL) are never highmem. */
 		ret = vbus_memctx_copy_from(ctx,
 					    page_address(skb_frag_page(frag)) +
 					    pos, addr, n);
@@ -136,12 +136,11 @@ static void venet_tx_discard(struct venet_queue *q, bool error)
 }
 
 /*
- * Take one descriptor of the current chain, allocating with @gfp.
- * Returns 0, or -EPROTO when the chain is longer than the ring (it can
- * never end).
+ * Take one descriptor of the current chain.  Returns 0, or -EPROTO
+ * when the chain is longer than the ring (it can never end).
  */
 static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
-			 u64 f, gfp_t gfp)
+			 u64 f)
 {
 	u32 off = 0, len;
 
@@ -184,13 +183,14 @@ static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
 				   VENET_LINEAR_MAX);
 
 		q->tx_skb = __netdev_alloc_skb_ip_align(q->vp->netdev, head,
-							gfp | __GFP_NOWARN);
+							GFP_KERNEL |
+							__GFP_NOWARN);
 		if (!q->tx_skb) {
 			venet_tx_discard(q, false);
 			return 0;
 		}
 	}
-	switch (venet_skb_fill(q, q->tx_skb, buf->addr + off, len, gfp)) {
+	switch (venet_skb_fill(q, q->tx_skb, buf->addr + off, len)) {
 	case 0:
 		break;
 	case -ENOMEM:
@@ -326,7 +326,7 @@ static int venet_tx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 		ret = vbus_ring_pop(ring, b, &buf);
 		if (ret)
 			break;
-		ret = venet_tx_desc(q, &buf, f, b->gfp);
+		ret = venet_tx_desc(q, &buf, f);
 		/* The buffer is no longer read: hand it back. */
 		vbus_ring_complete(ring, 0, 0);
 		vbus_ring_publish_batch(ring);
@@ -359,7 +359,7 @@ static int venet_tx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 const struct vbus_ring_ops venet_tx_ring_ops = {
 	.serve = venet_tx_serve,
 	.kind = "tx",
-	.flags = VBUS_RING_F_POLL | VBUS_RING_F_DIRECT,
+	.flags = VBUS_RING_F_POLL,
 };
 
 /**

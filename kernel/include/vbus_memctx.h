@@ -11,7 +11,6 @@
 #ifndef _VBUS_MEMCTX_H
 #define _VBUS_MEMCTX_H
 
-#include <linux/bits.h>
 #include <linux/gfp.h>
 #include <linux/kref.h>
 #include <linux/types.h>
@@ -58,9 +57,8 @@ struct vbus_memmap {
  *		the client's afterwards
  * @release:	free the memctx (last reference gone)
  * @owner:	the module that implements these operations
- * @flags:	VBUS_MEMCTX_F_*
  *
- * All may sleep, unless @flags says otherwise.  Each returns 0 or a negative errno (-EFAULT for an
+ * All may sleep.  Each returns 0 or a negative errno (-EFAULT for an
  * address outside the client's memory), @enter and @leave excepted.
  *
  * A memctx whose memory can change behind a mapping (a VMM may replace
@@ -91,18 +89,7 @@ struct vbus_memctx_ops {
 	void (*leave)(struct vbus_memctx *ctx);
 	void (*release)(struct vbus_memctx *ctx);
 	struct module *owner;
-	unsigned int flags;
 };
-
-/*
- * Flags of struct vbus_memctx_ops.
- *
- * VBUS_MEMCTX_F_ATOMIC: @copy_to and @copy_from never sleep and never
- * fault (the client's memory is kernel memory), and there is neither
- * @enter nor @remap: rings in it may be served from any context but
- * hard interrupts (VBUS_RING_F_DIRECT), and never move.
- */
-#define VBUS_MEMCTX_F_ATOMIC	BIT(0)
 
 /**
  * struct vbus_memctx - a client's address space

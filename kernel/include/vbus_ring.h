@@ -20,11 +20,7 @@
  * The handler runs in the ring's work item, on the thread that serves
  * the connection's rings (struct vbus_connection.worker, in the client's
  * cgroups), and is the only user of the ring's indices and of the memory
- * they cover; it may sleep.  Two runs of one ring never overlap.  The
- * one exception is a VBUS_RING_F_DIRECT ring in kernel memory
- * (VBUS_MEMCTX_F_ATOMIC, the local connector): its doorbells and kicks
- * serve it at once in their own context, with no thread in between,
- * and its handler must not sleep when the budget says so.
+ * they cover; it may sleep.  Two runs of one ring never overlap.
  *
  * Lifetime: vbus_ring_init() once; then any number of
  * vbus_ring_attach() ... stop cycles, one per connection that registers
@@ -38,7 +34,6 @@
 #define _VBUS_RING_H
 
 #include <linux/atomic.h>
-#include <linux/gfp.h>
 #include <linux/kthread.h>
 #include <linux/types.h>
 
@@ -65,8 +60,6 @@ struct vbus_ring;
  * @items:	items left
  * @descs:	descriptors left (vbus_ring_pop() charges them)
  * @bytes:	bytes left (the handler charges them, vbus_ring_charge())
- * @gfp:	how the handler allocates: GFP_KERNEL on the ring's thread,
- *		GFP_ATOMIC in a direct run, which must not sleep
  *
  * One budget covers every round of a run: nothing the client does to
  * its ring or to its signal makes a run longer.
@@ -75,7 +68,6 @@ struct vbus_ring_budget {
 	unsigned int items;
 	unsigned int descs;
 	size_t bytes;
-	gfp_t gfp;
 };
 
 /* Flags of struct vbus_ring_ops. */
@@ -86,21 +78,12 @@ struct vbus_ring_budget {
  * the ring's polling window: see ring.c).
  */
 #define VBUS_RING_F_POLL	BIT(0)
-/*
- * The handler can serve the ring without sleeping when the budget's
- * @gfp does not allow it.  In kernel memory (VBUS_MEMCTX_F_ATOMIC) the
- * ring is then served directly by whoever kicks it or rings, outside
- * hard interrupts, and never polled: the thread only takes over what
- * a direct run left (its budget spent, or a run that overlapped).
- */
-#define VBUS_RING_F_DIRECT	BIT(1)
 
 /**
  * struct vbus_ring_ops - what a device class supplies for a kind of ring
  * @serve:	serve the ring until there is nothing more to do or the
  *		budget is spent; called from the ring's work item, inside a
- *		memctx run (vbus_memctx_enter()), or from a kick for a
- *		direct ring (VBUS_RING_F_DIRECT), as many times as the run
+ *		memctx run (vbus_memctx_enter()), as many times as the run
  *		needs.  Returns:
  *		0: nothing left to do, and no descriptor is needed (the
  *		client's doorbells go off: posting to this ring is of no
@@ -150,8 +133,6 @@ struct vbus_ring_ops {
  *		abandoned, until the connection's stop
  * @signal:	the region's signal
  * @worker:	the connection's thread, which runs @work
- * @direct:	served by whoever kicks it (VBUS_RING_F_DIRECT in an
- *		atomic memctx)
  *
  * @node:	in the connection's rings from vbus_ring_attach() to the
  *		stop (the connection's @rings_lock and @lock)
@@ -164,8 +145,6 @@ struct vbus_ring_ops {
  * @moving:	the core is switching @ioq to new memory; a run that
  *		starts meanwhile does nothing
  * @work:	serves the ring (a run)
- * @running:	VBUS_RING_RUNNING and VBUS_RING_MISSED: one run of a
- *		@direct ring at a time, on the thread or directly (ring.c)
  * @doorbells:	doorbells the client rang
  * @notifications: notifications sent to the client (written by @work)
  */
@@ -187,13 +166,11 @@ struct vbus_ring {
 	struct vbus_memmap *shm;
 	struct vbus_signal *signal;
 	struct kthread_worker *worker;
-	bool direct;
 	struct list_head node;
 
 	bool attached;
 	bool moving;
 	struct kthread_work work;
-	unsigned long running;
 	atomic_long_t doorbells;
 	unsigned long notifications;
 };

@@ -115,7 +115,6 @@ static const struct vbus_memctx_ops kctx_ops = {
 	.map = kctx_map,
 	.release = kctx_release,
 	.owner = THIS_MODULE,
-	.flags = VBUS_MEMCTX_F_ATOMIC,
 };
 
 /**

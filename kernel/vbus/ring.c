@@ -32,15 +32,6 @@
  * thread by then, whatever context the device kicks from, and every
  * ring of a client shares that one grace period.
  *
- * Direct runs: a VBUS_RING_F_DIRECT ring in kernel memory is served by
- * the kick itself, inside the same rcu_read_lock() section, so the
- * teardown's grace period also waits for every direct run.  Such a run
- * allocates with GFP_ATOMIC and never yields or polls.  Runs of one
- * ring are kept apart by the @running bits: a run that finds another in
- * progress leaves a note and returns, and the run in progress queues
- * the ring on the thread as it ends.  The thread's runs of the ring take
- * the same bit, so a direct run and a thread run never overlap either.
- *
  * The budget: a run starts with one struct vbus_ring_budget and charges
  * every round to it.  A round that found the ring empty is followed by
  * another only when vbus_ioq_dev_enable() sees a descriptor: a client
@@ -203,62 +194,15 @@ static void vbus_ring_poll_adapt(struct vbus_ring *ring, u64 max)
 	ring->poll_end = 0;
 }
 
-/* Queue a run on the ring's thread, if it is attached.  Any context. */
-static void vbus_ring_queue(struct vbus_ring *ring)
+static void vbus_ring_work(struct kthread_work *work)
 {
-	rcu_read_lock();
-	/* Pairs with vbus_ring_attach(): @worker is set when attached. */
-	if (smp_load_acquire(&ring->attached))
-		kthread_queue_work(ring->worker, &ring->work);
-	rcu_read_unlock();
-}
-
-/* Bits of vbus_ring.running. */
-enum {
-	VBUS_RING_RUNNING,	/* a run of the direct ring is in progress */
-	VBUS_RING_MISSED,	/* a run found it so: the thread takes over */
-};
-
-/*
- * Start a run of a direct ring, or leave a note for the run in progress.
- * Each side sets its bit before it reads the other's (full barriers), so
- * either the note is seen by vbus_ring_unclaim() or the bit is free for
- * the second try here.
- */
-static bool vbus_ring_claim(struct vbus_ring *ring)
-{
-	if (!test_and_set_bit_lock(VBUS_RING_RUNNING, &ring->running))
-		return true;
-	set_bit(VBUS_RING_MISSED, &ring->running);
-	/* Pairs with vbus_ring_unclaim(): the note is set before the retry. */
-	smp_mb__after_atomic();
-	return !test_and_set_bit_lock(VBUS_RING_RUNNING, &ring->running);
-}
-
-/* End a run of a direct ring; what a run missed meanwhile is queued. */
-static void vbus_ring_unclaim(struct vbus_ring *ring)
-{
-	clear_bit_unlock(VBUS_RING_RUNNING, &ring->running);
-	/* Pairs with vbus_ring_claim(): clear the bit, then read notes. */
-	smp_mb__after_atomic();
-	if (test_and_clear_bit(VBUS_RING_MISSED, &ring->running))
-		vbus_ring_queue(ring);
-}
-
-/*
- * One run: serve the ring until it is empty or the budget is spent.
- * @gfp says whether the run may sleep (the thread) or not (direct).
- */
-static void vbus_ring_run(struct vbus_ring *ring, gfp_t gfp)
-{
+	struct vbus_ring *ring = container_of(work, struct vbus_ring, work);
 	struct vbus_ring_budget b = {
 		.items = VBUS_RING_WEIGHT_ITEMS,
 		.descs = VBUS_RING_WEIGHT_DESCS,
 		.bytes = VBUS_RING_WEIGHT_BYTES,
-		.gfp = gfp,
 	};
-	/* A direct ring costs its client nothing to ring: never polled. */
-	bool poll = (ring->ops->flags & VBUS_RING_F_POLL) && !ring->direct;
+	bool poll = ring->ops->flags & VBUS_RING_F_POLL;
 	/* The ceiling, read once so that one run sees one value. */
 	u64 poll_max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
 	enum vbus_ring_polled polled;
@@ -285,20 +229,20 @@ static void vbus_ring_run(struct vbus_ring *ring, gfp_t gfp)
 	entered = vbus_memctx_enter(ring->ctx);
 	for (;;) {
 		unsigned int descs = b.descs;
-		bool served;
 
 		ret = ring->ops->serve(ring, &b);
 		vbus_ring_publish(ring);
 		/* Served or expected something, or polling: more soon? */
-		served = b.descs != descs || expected;
-		expected = false;
-		if (ret == -EAGAIN && poll && (served || ring->poll_until)) {
-			polled = vbus_ring_poll(ring, served, poll_max);
+		if (ret == -EAGAIN && poll &&
+		    (b.descs != descs || expected || ring->poll_until)) {
+			polled = vbus_ring_poll(ring, b.descs != descs ||
+						expected, poll_max);
+			expected = false;
 			if (polled == VBUS_RING_POSTED)
 				continue;
 			if (polled == VBUS_RING_YIELD) {
 				/* Doorbells stay off: the requeued run polls. */
-				vbus_ring_queue(ring);
+				vbus_ring_kick(ring);
 				break;
 			}
 		}
@@ -322,7 +266,7 @@ static void vbus_ring_run(struct vbus_ring *ring, gfp_t gfp)
 		}
 		if (ret == -EBUSY) {
 			/* Out of budget: let others run, then go on. */
-			vbus_ring_queue(ring);
+			vbus_ring_kick(ring);
 			break;
 		}
 		if (ret == -ENOBUFS || ret == -ESHUTDOWN)
@@ -332,18 +276,6 @@ static void vbus_ring_run(struct vbus_ring *ring, gfp_t gfp)
 	}
 	vbus_memctx_leave(ring->ctx, entered);
 	vbus_ring_notify(ring);
-}
-
-static void vbus_ring_work(struct kthread_work *work)
-{
-	struct vbus_ring *ring = container_of(work, struct vbus_ring, work);
-
-	if (!ring->direct) {
-		vbus_ring_run(ring, GFP_KERNEL);
-	} else if (vbus_ring_claim(ring)) {
-		vbus_ring_run(ring, GFP_KERNEL);
-		vbus_ring_unclaim(ring);
-	}
 }
 
 static void vbus_ring_doorbell(struct vbus_signal *signal)
@@ -419,9 +351,6 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->shm = shm;
 	ring->signal = signal;
 	ring->worker = conn->worker;
-	ring->direct = (ring->ops->flags & VBUS_RING_F_DIRECT) &&
-		       (conn->ctx->ops->flags & VBUS_MEMCTX_F_ATOMIC);
-	ring->running = 0;
 	ring->moving = false;
 	/*
 	 * The run is idle; a work may only be queued on the thread it was
@@ -469,7 +398,7 @@ void vbus_rings_moved(struct vbus_connection *conn, struct vbus_memmap *shm)
 		vbus_ioq_dev_move(&ring->ioq, shm->ptr);
 		/* Pairs with vbus_ring_ok(): the new view is set when clear. */
 		smp_store_release(&ring->moving, false);
-		vbus_ring_queue(ring);
+		vbus_ring_kick(ring);
 	}
 }
 
@@ -561,12 +490,10 @@ EXPORT_SYMBOL_GPL(vbus_ring_abandon);
  */
 void vbus_ring_expect(struct vbus_ring *ring)
 {
-	/* Only a ring that may be polled now. */
-	if (!(ring->ops->flags & VBUS_RING_F_POLL) || ring->direct ||
-	    !READ_ONCE(ring_poll_us))
+	if (!(ring->ops->flags & VBUS_RING_F_POLL))
 		return;
 	ring->expected = true;
-	vbus_ring_queue(ring);
+	vbus_ring_kick(ring);
 }
 EXPORT_SYMBOL_GPL(vbus_ring_expect);
 
@@ -575,25 +502,14 @@ EXPORT_SYMBOL_GPL(vbus_ring_expect);
  * @ring: the ring
  *
  * For the device's own events (a packet to deliver, a pause that ended).
- * Does nothing while the ring is not attached.  Any context.  A direct
- * ring is served before this returns, unless in a hard interrupt, with
- * interrupts off, or while another run of it is in progress: the ring's
- * thread then serves it.
+ * Does nothing while the ring is not attached.  Any context.
  */
 void vbus_ring_kick(struct vbus_ring *ring)
 {
 	rcu_read_lock();
 	/* Pairs with vbus_ring_attach(): @worker is set when attached. */
-	if (smp_load_acquire(&ring->attached)) {
-		if (ring->direct && !in_hardirq() && !irqs_disabled()) {
-			if (vbus_ring_claim(ring)) {
-				vbus_ring_run(ring, GFP_ATOMIC);
-				vbus_ring_unclaim(ring);
-			}
-		} else {
-			kthread_queue_work(ring->worker, &ring->work);
-		}
-	}
+	if (smp_load_acquire(&ring->attached))
+		kthread_queue_work(ring->worker, &ring->work);
 	rcu_read_unlock();
 }
 EXPORT_SYMBOL_GPL(vbus_ring_kick);
@@ -604,8 +520,7 @@ EXPORT_SYMBOL_GPL(vbus_ring_kick);
  * @b:		the run's budget; a descriptor is charged to it
  * @buf:	receives a private copy of the descriptor
  *
- * On the ring's thread, yields the CPU when another task needs it: call
- * it without spinlocks.
+ * Yields the CPU when another task needs it: call it without spinlocks.
  *
  * Return: 0; -ESHUTDOWN when the ring was stopped; -EBUSY when the
  * budget is spent; -EAGAIN when nothing is posted; -EPROTO when the
@@ -624,8 +539,7 @@ int vbus_ring_pop(struct vbus_ring *ring, struct vbus_ring_budget *b,
 	if (ret)
 		return ret;
 	b->descs--;
-	if (gfpflags_allow_blocking(b->gfp))
-		cond_resched();
+	cond_resched();
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vbus_ring_pop);

@@ -126,32 +126,6 @@ check "host netdev up: carrier back on both sides" host_up
 check "ping from A to B" ip netns exec A ping -c 3 -i 0.2 -W 3 10.9.0.2
 check "ping from B to A" ip netns exec B ping -c 3 -i 0.2 -W 3 10.9.0.1
 
-# Kernel memory: the rings are served by the doorbell or the transmit
-# that kicks them, not by the connection's thread (vbus-<owner>-<n>).
-ring_thread_switches() {
-	local t n=0 threads=0
-	for t in /proc/[0-9]*; do
-		case "$(cat "$t/comm" 2>/dev/null)" in vbus-[0-9k]*-[0-9]*) ;; *) continue ;; esac
-		threads=$((threads + 1))
-		n=$((n + $(awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "$t/status")))
-	done
-	[ "$threads" -gt 0 ] && echo "$n"
-}
-# No polling (each run on the thread would be a wake-up), restored after.
-POLL=/sys/module/vbus/parameters/ring_poll_us
-direct_rings() {
-	local before after poll rc=0
-	poll=$(cat $POLL) && echo 0 >$POLL || return 1
-	before=$(ring_thread_switches) || { echo "no ring thread"; rc=1; }
-	ip netns exec B ping -f -c 200 -W 3 10.9.0.1 >/dev/null || rc=1
-	after=$(ring_thread_switches) || rc=1
-	echo "$poll" >$POLL || rc=1
-	echo "ring threads ran $((after - before)) times for 200 flood pings"
-	[ $rc = 0 ] && [ $((after - before)) -lt 20 ]
-}
-check "200 pings need no ring thread (rings served where kicked)" direct_rings
-echo "# $t_out"
-
 # iperf3 client in B against a server in A; prints the summary.
 IPERF_T=${VENET_IPERF_SECONDS:-5}
 iperf() {
