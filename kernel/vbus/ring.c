@@ -229,15 +229,15 @@ static void vbus_ring_work(struct kthread_work *work)
 	entered = vbus_memctx_enter(ring->ctx);
 	for (;;) {
 		unsigned int descs = b.descs;
+		bool served;
 
 		ret = ring->ops->serve(ring, &b);
 		vbus_ring_publish(ring);
 		/* Served or expected something, or polling: more soon? */
-		if (ret == -EAGAIN && poll &&
-		    (b.descs != descs || expected || ring->poll_until)) {
-			polled = vbus_ring_poll(ring, b.descs != descs ||
-						expected, poll_max);
-			expected = false;
+		served = b.descs != descs || expected;
+		expected = false;
+		if (ret == -EAGAIN && poll && (served || ring->poll_until)) {
+			polled = vbus_ring_poll(ring, served, poll_max);
 			if (polled == VBUS_RING_POSTED)
 				continue;
 			if (polled == VBUS_RING_YIELD) {
@@ -490,7 +490,8 @@ EXPORT_SYMBOL_GPL(vbus_ring_abandon);
  */
 void vbus_ring_expect(struct vbus_ring *ring)
 {
-	if (!(ring->ops->flags & VBUS_RING_F_POLL))
+	/* Only a ring that may be polled now. */
+	if (!(ring->ops->flags & VBUS_RING_F_POLL) || !READ_ONCE(ring_poll_us))
 		return;
 	ring->expected = true;
 	vbus_ring_kick(ring);
