@@ -135,9 +135,10 @@ check "the host pings the guest" ping -c 3 -W 5 10.77.0.2
 # for once its request is delivered (vbus_ring_expect()), and the poll
 # after a reply gives way to the next request instead of holding it up.
 # With the ceiling at 1000 us at most half the replies ring; with 0
-# every one does.  (The debug lane's guest is too slow to answer within
-# the ceiling: there, only no more than with 0.)  Pings 10 ms apart are
-# not checked: whether a guest that idled for 10 ms answers within
+# every one does.  The debug lane's guest is too slow to answer within
+# the ceiling, so there every reply rings either way and the two counts
+# differ by chance: the saving is not checked there.  Pings 10 ms apart
+# are not checked: whether a guest that idled for 10 ms answers within
 # 1000 us depends on how fast the emulator is that day.
 reply_doorbells() { # RING_POLL_US: the guest's tx doorbells for 200 pings
 	local n0 n1
@@ -154,7 +155,7 @@ echo "$default" >/sys/module/vbus/parameters/ring_poll_us
 echo "# doorbells for 200 flood ping replies: $off without polling, $on polling up to 1000 us"
 check "flood pings: every reply rings without polling" test "${off:-0}" -ge 180
 if [ "${VBUS_VM_SLOW:-1}" -gt 1 ]; then
-	check "flood pings: polling rings no more (debug lane)" test "${on:-999}" -le "${off:-0}"
+	ok "flood pings: polling saves doorbells # SKIP the debug lane's guest answers after the ceiling"
 else
 	check "flood pings: polling for the replies saves at least half the doorbells" \
 		test "${on:-999}" -le 100
