@@ -241,7 +241,7 @@ echo "# after the traffic: $snap1"
 
 check "the guest reports its counters" l2_wait $LOG '^L2-DONE=1' 120
 l2_wait_exit 60
-vm_status() { echo "vbus-vm exited with status $L2_STATUS"; [ "$L2_STATUS" = 0 ]; }
+vm_status() { echo "vbus-vm exited with status $L2_STATUS: $(tail -n 1 $L2_ERR)"; [ "$L2_STATUS" = 0 ]; }
 check "vbus-vm exits 0 when the guest reboots" vm_status
 check "the guest reported success" test "$(l2_result $LOG)" = 0
 

@@ -168,6 +168,8 @@ check "the console has only the guest's output" sh -c "! grep -q 'vbus-vm' '$wor
 check "--stats counted exits on stderr" grep -Eq '^vbus-vm: user exits: [1-9][0-9]* \(io [1-9]' "$work/one.err"
 check "--stats: port I/O reached the UART and the PCI ports" \
 	grep -Eq '^vbus-vm: port exits: serial [1-9][0-9]*, pci-config [1-9]' "$work/one.err"
+check "--stats: the last line says why it stopped (the i8042 reset of reboot=k)" \
+	test "$(tail -n 1 "$work/one.err")" = "vbus-vm: the guest reset the machine (i8042)"
 
 # ---- two vCPUs, 384 MiB
 L2_ERR=$work/two.err l2_run "$work/two" 300 -k "$kernel" -i "$work/initrd" --mem 384M --cpus 2

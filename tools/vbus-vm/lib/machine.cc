@@ -498,7 +498,11 @@ int Machine::run()
 	if (opts_.stats) {
 		print_stats();
 	}
-	if (status_ == kExitOk && !loud_) {
+	// A guest's reset is the normal end and stays quiet, unless the
+	// counters were asked for: then they are followed by the reason, so
+	// that a report that ends with counters and no reason was printed by
+	// a SIGUSR1, and the VMM died without saying why.
+	if (status_ == kExitOk && !loud_ && !opts_.stats) {
 		log(why_);
 	} else {
 		std::cerr << "vbus-vm: " << why_ << '\n';
