@@ -5,10 +5,13 @@
 # (virtio-net under QEMU, venet under vbus-vm), gives it 10.80.0.2/24,
 # starts an iperf3 server and a sockperf server, and then answers the
 # host's requests on the console:
-#   stats N   prints "L2-STATS-N=<NIC interrupts> <NIC kicks>"
+#   stats N   prints "L2-STATS-N=<NIC interrupts> <tx kicks> <rx kicks>"
 #   quit      powers the guest off
 # Interrupts are the NIC's lines of /proc/interrupts; kicks are the
-# driver's own doorbell counters from ethtool -S.
+# driver's own doorbell counters from ethtool -S, by the ring they ring:
+# transmit (sent packets posted) or receive (buffers posted).  Both
+# drivers name them so: rx0_kicks / tx0_kicks for venet, rx_queue_0_kicks
+# / tx_queue_0_kicks for virtio-net.
 . /l2/lib.sh
 stty -echo 2>/dev/null
 echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6
@@ -39,7 +42,8 @@ irqs() {
 }
 
 kicks() {
-	ethtool -S "$IF" | awk '/kicks:/ { n += $2 } END { print n + 0 }'
+	ethtool -S "$IF" | awk '$1 ~ /^tx.*kicks:$/ { t += $2 } $1 ~ /^rx.*kicks:$/ { r += $2 }
+		END { print t + 0, r + 0 }'
 }
 
 ip link set lo up

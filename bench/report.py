@@ -33,6 +33,8 @@ COUNTERS = {
         ("exits", "KVM exits", True),
         ("user_exits", "exits to user space", True),
         ("guest_kicks", "kick exits (the driver's kicks)", True),
+        ("guest_tx_kicks", "... of them on transmit rings", True),
+        ("guest_rx_kicks", "... of them on receive rings (buffers posted)", True),
         ("pio_exits", "PIO exits", False),
         ("emulated", "emulated instructions", False),
         ("injected_irqs", "interrupts injected (KVM)", True),
@@ -180,7 +182,8 @@ def markdown(result):
     lines = []
     meta = result["method"]
     lines.append(f"Side by side in one test VM boot; {meta['seconds']} s per "
-                 f"measurement, {meta['reps']} repetition(s), median (lowest-highest).")
+                 f"measurement, {meta['reps']} repetition(s), median (lowest-highest); "
+                 f"kvm part {'pinned' if meta.get('pinned') else 'not pinned'}.")
     for part in ("kvm", "local"):
         ref_side, our_side, _ = PARTS[part]
         lines += table_head(part, "figure", True)
@@ -233,7 +236,8 @@ def main():
     meta = next((r for r in rows if r.get("part") == "method"), {})
     result = {
         "method": {"seconds": meta.get("seconds"), "reps": reps,
-                   "kernel": meta.get("kernel"), "l2": meta.get("l2")},
+                   "kernel": meta.get("kernel"), "l2": meta.get("l2"),
+                   "pinned": meta.get("pinned")},
         "kvm": {"figures": figures(rows, "kvm", chosen),
                 "counters": counter_table(rows, "kvm", chosen),
                 "thread_switches": thread_table(rows, chosen, "thread_switches", None),

@@ -107,6 +107,30 @@ guest_failed() { # A|B MESSAGE
 	die "guest $1 (${name[$1]}): $2"
 }
 
+# ---- placement
+# The test VM has 2 CPUs.  Unless VBUS_BENCH_PIN is 0 (bench/run
+# --no-pin), both sides of the kvm part are placed alike before every
+# measurement: all the threads of the guest's VMM on CPU 1, the host
+# threads of its data path (vhost-net's vhost-<pid>, the KVM connector's
+# vbus-<pid>-<n>) and the client on CPU 0.  Left to the scheduler, a
+# side's figure moved with where its threads happened to land.
+PIN=${VBUS_BENCH_PIN:-1}
+pin_client=()
+[ "$PIN" = 0 ] || pin_client=(taskset -c 0)
+pin_side() { # A|B
+	local p=${pid[$1]} t comm n=0
+	[ "$PIN" != 0 ] || return 0
+	taskset -a -p -c 1 "$p" >/dev/null || guest_failed "$1" "taskset of its VMM failed"
+	for t in /proc/[0-9]*; do
+		comm=$(cat "$t/comm" 2>/dev/null) || continue
+		case $comm in
+		vhost-"$p" | vbus-"$p"-*)
+			taskset -p -c 0 "${t#/proc/}" >/dev/null && n=$((n + 1)) ;;
+		esac
+	done
+	[ $n -gt 0 ] || guest_failed "$1" "no host thread of its data path to place"
+}
+
 # Wait for a line of guest $1's log matching ERE $2 (up to $3 s); the
 # callers show the log's end themselves.
 wait_log() {
@@ -251,15 +275,15 @@ run_workload() {
 	local limit=$((seconds + 60))
 	case $w in
 	tcp-*)
-		timeout -k 10 "$limit" ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J "${rev[@]}" \
+		timeout -k 10 "$limit" ip netns exec "$ns" "${pin_client[@]}" iperf3 -c "$addr" -t "$seconds" -J "${rev[@]}" \
 			>/tmp/w.json || true
 		iperf_json /tmp/w.json 0 ;;
 	udp64-*)
-		timeout -k 10 "$limit" ip netns exec "$ns" iperf3 -c "$addr" -t "$seconds" -J \
+		timeout -k 10 "$limit" ip netns exec "$ns" "${pin_client[@]}" iperf3 -c "$addr" -t "$seconds" -J \
 			-u -l 64 -b 0 "${rev[@]}" >/tmp/w.json || true
 		iperf_json /tmp/w.json 64 ;;
 	latency)
-		timeout -k 10 "$limit" ip netns exec "$ns" sockperf pp -i "$addr" -t "$seconds" -m 64 \
+		timeout -k 10 "$limit" ip netns exec "$ns" "${pin_client[@]}" sockperf pp -i "$addr" -t "$seconds" -m 64 \
 			>/tmp/w.txt 2>&1 || { cat /tmp/w.txt >&2; return 1; }
 		sockperf_json /tmp/w.txt ;;
 	esac
@@ -269,6 +293,7 @@ WORKLOADS=${VBUS_BENCH_WORKLOADS:-tcp-g2h tcp-h2g udp64-g2h latency}
 
 measure_kvm() { # A|B REP WORKLOAD
 	local before after figures
+	pin_side "$1"
 	before=$(counters "$1" before)
 	figures=$(run_workload "${host[$1]}" 10.80.0.2 "$3" 0) || guest_failed "$1" "$3 failed"
 	after=$(counters "$1" after)
@@ -276,8 +301,10 @@ measure_kvm() { # A|B REP WORKLOAD
 import json, sys
 side, rep, workload, figures, before, after = sys.argv[1:]
 keys = ["packets", "exits", "pio_exits", "user_mmio_exits", "emulated", "halts",
-        "injected_irqs", "user_exits", "context_switches", "guest_irqs", "guest_kicks"]
+        "injected_irqs", "user_exits", "context_switches", "guest_irqs", "guest_tx_kicks",
+        "guest_rx_kicks"]
 delta = {k: int(a) - int(b) for k, a, b in zip(keys, after.split(), before.split())}
+delta["guest_kicks"] = delta["guest_tx_kicks"] + delta["guest_rx_kicks"]
 m = {"part": "kvm", "side": side, "rep": int(rep), "workload": workload}
 m.update(json.loads("{" + figures + "}"))
 m["counters"] = delta
@@ -293,7 +320,7 @@ PY
 }
 
 echo "BENCH {\"part\": \"method\", \"seconds\": $seconds, \"reps\": $reps," \
-	"\"kernel\": \"$(l2_kver)\", \"l2\": \"1 vCPU, $MEM\"}"
+	"\"kernel\": \"$(l2_kver)\", \"l2\": \"1 vCPU, $MEM\", \"pinned\": $([ "$PIN" = 0 ] && echo false || echo true)}"
 note "KVM halt polling: $(cat /sys/module/kvm/parameters/halt_poll_ns) ns"
 boot_guest A
 note "guest A (vhost-net) up: $(l2_value /tmp/A.log L2-READY)"
@@ -327,6 +354,8 @@ for g in A B; do
 done
 
 # ---- local part: venet over the local connector against veth
+# (left to the scheduler: its threads are the workload's own)
+pin_client=()
 $VBUSCTL container add bl
 $VBUSCTL device add venet vl ifname=vnl0 --enable
 $VBUSCTL attach vl bl
