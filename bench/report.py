@@ -138,16 +138,16 @@ def counter_table(rows, part, chosen):
     return out
 
 
-def thread_table(rows, chosen, key, seconds):
-    """A per-thread counter of the KVM part by thread name: context
-    switches (key "thread_switches") per 1,000 packets, or CPU time
+def thread_table(rows, part, chosen, key, seconds):
+    """A per-thread counter of a part by thread name: context switches
+    (key "thread_switches") per 1,000 packets, or CPU time
     ("thread_cpu_ns") in percent of one CPU over the measurements."""
-    ref_side, our_side, _ = PARTS["kvm"]
+    ref_side, our_side, _ = PARTS[part]
     out = []
     for workload in chosen_workloads(chosen):
         per = {}
         for side in (ref_side, our_side):
-            reps = rows_for(rows, "kvm", side, workload)
+            reps = rows_for(rows, part, side, workload)
             if key == "thread_switches":
                 scale = sum(r["counters"]["packets"] for r in reps) / 1000.0
             else:
@@ -206,18 +206,24 @@ def markdown(result):
             lines.append(f"| {e['workload']}: {e['label']} | "
                          f"{e[ref_side]['per_1000_packets']:.1f} | "
                          f"{e[our_side]['per_1000_packets']:.1f} | {r} |")
-    for key, what in (("thread_switches", "context switches per 1,000 packets"),
-                      ("thread_cpu", "CPU time, % of one CPU")):
-        threads = [e for e in result["kvm"].get(key, []) if e["shown"]]
-        if not threads:
-            continue
-        ref_side, our_side, _ = PARTS["kvm"]
-        lines += ["", f"| kvm: {what}, by thread | {ref_side} | {our_side} |",
-                  "|---|---|---|"]
-        for e in threads:
-            cells = [f"{e[side]:.1f}" if e[side] else "-" for side in (ref_side, our_side)]
-            lines.append(f"| {e['workload']}: {e['thread']} | {cells[0]} | {cells[1]} |")
+    for part in ("kvm", "local"):
+        for key, what in (("thread_switches", "context switches per 1,000 packets"),
+                          ("thread_cpu", "CPU time, % of one CPU")):
+            lines += thread_lines(result, part, key, what)
     return "\n".join(lines) + "\n"
+
+
+def thread_lines(result, part, key, what):
+    threads = [e for e in result[part].get(key, []) if e["shown"]]
+    if not threads:
+        return []
+    ref_side, our_side, _ = PARTS[part]
+    lines = ["", f"| {part}: {what}, by thread | {ref_side} | {our_side} |",
+             "|---|---|---|"]
+    for e in threads:
+        cells = [f"{e[side]:.1f}" if e[side] else "-" for side in (ref_side, our_side)]
+        lines.append(f"| {e['workload']}: {e['thread']} | {cells[0]} | {cells[1]} |")
+    return lines
 
 
 def main():
@@ -240,11 +246,15 @@ def main():
                    "pinned": meta.get("pinned")},
         "kvm": {"figures": figures(rows, "kvm", chosen),
                 "counters": counter_table(rows, "kvm", chosen),
-                "thread_switches": thread_table(rows, chosen, "thread_switches", None),
-                "thread_cpu": thread_table(rows, chosen, "thread_cpu_ns",
+                "thread_switches": thread_table(rows, "kvm", chosen, "thread_switches", None),
+                "thread_cpu": thread_table(rows, "kvm", chosen, "thread_cpu_ns",
                                            meta.get("seconds"))},
         "local": {"figures": figures(rows, "local", chosen),
-                  "counters": counter_table(rows, "local", chosen)},
+                  "counters": counter_table(rows, "local", chosen),
+                  "thread_switches": thread_table(rows, "local", chosen, "thread_switches",
+                                                  None),
+                  "thread_cpu": thread_table(rows, "local", chosen, "thread_cpu_ns",
+                                             meta.get("seconds"))},
     }
     with open(json_out, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)

@@ -291,15 +291,34 @@ run_workload() {
 
 WORKLOADS=${VBUS_BENCH_WORKLOADS:-tcp-g2h tcp-h2g udp64-g2h latency}
 
+# The per-thread context switches and CPU time between the snapshots in
+# /tmp/{threads,cpu}.{before,after}, as the JSON members
+# "thread_switches" and "thread_cpu_ns".
+thread_deltas() {
+	python3 - <<'PY'
+import json
+out = []
+for what, key in (("threads", "thread_switches"), ("cpu", "thread_cpu_ns")):
+    snap = {}
+    for when in ("before", "after"):
+        with open("/tmp/%s.%s" % (what, when), encoding="utf-8") as f:
+            snap[when] = {name: int(n) for name, n in (line.split() for line in f)}
+    delta = {k: n - snap["before"].get(k, 0)
+             for k, n in snap["after"].items() if n > snap["before"].get(k, 0)}
+    out.append('"%s": %s' % (key, json.dumps(delta)))
+print(", ".join(out))
+PY
+}
+
 measure_kvm() { # A|B REP WORKLOAD
 	local before after figures
 	pin_side "$1"
 	before=$(counters "$1" before)
 	figures=$(run_workload "${host[$1]}" 10.80.0.2 "$3" 0) || guest_failed "$1" "$3 failed"
 	after=$(counters "$1" after)
-	python3 - "${name[$1]}" "$2" "$3" "$figures" "$before" "$after" <<'PY'
+	python3 - "${name[$1]}" "$2" "$3" "$figures" "$before" "$after" "$(thread_deltas)" <<'PY'
 import json, sys
-side, rep, workload, figures, before, after = sys.argv[1:]
+side, rep, workload, figures, before, after, threads = sys.argv[1:]
 keys = ["packets", "exits", "pio_exits", "user_mmio_exits", "emulated", "halts",
         "injected_irqs", "user_exits", "context_switches", "guest_irqs", "guest_tx_kicks",
         "guest_rx_kicks"]
@@ -308,13 +327,7 @@ delta["guest_kicks"] = delta["guest_tx_kicks"] + delta["guest_rx_kicks"]
 m = {"part": "kvm", "side": side, "rep": int(rep), "workload": workload}
 m.update(json.loads("{" + figures + "}"))
 m["counters"] = delta
-for what, key in (("threads", "thread_switches"), ("cpu", "thread_cpu_ns")):
-    snap = {}
-    for when in ("before", "after"):
-        with open("/tmp/%s.%s" % (what, when), encoding="utf-8") as f:
-            snap[when] = {name: int(n) for name, n in (line.split() for line in f)}
-    m[key] = {k: n - snap["before"].get(k, 0)
-              for k, n in snap["after"].items() if n > snap["before"].get(k, 0)}
+m.update(json.loads("{" + threads + "}"))
 print("BENCH " + json.dumps(m))
 PY
 }
@@ -396,13 +409,17 @@ for rep in $(seq "$reps"); do
 		for s in venet-local veth; do
 			p0=$(packets "${lhost[$s]}" "${lif[$s]}")
 			c0=$(ctxt)
+			thread_switches >/tmp/threads.before
+			thread_cpu >/tmp/cpu.before
 			figures=$(run_workload "${lguestns[$s]}" "${lnet[$s]}.1" "$w" 1) ||
 				die "$w failed on $s"
+			thread_switches >/tmp/threads.after
+			thread_cpu >/tmp/cpu.after
 			c1=$(ctxt)
 			p1=$(packets "${lhost[$s]}" "${lif[$s]}")
 			echo "BENCH {\"part\": \"local\", \"side\": \"$s\", \"rep\": $rep," \
 				"\"workload\": \"$w\", $figures, \"counters\": {\"packets\": $((p1 - p0))," \
-				"\"context_switches\": $((c1 - c0))}}"
+				"\"context_switches\": $((c1 - c0))}, $(thread_deltas)}"
 			note "local $w on $s, repetition $rep of $reps done"
 		done
 	done
