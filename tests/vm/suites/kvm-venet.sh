@@ -142,12 +142,13 @@ check "the host pings the guest" ping -c 3 -W 5 10.77.0.2
 
 # "DOORBELLS RTT": the guest's tx doorbells for 200 flood pings with the
 # ceiling at $1, and their mean round trip in us.
+tx_doorbells() { ethtool -S $HOST_IF | awk '$1 == "rx0_doorbells:" { print $2 }'; }
 reply_doorbells() { # RING_POLL_US
 	local n0 n1 rtt
 	echo "$1" >/sys/module/vbus/parameters/ring_poll_us || return 1
-	n0=$(ethtool -S $HOST_IF | awk '$1 == "rx0_doorbells:" { print $2 }')
+	n0=$(tx_doorbells)
 	rtt=$(ping -q -f -c 200 -W 5 10.77.0.2 | awk -F/ '/^rtt/ { printf "%d", $5 * 1000 }')
-	n1=$(ethtool -S $HOST_IF | awk '$1 == "rx0_doorbells:" { print $2 }')
+	n1=$(tx_doorbells)
 	[ -n "$rtt" ] && echo "$((n1 - n0)) $rtt"
 }
 default=$(cat /sys/module/vbus/parameters/ring_poll_us)
