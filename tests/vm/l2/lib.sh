@@ -42,12 +42,16 @@
 #                                (124: timed out).  A guest whose console
 #                                stays silent for $L2_QUIET seconds
 #                                (default 120) is stopped and started once
-#                                more, like l2_boot's triple fault (nested
-#                                KVM under TCG with a debug kernel has
-#                                been seen to stop so, the host kernel
-#                                reporting nothing); the first attempt's
-#                                log is kept in LOG.1 (and $L2_ERR.1), its
-#                                end and the retry noted as TAP comments
+#                                more (nested KVM under TCG with a debug
+#                                kernel has been seen to stop so, the host
+#                                kernel reporting nothing), and so is one
+#                                that triple-faults, as for l2_boot; the
+#                                first attempt's log is kept in LOG.1
+#                                (and $L2_ERR.1), its end and the retry
+#                                noted as TAP comments
+#   l2_expect LOG ERE [ERR]      for a check: LOG has a line matching ERE;
+#                                if not, shows vbus-vm's status and the
+#                                end of LOG and of ERR
 #   l2_result LOG                the status the guest's script reported
 #   l2_value LOG KEY             the value of the guest's "KEY=value" line
 #   l2_bin_files BIN...          mkinitrd --file options for programs of
@@ -138,8 +142,7 @@ l2_boot() {
 	shift 3
 	l2_start "$log" "$@"
 	l2_wait "$log" "$pattern" "$limit" 2>"$log.wait" && return 0
-	if kill -0 "$L2_PID" 2>/dev/null ||
-	   ! grep -q 'shut down (triple fault)' "$log" ${L2_ERR:+"$L2_ERR"}; then
+	if kill -0 "$L2_PID" 2>/dev/null || ! l2_triple_faulted "$log"; then
 		cat "$log.wait" >&2
 		return 1
 	fi
@@ -237,16 +240,36 @@ l2_run_once() {
 	L2_PID=""
 }
 
+# Whether the guest of an L2 run that ended in LOG (and $L2_ERR)
+# triple-faulted.
+l2_triple_faulted() {
+	grep -q 'shut down (triple fault)' "$1" ${L2_ERR:+"$L2_ERR"} 2>/dev/null
+}
+
 l2_run() {
 	local log=$1 limit quiet
 	limit=$(l2_limit "$2")
 	quiet=$(l2_limit "${L2_QUIET:-120}")
 	shift 2
-	l2_run_once "$log" "$limit" "$quiet" "$@" && return 0
-	l2_retry l2_run "$log" "the guest's console was silent for ${quiet}s"
+	if ! l2_run_once "$log" "$limit" "$quiet" "$@"; then
+		l2_retry l2_run "$log" "the guest's console was silent for ${quiet}s"
+	elif [ "$L2_STATUS" = 0 ] && l2_triple_faulted "$log"; then
+		l2_retry l2_run "$log" "the guest triple-faulted"
+	else
+		return 0
+	fi
 	l2_run_once "$log" "$limit" "$quiet" "$@" && return 0
 	echo "# l2_run: silent for ${quiet}s again; its last lines:"
 	l2_last_lines "$log"
+}
+
+# For a check: LOG has a line matching ERE; if not, say so with vbus-vm's
+# status and the last lines of LOG and of ERR (its stderr, if apart).
+l2_expect() { # LOG ERE [ERR]
+	grep -Eq -- "$2" "$1" && return 0
+	echo "no /$2/ in $1 (vbus-vm's status: ${L2_STATUS:-?}); the end of it${3:+ and of $3}:"
+	l2_last_lines "$1" ${3:+"$3"}
+	return 1
 }
 
 l2_result() {

@@ -139,7 +139,7 @@ check "the L2 initramfs builds" l2_mkinitrd "$work/initrd" "$work/guest.sh"
 
 # ---- one vCPU, 256 MiB, reboot -f
 L2_ERR=$work/one.err l2_run "$work/one" 300 -k "$kernel" -i "$work/initrd" --mem 256M --stats
-check "1 vCPU: the guest reached its init" grep -q '^L2-INIT: ok' "$work/one"
+check "1 vCPU: the guest reached its init" l2_expect "$work/one" '^L2-INIT: ok' "$work/one.err"
 check "1 vCPU: its script ran to the end" test "$(l2_result "$work/one")" = 0
 check "console lines end without a CR" grep -qx 'L2-RESULT: 0' "$work/one"
 check "1 vCPU: vbus-vm exited 0 on reboot -f (status $L2_STATUS)" test "$L2_STATUS" = 0
@@ -173,7 +173,7 @@ check "--stats: the last line says why it stopped (the i8042 reset of reboot=k)"
 
 # ---- two vCPUs, 384 MiB
 L2_ERR=$work/two.err l2_run "$work/two" 300 -k "$kernel" -i "$work/initrd" --mem 384M --cpus 2
-check "2 vCPUs: the guest reached its init" grep -q '^L2-INIT: ok' "$work/two"
+check "2 vCPUs: the guest reached its init" l2_expect "$work/two" '^L2-INIT: ok' "$work/two.err"
 check "2 vCPUs: vbus-vm exited 0 (status $L2_STATUS)" test "$L2_STATUS" = 0
 check "2 vCPUs: the guest sees 2 CPUs" test "$(l2_value "$work/two" cpus)" = 2
 check "2 vCPUs: both are online" test "$(l2_value "$work/two" online)" = 0-1
