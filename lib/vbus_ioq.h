@@ -217,6 +217,33 @@ static inline void vbus_ioq_dev_move(struct vbus_ioq_device *q, void *mem)
 }
 
 /**
+ * vbus_ioq_dev_peek() - read an available descriptor, leaving it
+ * @q:		the device's ring
+ * @n:		which one: 0 for the next, 1 for the one after it ...
+ * @buf:	receives a private copy of the descriptor
+ *
+ * The driver may still rewrite the descriptor: what the peek saw is a
+ * hint, and vbus_ioq_dev_pop() reads it again.
+ *
+ * Return: 0, -EAGAIN when fewer than @n + 1 descriptors are available,
+ * or -EPROTO as for vbus_ioq_dev_pop().
+ */
+static inline int vbus_ioq_dev_peek(const struct vbus_ioq_device *q,
+				    __u32 n, struct vbus_ioq_buf *buf)
+{
+	__u32 avail = le32_to_cpu(vbus_load_acquire(&q->head->avail_idx));
+
+	if (avail == q->next)
+		return -EAGAIN;
+	if (avail - q->used > q->mask + 1 || avail - q->next > avail - q->used)
+		return -EPROTO;
+	if (avail - q->next <= n)
+		return -EAGAIN;
+	vbus_ioq_desc_read(&q->head->ring[(q->next + n) & q->mask], buf);
+	return 0;
+}
+
+/**
  * vbus_ioq_dev_pop() - consume the next available descriptor
  * @q:		the device's ring
  * @buf:	receives a private copy of the descriptor
@@ -227,15 +254,11 @@ static inline void vbus_ioq_dev_move(struct vbus_ioq_device *q, void *mem)
 static inline int vbus_ioq_dev_pop(struct vbus_ioq_device *q,
 				   struct vbus_ioq_buf *buf)
 {
-	__u32 avail = le32_to_cpu(vbus_load_acquire(&q->head->avail_idx));
+	int ret = vbus_ioq_dev_peek(q, 0, buf);
 
-	if (avail == q->next)
-		return -EAGAIN;
-	if (avail - q->used > q->mask + 1 || avail - q->next > avail - q->used)
-		return -EPROTO;
-	vbus_ioq_desc_read(&q->head->ring[q->next & q->mask], buf);
-	q->next++;
-	return 0;
+	if (!ret)
+		q->next++;
+	return ret;
 }
 
 /**

@@ -6,7 +6,10 @@
  * and hands the skbs to the queue's NAPI context the way tun does: a
  * list under a BH-safe lock and napi_schedule().  The poll feeds them to
  * GRO.  When NAPI falls behind (VENET_RX_BACKLOG packets waiting) the
- * handler pauses and the poll kicks the ring again.
+ * handler pauses and the poll kicks the ring again.  For an in-kernel
+ * guest (the local connector) a small frame that answers the host is
+ * served from the guest's doorbell itself (venet_tx_direct()),
+ * allocating atomically then.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -74,7 +77,7 @@ static bool venet_tx_hdr_ok(struct venet_queue *q,
 
 /* Copy @len bytes of guest memory at @addr to the end of @skb. */
 static int venet_skb_fill(struct venet_queue *q, struct sk_buff *skb,
-			  u64 addr, u32 len)
+			  u64 addr, u32 len, gfp_t gfp)
 {
 	struct vbus_memctx *ctx = q->txr.ctx;
 	struct skb_shared_info *sh = skb_shinfo(skb);
@@ -103,7 +106,7 @@ static int venet_skb_fill(struct venet_queue *q, struct sk_buff *skb,
 
 			if (sh->nr_frags == MAX_SKB_FRAGS)
 				return -EMSGSIZE;
-			page = alloc_page(GFP_KERNEL | __GFP_NOWARN);
+			page = alloc_page(gfp | __GFP_NOWARN);
 			if (!page)
 				return -ENOMEM;
 			skb_add_rx_frag(skb, sh->nr_frags, page, 0, 0,
@@ -112,7 +115,7 @@ static int venet_skb_fill(struct venet_queue *q, struct sk_buff *skb,
 		}
 		pos = skb_frag_off(frag) + skb_frag_size(frag);
 		n = min_t(u32, len, PAGE_SIZE - pos);
-		/* Pages from alloc_page(GFP_KERNEL) are never highmem. */
+		/* Pages allocated without __GFP_HIGHMEM are never highmem. */
 		ret = vbus_memctx_copy_from(ctx,
 					    page_address(skb_frag_page(frag)) +
 					    pos, addr, n);
@@ -140,7 +143,7 @@ static void venet_tx_discard(struct venet_queue *q, bool error)
  * when the chain is longer than the ring (it can never end).
  */
 static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
-			 u64 f)
+			 u64 f, gfp_t gfp)
 {
 	u32 off = 0, len;
 
@@ -183,14 +186,13 @@ static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
 				   VENET_LINEAR_MAX);
 
 		q->tx_skb = __netdev_alloc_skb_ip_align(q->vp->netdev, head,
-							GFP_KERNEL |
-							__GFP_NOWARN);
+							gfp | __GFP_NOWARN);
 		if (!q->tx_skb) {
 			venet_tx_discard(q, false);
 			return 0;
 		}
 	}
-	switch (venet_skb_fill(q, q->tx_skb, buf->addr + off, len)) {
+	switch (venet_skb_fill(q, q->tx_skb, buf->addr + off, len, gfp)) {
 	case 0:
 		break;
 	case -ENOMEM:
@@ -326,7 +328,7 @@ static int venet_tx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 		ret = vbus_ring_pop(ring, b, &buf);
 		if (ret)
 			break;
-		ret = venet_tx_desc(q, &buf, f);
+		ret = venet_tx_desc(q, &buf, f, vbus_ring_gfp(b));
 		/* The buffer is no longer read: hand it back. */
 		vbus_ring_complete(ring, 0, 0);
 		vbus_ring_publish_batch(ring);
@@ -352,14 +354,47 @@ static int venet_tx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 		if (skb_queue_len(&batch) >= NAPI_POLL_WEIGHT)
 			venet_tx_deliver(q, &batch);
 	}
-	venet_tx_deliver(q, &batch);
+	if (!skb_queue_empty(&batch)) {
+		venet_tx_deliver(q, &batch);
+		/* The host answers what it got (replies, acknowledgments). */
+		vbus_ring_expect(&q->rxr);
+	}
 	return ret;
+}
+
+/* Descriptors venet_tx_direct() looks at: a header and two parts. */
+#define VENET_DIRECT_DESCS	3
+
+/*
+ * A doorbell of a tx ring that may be served directly: serve it at once
+ * if what waits is one small frame that answers what the guest was just
+ * given (a reply, an acknowledgment), as veth delivers inline; anything
+ * else, a stream, goes to the connection's thread.
+ */
+static bool venet_tx_direct(struct vbus_ring *ring)
+{
+	struct venet_queue *q = ring->priv;
+	struct vbus_ioq_buf buf;
+	u64 len = 0;
+	u32 i;
+
+	if (!vbus_ring_expected(ring) || q->tx_chain)
+		return false;
+	for (i = 0; i < VENET_DIRECT_DESCS; i++) {
+		if (vbus_ring_peek(ring, i, &buf))
+			return false;
+		len += buf.len;
+		if (!(buf.flags & VBUS_VENET_DESC_F_MORE))
+			return len <= VENET_HDR_LEN + VENET_DIRECT_MAX;
+	}
+	return false;
 }
 
 const struct vbus_ring_ops venet_tx_ring_ops = {
 	.serve = venet_tx_serve,
+	.direct = venet_tx_direct,
 	.kind = "tx",
-	.flags = VBUS_RING_F_POLL,
+	.flags = VBUS_RING_F_POLL | VBUS_RING_F_ATOMIC,
 };
 
 /**

@@ -72,6 +72,14 @@
 /* Packets from the guest that may wait for NAPI before the work pauses. */
 #define VENET_RX_BACKLOG	1024
 
+/*
+ * The largest frame that is served in the context that sends it, for a
+ * guest whose rings may be served directly (the local connector's): a
+ * reply or an acknowledgment that answers what the other side was just
+ * given.  Larger frames, and streams, go to the connection's thread.
+ */
+#define VENET_DIRECT_MAX	256
+
 /* The device's configfs name, for messages. */
 #define venet_name(vp)		config_item_name(&(vp)->vn->dev.group.cg_item)
 

@@ -57,9 +57,14 @@ struct vbus_memmap {
  *		the client's afterwards
  * @release:	free the memctx (last reference gone)
  * @owner:	the module that implements these operations
+ * @atomic:	@copy_to and @copy_from never sleep, and the memory never
+ *		moves (no @remap, no @enter): the client's memory is the
+ *		kernel's own.  Rings of such a client may be served in the
+ *		context that kicks them (vbus_ring.h).
  *
- * All may sleep.  Each returns 0 or a negative errno (-EFAULT for an
- * address outside the client's memory), @enter and @leave excepted.
+ * All may sleep, unless @atomic says otherwise.  Each returns 0 or a
+ * negative errno (-EFAULT for an address outside the client's memory),
+ * @enter and @leave excepted.
  *
  * A memctx whose memory can change behind a mapping (a VMM may replace
  * the memory of a running guest) calls vbus_memmap_stale() for the
@@ -89,6 +94,7 @@ struct vbus_memctx_ops {
 	void (*leave)(struct vbus_memctx *ctx);
 	void (*release)(struct vbus_memctx *ctx);
 	struct module *owner;
+	bool atomic;
 };
 
 /**

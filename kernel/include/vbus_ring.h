@@ -22,6 +22,21 @@
  * cgroups), and is the only user of the ring's indices and of the memory
  * they cover; it may sleep.  Two runs of one ring never overlap.
  *
+ * Direct runs: when the client's memory is the kernel's own (an atomic
+ * memctx: the local connector) and the class says its handler can run
+ * in atomic context (VBUS_RING_F_ATOMIC), the ring may be served at once
+ * in the context that kicks it, with bottom halves disabled, inside an
+ * RCU read-side section and on a small budget, as veth delivers inline:
+ * no thread hop, no wake-up.  That is worth it for the one small packet
+ * someone waits for (a reply, an acknowledgment); a stream is better
+ * served by the thread, on another CPU than its sender's.  So a direct
+ * run happens only where the class asks for it: for a doorbell, when
+ * its @direct says so; for its own events, when it calls
+ * vbus_ring_serve_now() instead of vbus_ring_kick().  The handler then
+ * sees @b->atomic: it must not sleep and allocates with vbus_ring_gfp().
+ * What the small budget leaves over goes to the thread, and so does a
+ * kick that finds the ring in a run.
+ *
  * Lifetime: vbus_ring_init() once; then any number of
  * vbus_ring_attach() ... stop cycles, one per connection that registers
  * the ring.  The core ends each cycle: when the connection closes it
@@ -34,6 +49,7 @@
 #define _VBUS_RING_H
 
 #include <linux/atomic.h>
+#include <linux/gfp.h>
 #include <linux/kthread.h>
 #include <linux/types.h>
 
@@ -50,6 +66,11 @@
 #define VBUS_RING_WEIGHT_DESCS	1024
 #define VBUS_RING_WEIGHT_BYTES	(512 * 1024)
 
+/* The same for a direct run, which holds up the context that kicked it. */
+#define VBUS_RING_DIRECT_ITEMS	16
+#define VBUS_RING_DIRECT_DESCS	64
+#define VBUS_RING_DIRECT_BYTES	(64 * 1024)
+
 /* Completions are made visible to the client at least this often. */
 #define VBUS_RING_PUBLISH_BATCH	32
 
@@ -60,6 +81,7 @@ struct vbus_ring;
  * @items:	items left
  * @descs:	descriptors left (vbus_ring_pop() charges them)
  * @bytes:	bytes left (the handler charges them, vbus_ring_charge())
+ * @atomic:	a direct run: the handler must not sleep
  *
  * One budget covers every round of a run: nothing the client does to
  * its ring or to its signal makes a run longer.
@@ -68,6 +90,7 @@ struct vbus_ring_budget {
 	unsigned int items;
 	unsigned int descs;
 	size_t bytes;
+	bool atomic;
 };
 
 /* Flags of struct vbus_ring_ops. */
@@ -78,6 +101,11 @@ struct vbus_ring_budget {
  * the ring's polling window: see ring.c).
  */
 #define VBUS_RING_F_POLL	BIT(0)
+/*
+ * The handler can run in atomic context when the budget says so
+ * (@atomic): the ring may be served directly (see Direct runs above).
+ */
+#define VBUS_RING_F_ATOMIC	BIT(1)
 
 /**
  * struct vbus_ring_ops - what a device class supplies for a kind of ring
@@ -96,11 +124,17 @@ struct vbus_ring_budget {
  *		-ESHUTDOWN: the ring was stopped (vbus_ring_pop() says so);
  *		any other negative errno: the client broke the protocol,
  *		and the ring is abandoned.
+ * @direct:	for a VBUS_RING_F_ATOMIC ring that may be served directly,
+ *		from its doorbell, before a direct run would serve it (the
+ *		run holds the ring): whether what waits is worth serving in
+ *		the doorbell's context (optional: never if NULL).  A hint;
+ *		vbus_ring_peek() and vbus_ring_expected() help.
  * @kind:	what the ring is, for messages ("tx", "rx", "ring")
  * @flags:	VBUS_RING_F_*
  */
 struct vbus_ring_ops {
 	int (*serve)(struct vbus_ring *ring, struct vbus_ring_budget *b);
+	bool (*direct)(struct vbus_ring *ring);
 	const char *kind;
 	unsigned int flags;
 };
@@ -120,12 +154,17 @@ struct vbus_ring_ops {
  * @notify:	the client asked to be notified of what was published
  *		during this run
  * @poll_ns:	how long a run polls the empty ring for now (ring.c)
- * @expected:	vbus_ring_expect() asked the next run to poll (written by
- *		the runs of the connection's rings, on its one thread)
+ * @expected:	vbus_ring_expect() said the client will answer on this
+ *		ring: the next thread's run polls, or, for a ring served
+ *		directly, @direct may serve the answer at once (a hint,
+ *		written by the runs of the connection's rings)
  * @poll_until:	local_clock() at which the current poll ends, or 0; a
  *		run that yielded to other work keeps it for the next run
  * @poll_end:	local_clock() when a run last stopped polling and turned
  *		the doorbells on, or 0
+ * @run_state:	which run holds the ring (VBUS_RING_RUNNING), and whether
+ *		the thread found it held by a direct run (VBUS_RING_MISSED,
+ *		the direct run then kicks the thread at its end); atomic bits
  *
  * Set by vbus_ring_attach(), valid while @attached:
  * @ctx:	the client's memory
@@ -133,6 +172,8 @@ struct vbus_ring_ops {
  *		abandoned, until the connection's stop
  * @signal:	the region's signal
  * @worker:	the connection's thread, which runs @work
+ * @direct:	the ring may be served directly (VBUS_RING_F_ATOMIC, and an
+ *		atomic memctx)
  *
  * @node:	in the connection's rings from vbus_ring_attach() to the
  *		stop (the connection's @rings_lock and @lock)
@@ -146,6 +187,7 @@ struct vbus_ring_ops {
  *		starts meanwhile does nothing
  * @work:	serves the ring (a run)
  * @doorbells:	doorbells the client rang
+ * @direct_runs: runs served directly (see Direct runs above)
  * @notifications: notifications sent to the client (written by @work)
  */
 struct vbus_ring {
@@ -161,17 +203,20 @@ struct vbus_ring {
 	bool expected;
 	u64 poll_until;
 	u64 poll_end;
+	unsigned long run_state;
 
 	struct vbus_memctx *ctx;
 	struct vbus_memmap *shm;
 	struct vbus_signal *signal;
 	struct kthread_worker *worker;
+	bool direct;
 	struct list_head node;
 
 	bool attached;
 	bool moving;
 	struct kthread_work work;
 	atomic_long_t doorbells;
+	atomic_long_t direct_runs;
 	unsigned long notifications;
 };
 
@@ -183,7 +228,9 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 		      struct vbus_signal *signal);
 void vbus_ring_abandon(struct vbus_ring *ring, int err);
 void vbus_ring_kick(struct vbus_ring *ring);
+void vbus_ring_serve_now(struct vbus_ring *ring);
 void vbus_ring_expect(struct vbus_ring *ring);
+int vbus_ring_peek(struct vbus_ring *ring, u32 n, struct vbus_ioq_buf *buf);
 int vbus_ring_pop(struct vbus_ring *ring, struct vbus_ring_budget *b,
 		  struct vbus_ioq_buf *buf);
 void vbus_ring_complete(struct vbus_ring *ring, u32 len, u32 flags);
@@ -202,10 +249,25 @@ static inline bool vbus_ring_live(const struct vbus_ring *ring)
 	return READ_ONCE(ring->attached);
 }
 
+/**
+ * vbus_ring_expected() - did vbus_ring_expect() say an answer comes?
+ * @ring: the ring, from its @direct
+ */
+static inline bool vbus_ring_expected(const struct vbus_ring *ring)
+{
+	return READ_ONCE(ring->expected);
+}
+
 /* Is any part of the budget spent? */
 static inline bool vbus_ring_spent(const struct vbus_ring_budget *b)
 {
 	return !b->items || !b->descs || !b->bytes;
+}
+
+/* How the handler allocates: atomically in a direct run. */
+static inline gfp_t vbus_ring_gfp(const struct vbus_ring_budget *b)
+{
+	return b->atomic ? GFP_ATOMIC : GFP_KERNEL;
 }
 
 /* Charge @bytes to the budget (all of it when fewer are left). */

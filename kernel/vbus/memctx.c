@@ -115,6 +115,7 @@ static const struct vbus_memctx_ops kctx_ops = {
 	.map = kctx_map,
 	.release = kctx_release,
 	.owner = THIS_MODULE,
+	.atomic = true,
 };
 
 /**

@@ -60,10 +60,29 @@
  * descriptor found so is charged to the run's budget like any other.
  * The time polled is CPU time of the connection's thread, in the
  * client's cgroups.
+ *
+ * Direct runs (vbus_ring_serve_now()) and the thread's runs exclude each
+ * other through VBUS_RING_RUNNING, taken with acquire and dropped with
+ * release semantics, so each run sees what the one before it wrote.  A
+ * direct run that finds the bit taken kicks the thread instead (the
+ * thread's run then serves what it came for).  A thread's run that
+ * finds it taken sets VBUS_RING_MISSED and tries once more; the direct
+ * run, once it has dropped the bit, reads VBUS_RING_MISSED and kicks the
+ * thread again; the full barriers between the two sides' store and load
+ * make one of them see the other, so no kick is lost.  A direct run sits
+ * in an RCU read-side section: the teardown's grace period after a
+ * close waits for it as for a doorbell.  A direct run never polls.
+ * vbus_ring_expect() on a ring served directly only sets @expected, for
+ * the class's @direct to read: the answer is served in its doorbell's
+ * context rather than watched for by the thread.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitops.h>
+#include <linux/bottom_half.h>
+#include <linux/hardirq.h>
+#include <linux/irqflags.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/rcupdate.h>
@@ -95,6 +114,21 @@ static bool vbus_ring_ok(struct vbus_ring *ring)
 #define VBUS_RING_POLL_START_NS	(10 * NSEC_PER_USEC)
 
 static unsigned int ring_poll_us = VBUS_RING_POLL_MAX_US;
+
+static bool ring_direct = true;
+module_param(ring_direct, bool, 0644);
+MODULE_PARM_DESC(ring_direct,
+		 "serve the rings of in-kernel clients (the local connector) in the context that kicks them, not on their thread (default: on)");
+
+/* Bits of struct vbus_ring.run_state. */
+#define VBUS_RING_RUNNING	0
+#define VBUS_RING_MISSED	1
+
+/* Is the ring served directly now? */
+static bool vbus_ring_direct(const struct vbus_ring *ring)
+{
+	return READ_ONCE(ring->direct) && READ_ONCE(ring_direct);
+}
 
 static int ring_poll_us_set(const char *val, const struct kernel_param *kp)
 {
@@ -140,10 +174,13 @@ static bool vbus_ring_thread_wanted(struct vbus_ring *ring)
  * doorbells go on.  Another ring of the same thread that has work (the
  * receive ring of the same NIC, say) ends the poll at once, without the
  * doorbells: the caller requeues the run behind that work, and the run
- * that follows watches the rest of the same window.
+ * that follows watches the rest of the same window.  With @answers (a
+ * ring served directly, after a round of one packet), an answer that
+ * vbus_ring_expect() announces ends it too, doorbells on: the answer
+ * comes through its doorbell and is served directly.
  */
 static enum vbus_ring_polled vbus_ring_poll(struct vbus_ring *ring,
-					    bool served, u64 max)
+					    bool served, u64 max, bool answers)
 {
 	u64 limit = min_t(u64, ring->poll_ns, max);
 	u64 now = local_clock();
@@ -160,7 +197,8 @@ static enum vbus_ring_polled vbus_ring_poll(struct vbus_ring *ring,
 			}
 			if (vbus_ring_thread_wanted(ring))
 				return VBUS_RING_YIELD;
-			if (need_resched() || !vbus_ring_ok(ring)) {
+			if (need_resched() || !vbus_ring_ok(ring) ||
+			    (answers && READ_ONCE(ring->expected))) {
 				ring->poll_until = 0;
 				return VBUS_RING_IDLE;
 			}
@@ -194,15 +232,34 @@ static void vbus_ring_poll_adapt(struct vbus_ring *ring, u64 max)
 	ring->poll_end = 0;
 }
 
-static void vbus_ring_work(struct kthread_work *work)
+/*
+ * Take the ring for a run; false if another run holds it.  Acquire: the
+ * run sees what the run before it wrote before vbus_ring_unclaim().
+ */
+static bool vbus_ring_claim(struct vbus_ring *ring)
 {
-	struct vbus_ring *ring = container_of(work, struct vbus_ring, work);
-	struct vbus_ring_budget b = {
-		.items = VBUS_RING_WEIGHT_ITEMS,
-		.descs = VBUS_RING_WEIGHT_DESCS,
-		.bytes = VBUS_RING_WEIGHT_BYTES,
-	};
+	return !test_and_set_bit_lock(VBUS_RING_RUNNING, &ring->run_state);
+}
+
+/* End a run; a thread's run that found the ring held is kicked again. */
+static void vbus_ring_unclaim(struct vbus_ring *ring)
+{
+	clear_bit_unlock(VBUS_RING_RUNNING, &ring->run_state);
+	/* Pairs with the barrier in vbus_ring_work(). */
+	smp_mb__after_atomic();
+	if (test_bit(VBUS_RING_MISSED, &ring->run_state) &&
+	    test_and_clear_bit(VBUS_RING_MISSED, &ring->run_state))
+		vbus_ring_kick(ring);
+}
+
+/* One run of the ring, on @b; the caller holds the ring. */
+static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
+{
 	bool poll = ring->ops->flags & VBUS_RING_F_POLL;
+	/* Busy polling is for the thread. */
+	bool busy = poll && !b->atomic;
+	bool direct = vbus_ring_direct(ring);
+	unsigned int start = b->items;
 	/* The ceiling, read once so that one run sees one value. */
 	u64 poll_max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
 	enum vbus_ring_polled polled;
@@ -214,11 +271,15 @@ static void vbus_ring_work(struct kthread_work *work)
 	if (!vbus_ring_ok(ring))
 		return;
 	dev_signal = &ring->ioq.head->dev_signal;
-	/* Polling now: the client need not ring. */
-	if (poll) {
+	/* Served now: the client need not ring. */
+	if (poll)
 		vbus_shm_signal_disable(dev_signal);
-		expected = ring->expected;
-		ring->expected = false;
+	if (busy) {
+		/* A direct ring's answers are @direct's to serve. */
+		if (!direct) {
+			expected = READ_ONCE(ring->expected);
+			WRITE_ONCE(ring->expected, false);
+		}
 		/* Only the client's timing tells the window's size. */
 		if (expected)
 			ring->poll_end = 0;
@@ -228,16 +289,22 @@ static void vbus_ring_work(struct kthread_work *work)
 	vbus_shm_signal_ack(dev_signal);
 	entered = vbus_memctx_enter(ring->ctx);
 	for (;;) {
-		unsigned int descs = b.descs;
+		unsigned int descs = b->descs;
 		bool served;
 
-		ret = ring->ops->serve(ring, &b);
+		ret = ring->ops->serve(ring, b);
 		vbus_ring_publish(ring);
 		/* Served or expected something, or polling: more soon? */
-		served = b.descs != descs || expected;
+		served = b->descs != descs || expected;
 		expected = false;
-		if (ret == -EAGAIN && poll && (served || ring->poll_until)) {
-			polled = vbus_ring_poll(ring, served, poll_max);
+		/*
+		 * A direct ring that served one packet this run may be in a
+		 * ping-pong: its poll gives way to the answer, which the
+		 * doorbell serves directly.
+		 */
+		if (ret == -EAGAIN && busy && (served || ring->poll_until)) {
+			polled = vbus_ring_poll(ring, served, poll_max,
+						direct && start - b->items <= 1);
 			if (polled == VBUS_RING_POSTED)
 				continue;
 			if (polled == VBUS_RING_YIELD) {
@@ -278,12 +345,71 @@ static void vbus_ring_work(struct kthread_work *work)
 	vbus_ring_notify(ring);
 }
 
+static void vbus_ring_work(struct kthread_work *work)
+{
+	struct vbus_ring *ring = container_of(work, struct vbus_ring, work);
+	struct vbus_ring_budget b = {
+		.items = VBUS_RING_WEIGHT_ITEMS,
+		.descs = VBUS_RING_WEIGHT_DESCS,
+		.bytes = VBUS_RING_WEIGHT_BYTES,
+	};
+
+	if (!vbus_ring_claim(ring)) {
+		set_bit(VBUS_RING_MISSED, &ring->run_state);
+		/* Pairs with the barrier in vbus_ring_unclaim(). */
+		smp_mb__after_atomic();
+		if (!vbus_ring_claim(ring))
+			return;	/* the direct run kicks us again */
+		clear_bit(VBUS_RING_MISSED, &ring->run_state);
+	}
+	vbus_ring_run(ring, &b);
+	vbus_ring_unclaim(ring);
+}
+
+/*
+ * Serve @ring in this context if it may be served directly and, for a
+ * doorbell, the class's @direct wants it; kick it otherwise.
+ */
+static void vbus_ring_try_direct(struct vbus_ring *ring, bool doorbell)
+{
+	struct vbus_ring_budget b = {
+		.items = VBUS_RING_DIRECT_ITEMS,
+		.descs = VBUS_RING_DIRECT_DESCS,
+		.bytes = VBUS_RING_DIRECT_BYTES,
+		.atomic = true,
+	};
+	bool served = false;
+
+	if (!vbus_ring_direct(ring) || (doorbell && !ring->ops->direct) ||
+	    in_hardirq() || in_nmi() || irqs_disabled()) {
+		vbus_ring_kick(ring);
+		return;
+	}
+	local_bh_disable();
+	/* A close's teardown waits a grace period for this run. */
+	rcu_read_lock();
+	/* Pairs with vbus_ring_attach(): the fields are valid when set. */
+	if (smp_load_acquire(&ring->attached) && vbus_ring_claim(ring)) {
+		if (!doorbell || (vbus_ring_ok(ring) && ring->ops->direct(ring))) {
+			WRITE_ONCE(ring->expected, false);
+			atomic_long_inc(&ring->direct_runs);
+			vbus_ring_run(ring, &b);
+			served = true;
+		}
+		vbus_ring_unclaim(ring);
+	}
+	if (!served)
+		vbus_ring_kick(ring);
+	rcu_read_unlock();
+	local_bh_enable();
+}
+
 static void vbus_ring_doorbell(struct vbus_signal *signal)
 {
 	struct vbus_ring *ring = signal->priv;
 
 	atomic_long_inc(&ring->doorbells);
-	vbus_ring_kick(ring);
+	vbus_ring_try_direct(ring, true);
 }
 
 /**
@@ -304,6 +430,7 @@ void vbus_ring_init(struct vbus_ring *ring, const struct vbus_ring_ops *ops,
 	kthread_init_work(&ring->work, vbus_ring_work);
 	INIT_LIST_HEAD(&ring->node);
 	atomic_long_set(&ring->doorbells, 0);
+	atomic_long_set(&ring->direct_runs, 0);
 }
 EXPORT_SYMBOL_GPL(vbus_ring_init);
 
@@ -351,6 +478,9 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->shm = shm;
 	ring->signal = signal;
 	ring->worker = conn->worker;
+	ring->direct = (ring->ops->flags & VBUS_RING_F_ATOMIC) &&
+		       conn->ctx->ops->atomic;
+	ring->run_state = 0;
 	ring->moving = false;
 	/*
 	 * The run is idle; a work may only be queued on the thread it was
@@ -476,24 +606,33 @@ void vbus_ring_abandon(struct vbus_ring *ring, int err)
 EXPORT_SYMBOL_GPL(vbus_ring_abandon);
 
 /**
- * vbus_ring_expect() - the client will likely post on a polled ring soon
- * @ring: a VBUS_RING_F_POLL ring of the caller's connection
+ * vbus_ring_expect() - an answer on this ring will likely come soon
+ * @ring: a ring of the caller's connection
  *
  * From the handler of another ring of the same connection that has just
- * given the client something it answers on @ring (packets to a guest,
- * which acknowledges or replies on its transmit ring): @ring's next run
+ * exchanged something the other side answers on @ring (packets to a
+ * guest, which acknowledges or replies on its transmit ring; packets
+ * from it, which the host answers on its receive ring).
+ *
+ * For a VBUS_RING_F_POLL ring served by its thread: @ring's next run
  * polls it as after a round that served descriptors, so the answer needs
  * no doorbell when it comes within the ring's polling window.  The
  * window adapts as for any poll: answers that keep coming after it
  * ends shrink it to nothing, and the run then costs one look at the
- * ring.
+ * ring.  For a ring that may be served directly: only marks it, for the
+ * class's @direct and vbus_ring_expected(), so the answer is served in
+ * the context that sends it.  Otherwise nothing.
  */
 void vbus_ring_expect(struct vbus_ring *ring)
 {
+	if (vbus_ring_direct(ring)) {
+		WRITE_ONCE(ring->expected, true);
+		return;
+	}
 	/* Only a ring that may be polled now. */
 	if (!(ring->ops->flags & VBUS_RING_F_POLL) || !READ_ONCE(ring_poll_us))
 		return;
-	ring->expected = true;
+	WRITE_ONCE(ring->expected, true);
 	vbus_ring_kick(ring);
 }
 EXPORT_SYMBOL_GPL(vbus_ring_expect);
@@ -516,16 +655,36 @@ void vbus_ring_kick(struct vbus_ring *ring)
 EXPORT_SYMBOL_GPL(vbus_ring_kick);
 
 /**
+ * vbus_ring_serve_now() - serve the ring here if it may be, else kick it
+ * @ring: the ring
+ *
+ * For the device's own events, like vbus_ring_kick(), when what the run
+ * will do is small and someone waits for it (a reply to deliver): a ring
+ * that may be served directly (see vbus_ring.h) is served in the
+ * caller's context, unless that is a hard interrupt or has interrupts
+ * off, or another run holds the ring; every other ring is kicked.  The
+ * caller holds no lock the handler takes.  Does nothing while the ring
+ * is not attached.
+ */
+void vbus_ring_serve_now(struct vbus_ring *ring)
+{
+	vbus_ring_try_direct(ring, false);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_serve_now);
+
+/**
  * vbus_ring_pop() - take the next descriptor the client posted
  * @ring:	the ring, from its handler
  * @b:		the run's budget; a descriptor is charged to it
  * @buf:	receives a private copy of the descriptor
  *
- * Yields the CPU when another task needs it: call it without spinlocks.
+ * In a thread's run, yields the CPU when another task needs it: call it
+ * without spinlocks.
  *
- * Return: 0; -ESHUTDOWN when the ring was stopped; -EBUSY when the
- * budget is spent; -EAGAIN when nothing is posted; -EPROTO when the
- * client's index is broken.  A handler may return any of these as is.
+ * Return: 0; -ESHUTDOWN when the ring was stopped; -EAGAIN when nothing
+ * is posted; -EBUSY when the budget is spent and something is; -EPROTO
+ * when the client's index is broken.  A handler may return any of these
+ * as is.
  */
 int vbus_ring_pop(struct vbus_ring *ring, struct vbus_ring_budget *b,
 		  struct vbus_ioq_buf *buf)
@@ -534,16 +693,35 @@ int vbus_ring_pop(struct vbus_ring *ring, struct vbus_ring_budget *b,
 
 	if (!vbus_ring_live(ring))
 		return -ESHUTDOWN;
+	/* A run that spent its budget and emptied the ring is done. */
 	if (vbus_ring_spent(b))
-		return -EBUSY;
+		return vbus_ioq_dev_avail(&ring->ioq) ? -EBUSY : -EAGAIN;
 	ret = vbus_ioq_dev_pop(&ring->ioq, buf);
 	if (ret)
 		return ret;
 	b->descs--;
-	cond_resched();
+	if (!b->atomic)
+		cond_resched();
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vbus_ring_pop);
+
+/**
+ * vbus_ring_peek() - look at a posted descriptor without taking it
+ * @ring:	the ring, from its @direct (or its handler)
+ * @n:		which: 0 for the one vbus_ring_pop() takes next, 1 for the
+ *		one after it ...
+ * @buf:	receives a copy of the descriptor, a hint: the client may
+ *		still change it before vbus_ring_pop() reads it
+ *
+ * Return: 0, -EAGAIN when fewer than @n + 1 are posted, -EPROTO when the
+ * client's index is broken.
+ */
+int vbus_ring_peek(struct vbus_ring *ring, u32 n, struct vbus_ioq_buf *buf)
+{
+	return vbus_ioq_dev_peek(&ring->ioq, n, buf);
+}
+EXPORT_SYMBOL_GPL(vbus_ring_peek);
 
 /**
  * vbus_ring_publish() - make the completions so far visible to the client

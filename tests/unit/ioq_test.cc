@@ -123,6 +123,29 @@ TEST_F(Ioq, PostedButUnpublishedIsInvisible)
 	EXPECT_EQ(buf_.len, 1500U);
 }
 
+TEST_F(Ioq, PeekShowsTheNextDescriptorAndTakesNothing)
+{
+	EXPECT_EQ(vbus_ioq_dev_peek(&dev_, 0, &buf_), -EAGAIN);
+	ASSERT_EQ(Post(1), 0);
+	ASSERT_EQ(Post(2), 0);
+	vbus_ioq_drv_publish(&drv_);
+	ASSERT_EQ(vbus_ioq_dev_peek(&dev_, 0, &buf_), 0);
+	EXPECT_EQ(buf_.cookie, 1U);
+	ASSERT_EQ(vbus_ioq_dev_peek(&dev_, 0, &buf_), 0);
+	EXPECT_EQ(buf_.cookie, 1U) << "a second peek sees the same descriptor";
+	ASSERT_EQ(vbus_ioq_dev_peek(&dev_, 1, &buf_), 0);
+	EXPECT_EQ(buf_.cookie, 2U) << "the one after it";
+	EXPECT_EQ(vbus_ioq_dev_peek(&dev_, 2, &buf_), -EAGAIN) << "beyond what is posted";
+	EXPECT_EQ(vbus_ioq_dev_inflight(&dev_), 0U);
+	ASSERT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), 0);
+	EXPECT_EQ(buf_.cookie, 1U);
+	ASSERT_EQ(vbus_ioq_dev_peek(&dev_, 0, &buf_), 0);
+	EXPECT_EQ(buf_.cookie, 2U);
+	EXPECT_EQ(vbus_ioq_dev_peek(&dev_, 1, &buf_), -EAGAIN);
+	ASSERT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), 0);
+	EXPECT_EQ(vbus_ioq_dev_peek(&dev_, 0, &buf_), -EAGAIN);
+}
+
 TEST_F(Ioq, FullRingRefusesPostsUntilReclaimed)
 {
 	for (std::uint32_t i = 0; i < kCount; i++) {
@@ -179,6 +202,7 @@ TEST_F(Ioq, HostileAvailIndexIsRefused)
 	vbus_ioq_drv_publish(&drv_);
 	// The driver claims more descriptors than the ring holds.
 	mem_.head()->avail_idx = htole32(kCount + 1);
+	EXPECT_EQ(vbus_ioq_dev_peek(&dev_, 0, &buf_), -EPROTO);
 	EXPECT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), -EPROTO);
 	// ... or moves its index backwards behind what was consumed.
 	mem_.head()->avail_idx = htole32(1);

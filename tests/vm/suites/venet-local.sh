@@ -126,6 +126,46 @@ check "host netdev up: carrier back on both sides" host_up
 check "ping from A to B" ip netns exec A ping -c 3 -i 0.2 -W 3 10.9.0.2
 check "ping from B to A" ip netns exec B ping -c 3 -i 0.2 -W 3 10.9.0.1
 
+# ---- direct runs: a small frame that answers the other side (a ping and
+# its reply) is served in the context that sends it, as veth delivers,
+# not on the connection's thread: the host netdev counts those runs per
+# ring (ethtool -S: rx0_direct for the guest's transmit ring, tx0_direct
+# for its receive ring).  With the vbus parameter ring_direct=0 the
+# thread serves every frame.
+RING_DIRECT=/sys/module/vbus/parameters/ring_direct
+direct_runs() {
+	ip netns exec A ethtool -S $HOST_IF |
+		awk '$1 == "rx0_direct:" { rx = $2 } $1 == "tx0_direct:" { tx = $2 }
+			END { print rx + 0, tx + 0 }'
+}
+# The direct runs of each ring during 200 pings from B, 5 ms apart.
+ping_direct_runs() {
+	local rx0 tx0 rx1 tx1
+	read -r rx0 tx0 <<<"$(direct_runs)"
+	ip netns exec B ping -q -c 200 -i 0.005 -W 3 10.9.0.1 >/dev/null || return 1
+	read -r rx1 tx1 <<<"$(direct_runs)"
+	echo "$((rx1 - rx0)) $((tx1 - tx0))"
+}
+direct_pings() {
+	local rx tx
+	read -r rx tx <<<"$(ping_direct_runs)" || return 1
+	echo "direct runs: $rx of the guest's transmit ring, $tx of its receive ring"
+	[ "${rx:-0}" -ge 190 ] && [ "${tx:-0}" -ge 190 ]
+}
+threaded_pings() {
+	local rx tx rc=0
+	echo 0 >$RING_DIRECT || return 1
+	read -r rx tx <<<"$(ping_direct_runs)" || rc=1
+	echo 1 >$RING_DIRECT
+	echo "direct runs: $rx of the guest's transmit ring, $tx of its receive ring"
+	[ "$rc" = 0 ] && [ "$rx" = 0 ] && [ "$tx" = 0 ]
+}
+check "ring_direct is on by default" test "$(cat $RING_DIRECT)" = Y
+check "200 pings and their replies are served in their senders' context" direct_pings
+echo "# $t_out"
+check "with ring_direct=0 the thread serves them all" threaded_pings
+echo "# $t_out"
+
 # iperf3 client in B against a server in A; prints the summary.
 IPERF_T=${VENET_IPERF_SECONDS:-5}
 iperf() {
