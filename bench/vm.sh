@@ -227,19 +227,23 @@ host_counters() { # A|B
 # that asks the guest costs exits of its own, so the host's counters are
 # read after it at the start of a measurement and before it at the end.
 # The context switches by thread go to /tmp/threads.before|after.
+# A reading that failed (a guest that did not answer, KVM statistics
+# gone) ends the benchmark: every "|| exit 1" is there because a failing
+# command substitution does not stop a function that runs in one.
 counters() { # A|B before|after
-	local g
+	local g h
 	if [ "$2" = before ]; then
-		g=$(guest_stats "$1")
-		echo "$(host_counters "$1") $g"
+		g=$(guest_stats "$1") || exit 1
+		h=$(host_counters "$1") || exit 1
 		thread_switches >/tmp/threads.before
 		thread_cpu >/tmp/cpu.before
 	else
-		g=$(host_counters "$1")
+		h=$(host_counters "$1") || exit 1
 		thread_switches >/tmp/threads.after
 		thread_cpu >/tmp/cpu.after
-		echo "$g $(guest_stats "$1")"
+		g=$(guest_stats "$1") || exit 1
 	fi
+	echo "$h $g"
 }
 
 # ---- workloads: each prints its figures as JSON members
@@ -322,6 +326,9 @@ side, rep, workload, figures, before, after, threads = sys.argv[1:]
 keys = ["packets", "exits", "pio_exits", "user_mmio_exits", "emulated", "halts",
         "injected_irqs", "user_exits", "context_switches", "guest_irqs", "guest_tx_kicks",
         "guest_rx_kicks"]
+if not len(keys) == len(before.split()) == len(after.split()):
+    sys.exit("bench: %s %s: counters before %r, after %r: want %d values each"
+             % (side, workload, before, after, len(keys)))
 delta = {k: int(a) - int(b) for k, a, b in zip(keys, after.split(), before.split())}
 delta["guest_kicks"] = delta["guest_tx_kicks"] + delta["guest_rx_kicks"]
 m = {"part": "kvm", "side": side, "rep": int(rep), "workload": workload}
