@@ -247,7 +247,8 @@ struct vbus_connection {
 	/*
 	 * Serves the connection's rings (the ring engine): one of the
 	 * client's threads, set under @lock before the first shm() and
-	 * fixed afterwards; it outlives the connection.
+	 * fixed afterwards (the teardown reads it without @lock, once the
+	 * connection is closed); it outlives the connection.
 	 */
 	struct kthread_worker *worker;
 };

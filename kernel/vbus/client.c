@@ -158,6 +158,8 @@ static void vbus_connection_teardown(struct work_struct *work)
 	struct vbus_device *dev = conn->dev;
 	struct vbus_region *r, *tmp;
 
+	/* Runs stuck in the client's memory are waited for without the lock. */
+	vbus_rings_quiesce(conn);
 	/* A call in progress may be waiting for the client's memory. */
 	mutex_lock(&conn->lock);
 	conn->closed = true;
@@ -727,7 +729,7 @@ int vbus_client_devshm(struct vbus_client *client, u32 handle, u32 id,
 			ret = PTR_ERR(w);
 			goto out;
 		}
-		conn->worker = w;
+		WRITE_ONCE(conn->worker, w);
 	}
 
 	ret = -ENOMEM;

@@ -508,6 +508,54 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 }
 EXPORT_SYMBOL_GPL(vbus_ring_attach);
 
+/* A marker that vbus_worker_quiesce() queues behind a worker's work. */
+struct vbus_worker_marker {
+	struct kthread_work work;
+	struct completion done;
+};
+
+static void vbus_worker_marker_fn(struct kthread_work *work)
+{
+	complete(&container_of(work, struct vbus_worker_marker, work)->done);
+}
+
+/*
+ * Wait until @w has finished what it runs and what is queued on it now.
+ * A run may sleep in a fault on the client's memory for as long as the
+ * client likes (a userfaultfd range it never serves): the wait is
+ * TASK_IDLE, which neither counts as load nor trips the hung-task
+ * detector, since only the client can end it (by serving the fault or
+ * by exiting).  After it, kthread_cancel_work_sync() on a ring that
+ * cannot be kicked meanwhile (detached, or @moving) waits for nothing
+ * that touches the client's memory.  Sleepable; @w may be NULL (no ring
+ * was ever attached).
+ */
+static void vbus_worker_quiesce(struct kthread_worker *w)
+{
+	struct vbus_worker_marker m = {
+		.work = KTHREAD_WORK_INIT(m.work, vbus_worker_marker_fn),
+		.done = COMPLETION_INITIALIZER_ONSTACK(m.done),
+	};
+
+	if (!w)
+		return;
+	kthread_queue_work(w, &m.work);
+	wait_for_completion_state(&m.done, TASK_IDLE);
+}
+
+/**
+ * vbus_rings_quiesce() - wait, idle, for the runs of a closing connection
+ * @conn: the connection, closed (vbus_rings_detach()) a grace period ago
+ *
+ * The teardown calls it before it takes the connection's lock, so that a
+ * run stuck in the client's memory holds neither the lock nor a task in
+ * uninterruptible sleep.  Sleepable.
+ */
+void vbus_rings_quiesce(struct vbus_connection *conn)
+{
+	vbus_worker_quiesce(READ_ONCE(conn->worker));
+}
+
 /*
  * A region of @conn moved to @shm->ptr: follow it with the ring there, if
  * any.  The work item is stopped, the view switched and the work item run
@@ -524,6 +572,7 @@ void vbus_rings_moved(struct vbus_connection *conn, struct vbus_memmap *shm)
 			continue;
 		WRITE_ONCE(ring->moving, true);
 		/* A run that starts from now on sees @moving and returns. */
+		vbus_worker_quiesce(ring->worker);
 		kthread_cancel_work_sync(&ring->work);
 		vbus_ioq_dev_move(&ring->ioq, shm->ptr);
 		/* Pairs with vbus_ring_ok(): the new view is set when clear. */
@@ -565,8 +614,8 @@ void vbus_rings_detach(struct vbus_connection *conn)
  * The teardown of @conn, a grace period after vbus_rings_detach(): wait
  * for the rings' runs and hand the rings back to the device, stopped
  * (for a later attach).  A run stuck in the client's memory is waited
- * for; the teardown holds no lock another tenant needs.  Under the
- * connection's lock; sleepable.
+ * for, idle (vbus_worker_quiesce()); the teardown holds no lock another
+ * tenant needs.  Under the connection's lock; sleepable.
  */
 void vbus_rings_stop(struct vbus_connection *conn)
 {
@@ -577,6 +626,8 @@ void vbus_rings_stop(struct vbus_connection *conn)
 	spin_lock(&conn->rings_lock);
 	list_splice_init(&conn->rings, &rings);
 	spin_unlock(&conn->rings_lock);
+	/* Runs already waited for in vbus_rings_quiesce() cost nothing here. */
+	vbus_worker_quiesce(conn->worker);
 	list_for_each_entry_safe(ring, tmp, &rings, node) {
 		list_del_init(&ring->node);
 		kthread_cancel_work_sync(&ring->work);

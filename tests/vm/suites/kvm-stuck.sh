@@ -65,6 +65,28 @@ sed 's/^/# /' /tmp/stuck.log
 check "S has no client left" test "$(cat $S/clients)" = 0
 check "s0's connection is still closing (its ring work is stuck)" \
 	test "$(cat $E/s0/connections)" = 1
+# The teardown waits for the stuck run for as long as the VMM lives.  It
+# must not wait in uninterruptible sleep (state D): a host whose hung-task
+# detector panics, as this VM's does after 30 s, would go down because a
+# tenant never served its own fault.
+teardown_state() { # the state of every task in vbus_connection_teardown
+	local p
+	for p in /proc/[0-9]*; do
+		grep -q vbus_connection_teardown "$p/stack" 2>/dev/null || continue
+		sed 's/.*) //' "$p/stat" | cut -d' ' -f1
+	done
+}
+teardown_idle() {
+	local st=""
+	for _ in $(seq 100); do
+		st=$(teardown_state)
+		[ -n "$st" ] && break
+		sleep 0.1
+	done
+	echo "teardown state: ${st:-none found}"
+	[ "$st" = I ]
+}
+check "... and its teardown waits idle (state I), not uninterruptibly (D)" teardown_idle
 
 qcheck "another VMM binds to O, opens o0, calls it and closes it" quick $STUCK other O "$(cat $E/o0/id)"
 qcheck "mkdir of a device" quick mkdir $E/x0
