@@ -67,6 +67,7 @@
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
@@ -143,6 +144,19 @@ static void vbus_connection_put(struct vbus_connection *conn)
 }
 
 /*
+ * The connection's mutex, for the core's own work items.  A call in
+ * progress holds it and may sleep in a fault on the client's memory for
+ * as long as the client likes (a userfaultfd range it never serves):
+ * that wait is the client's doing, so it is idle (TASK_IDLE), like the
+ * wait for a stuck ring run (ring.c), and never counts as a hung task.
+ */
+static void vbus_conn_lock_idle(struct vbus_connection *conn)
+{
+	while (!mutex_trylock(&conn->lock))
+		schedule_timeout_idle(1);
+}
+
+/*
  * Step 2 of a close, a grace period after step 1 if the connection had
  * signals: every SHMSIGNAL and notification that could have seen the
  * connection open is over.  The
@@ -160,8 +174,7 @@ static void vbus_connection_teardown(struct work_struct *work)
 
 	/* Runs stuck in the client's memory are waited for without the lock. */
 	vbus_rings_quiesce(conn);
-	/* A call in progress may be waiting for the client's memory. */
-	mutex_lock(&conn->lock);
+	vbus_conn_lock_idle(conn);
 	conn->closed = true;
 	list_for_each_entry(r, &conn->regions, node)
 		xa_erase(&client->signals, r->signal->handle);
@@ -254,7 +267,7 @@ static void vbus_connection_remap_work(struct work_struct *work)
 		container_of(work, struct vbus_connection, remap_work);
 	struct vbus_region *r;
 
-	mutex_lock(&conn->lock);
+	vbus_conn_lock_idle(conn);
 	if (!conn->closed) {
 		list_for_each_entry(r, &conn->regions, node)
 			if (test_and_clear_bit(VBUS_REGION_STALE, &r->stale))
@@ -603,7 +616,15 @@ static struct vbus_connection *vbus_conn_get_locked(struct vbus_client *client,
 		*err = -EBADF;
 		return NULL;
 	}
-	mutex_lock(&conn->lock);
+	/*
+	 * Another call of the client's may hold it, asleep in a fault on
+	 * the client's memory: a wait the client can end by dying.
+	 */
+	if (mutex_lock_killable(&conn->lock)) {
+		vbus_connection_put(conn);
+		*err = -EINTR;
+		return NULL;
+	}
 	if (conn->closed || READ_ONCE(conn->dead)) {
 		mutex_unlock(&conn->lock);
 		vbus_connection_put(conn);

@@ -4,6 +4,7 @@
 // well-behaved VMM next to it.
 //
 //   kvm-stuck hold CONTAINER ECHO_ID
+//   kvm-stuck call CONTAINER ECHO_ID
 //   kvm-stuck other CONTAINER ECHO_ID
 //
 // Both create a VM without a vCPU, bind it to CONTAINER through
@@ -16,6 +17,11 @@
 // sleeps until the userfaultfd goes.  Once the fault is seen on the
 // userfaultfd ("stuck: ..."), the VMM closes /dev/vbus-kvm ("detached in N
 // ms") and waits, still holding the userfaultfd, to be killed.
+//
+// call: the same userfaultfd; opens ECHO_ID and makes, from a second
+// thread, a DEVCALL that reverses a buffer in the upper half: the call
+// faults there and sleeps, holding its connection.  Once the fault is seen
+// ("stuck: ..."), the VMM waits, still bound, to be killed.
 //
 // other: HELLO, DEVOPEN of ECHO_ID, a DEVCALL that reverses a buffer and
 // DEVCLOSE; prints "other: ok in N ms".
@@ -39,6 +45,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 extern "C" {
 #include <vbus/echo.h>
@@ -115,6 +122,24 @@ Fd userfault(std::span<uint8_t> range)
 	return uffd;
 }
 
+// Wait for the host's fault on @uffd and report it; exits the process
+// when none comes (a thread may be stuck: nothing can be unwound).
+void await_fault(const Fd &uffd, const Vmm &vmm)
+{
+	pollfd pfd{uffd.get(), POLLIN, 0};
+	uffd_msg msg{};
+	if (poll(&pfd, 1, fault_wait_ms) != 1 ||
+	    read(uffd.get(), &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT) {
+		std::cerr << "kvm-stuck: the host never faulted on the userfaultfd range\n";
+		_exit(1);
+	}
+	std::cout << "stuck: the host faulted at offset 0x" << std::hex
+	          << (msg.arg.pagefault.address -
+	              reinterpret_cast<uintptr_t>(vmm.mem().data())) // NOLINT
+	          << std::dec << " of guest memory and waits" << std::endl;
+}
+
 int hold(const std::string &container, uint32_t devid)
 {
 	Vmm vmm(container);
@@ -134,24 +159,28 @@ int hold(const std::string &container, uint32_t devid)
 	vbus_ioq_drv_publish(&ring.q);
 	vmm.ring(ring.slot);
 
-	pollfd pfd{uffd.get(), POLLIN, 0};
-	if (poll(&pfd, 1, fault_wait_ms) != 1) {
-		throw std::runtime_error("the host never faulted on the userfaultfd range");
-	}
-	uffd_msg msg{};
-	if (read(uffd.get(), &msg, sizeof(msg)) != sizeof(msg) ||
-	    msg.event != UFFD_EVENT_PAGEFAULT) {
-		fail("read the userfaultfd");
-	}
-	std::cout << "stuck: the host faulted at offset 0x" << std::hex
-	          << (msg.arg.pagefault.address -
-	              reinterpret_cast<uintptr_t>(vmm.mem().data())) // NOLINT
-	          << std::dec << " of guest memory and waits" << std::endl;
+	await_fault(uffd, vmm);
 
 	const auto t0 = Clock::now();
 	vmm.detach();
 	std::cout << "detached in " << elapsed_ms(t0) << " ms" << std::endl;
 	// Keep the userfaultfd, never answer it, until killed.
+	for (;;) {
+		pause();
+	}
+}
+
+int call(const std::string &container, uint32_t devid)
+{
+	Vmm vmm(container);
+	const auto upper = vmm.mem().subspan(stuck_gpa);
+	const Fd uffd = userfault(upper);
+	const uint32_t handle = vmm.open_echo(devid);
+	// Never joined: the process waits here until it is killed.
+	const std::jthread caller([&vmm, handle] {
+		(void)vmm.dev_call(handle, VBUS_ECHO_CALL_REVERSE, stuck_gpa + 0x1000, buf_len);
+	});
+	await_fault(uffd, vmm);
 	for (;;) {
 		pause();
 	}
@@ -184,14 +213,18 @@ int main(int argc, char **argv)
 {
 	const std::span args(argv, argc);
 	if (args.size() != 4 ||
-	    (std::strcmp(args[1], "hold") != 0 && std::strcmp(args[1], "other") != 0)) {
-		std::cerr << "usage: kvm-stuck hold|other CONTAINER ECHO_ID\n";
+	    (std::strcmp(args[1], "hold") != 0 && std::strcmp(args[1], "call") != 0 &&
+	     std::strcmp(args[1], "other") != 0)) {
+		std::cerr << "usage: kvm-stuck hold|call|other CONTAINER ECHO_ID\n";
 		return 2;
 	}
 	try {
 		const auto devid = static_cast<uint32_t>(std::stoul(args[3]));
 		if (std::strcmp(args[1], "hold") == 0) {
 			return hold(args[2], devid);
+		}
+		if (std::strcmp(args[1], "call") == 0) {
+			return call(args[2], devid);
 		}
 		return other(args[2], devid);
 	} catch (const std::exception &ex) {
