@@ -183,7 +183,9 @@ def markdown(result):
     meta = result["method"]
     lines.append(f"Side by side in one test VM boot; {meta['seconds']} s per "
                  f"measurement, {meta['reps']} repetition(s), median (lowest-highest); "
-                 f"kvm part {'pinned' if meta.get('pinned') else 'not pinned'}.")
+                 f"kvm part {'pinned' if meta.get('pinned') else 'not pinned'}"
+                 + (f", L1 KVM halt_poll_ns {meta['halt_poll_ns']}"
+                    if meta.get("halt_poll_ns") is not None else "") + ".")
     for part in ("kvm", "local"):
         ref_side, our_side, _ = PARTS[part]
         lines += table_head(part, "figure", True)
@@ -243,7 +245,7 @@ def main():
     result = {
         "method": {"seconds": meta.get("seconds"), "reps": reps,
                    "kernel": meta.get("kernel"), "l2": meta.get("l2"),
-                   "pinned": meta.get("pinned")},
+                   "pinned": meta.get("pinned"), "halt_poll_ns": meta.get("halt_poll_ns")},
         "kvm": {"figures": figures(rows, "kvm", chosen),
                 "counters": counter_table(rows, "kvm", chosen),
                 "thread_switches": thread_table(rows, "kvm", chosen, "thread_switches", None),

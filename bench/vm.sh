@@ -42,6 +42,11 @@ if [ -n "${VBUS_BENCH_RING_POLL_US:-}" ]; then
 	echo "$VBUS_BENCH_RING_POLL_US" >/sys/module/vbus/parameters/ring_poll_us
 fi
 note "vbus ring_poll_us: $(cat /sys/module/vbus/parameters/ring_poll_us)"
+# KVM's halt polling ceiling, for both guests (bench/run --halt-poll-ns);
+# set before either VM exists.
+if [ -n "${VBUS_BENCH_HALT_POLL_NS:-}" ]; then
+	echo "$VBUS_BENCH_HALT_POLL_NS" >/sys/module/kvm/parameters/halt_poll_ns
+fi
 modprobe vbus_enet
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 [ -d $TRACE/events ] || mount -t tracefs none $TRACE
@@ -340,7 +345,8 @@ PY
 }
 
 echo "BENCH {\"part\": \"method\", \"seconds\": $seconds, \"reps\": $reps," \
-	"\"kernel\": \"$(l2_kver)\", \"l2\": \"1 vCPU, $MEM\", \"pinned\": $([ "$PIN" = 0 ] && echo false || echo true)}"
+	"\"kernel\": \"$(l2_kver)\", \"l2\": \"1 vCPU, $MEM\", \"pinned\": $([ "$PIN" = 0 ] && echo false || echo true)," \
+	"\"halt_poll_ns\": $(cat /sys/module/kvm/parameters/halt_poll_ns)}"
 note "KVM halt polling: $(cat /sys/module/kvm/parameters/halt_poll_ns) ns"
 boot_guest A
 note "guest A (vhost-net) up: $(l2_value /tmp/A.log L2-READY)"
