@@ -4,8 +4,9 @@
 # initramfs's /init): a guest with two vCPUs and a venet with two queue
 # pairs.  The host (L1) owns 10.79.0.1; the guest takes 10.79.0.2.  It
 # sends with one iperf3 stream pinned to each CPU, receives one stream
-# from each of the host's CPUs, then reports its per-queue counters and, for each vbus-bridge interrupt
-# vector, the interrupts each CPU took.
+# from each of the host's CPUs, then reports its per-queue counters and,
+# for each vbus-bridge interrupt vector, the interrupts each CPU took
+# before and after the streams.
 . /l2/lib.sh
 wait_vbus_nics 1 30
 IF=$(vbus_nic) || { echo "L2-ERROR: no venet NIC appeared"; exit 1; }
@@ -20,6 +21,12 @@ echo "L2-XPS=$(cat /sys/class/net/$IF/queues/tx-0/xps_cpus) $(cat /sys/class/net
 echo "L2-NIC=$IF"
 
 ping -c 3 -W 5 10.79.0.1 >/tmp/ping 2>&1 && echo "L2-PING=ok" || { cat /tmp/ping; echo "L2-PING=failed"; }
+# The vectors' counts before the streams: the host looks at what the
+# streams added, after every vector was pointed at its CPU.
+vectors() { # TAG
+	awk -v tag="$1" '/vbus-bridge/ { print tag "=" $2 " " $3 }' /proc/interrupts
+}
+vectors L2-VECTOR0
 # One stream from each CPU: XPS sends each on its CPU's queue.
 taskset 1 iperf3 -c 10.79.0.1 -p 5201 -t 4 -f m >/tmp/g2h0 2>&1 &
 p0=$!
@@ -41,6 +48,6 @@ echo "L2-H2G-STATUS=$s0/$?"
 
 ethtool -S "$IF" | sed -n 's/^ *\([rt]x[01]_packets\): \([0-9]*\)$/L2-STAT-\1=\2/p'
 # "L2-VECTOR=<CPU0 count> <CPU1 count>" per vbus-bridge vector
-awk '/vbus-bridge/ { print "L2-VECTOR=" $2 " " $3 }' /proc/interrupts
+vectors L2-VECTOR
 echo "L2-DONE=1"
 sleep 1
