@@ -94,7 +94,8 @@ check "the guest reports each vector's interrupts before and after the streams" 
 # other CPU.  (x86 completes an affinity change at the vector's first
 # interrupt after it, which may still reach the old CPU: a transmit
 # ring's vector first fires during the streams, when its queue stops;
-# on the stock kernel one such took 1 interrupt on CPU 0 and 9 on 1.)  busy_on CPU: such vectors with 5 interrupts or more on CPU;
+# on the stock kernel one such took 1 interrupt on CPU 0 and 9 on 1.)
+# busy_on CPU: such vectors with 5 interrupts or more on CPU;
 # split_vectors: vectors with 5 or more that are on neither.
 busy_on() {
 	vector_deltas | awk -v c="$1" '{ t = $1 + $2; o = t - $(c + 1) }

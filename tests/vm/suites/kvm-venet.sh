@@ -163,15 +163,15 @@ echo "# doorbells for 200 flood ping replies: ${off:-?} without polling (mean ro
 # the guest rightly answers them with fewer doorbells.  One request at a
 # time then: 30 single pings, each reply ringing.
 sequential_doorbells() {
-	local n0 n1 i
+	local n0 n1 i ok=1
 	echo 0 >/sys/module/vbus/parameters/ring_poll_us || return 1
 	n0=$(tx_doorbells)
 	for i in $(seq 30); do
-		ping -q -c 1 -W 5 10.77.0.2 >/dev/null || return 1
+		ping -q -c 1 -W 5 10.77.0.2 >/dev/null || { ok=0; break; }
 	done
 	n1=$(tx_doorbells)
 	echo "$default" >/sys/module/vbus/parameters/ring_poll_us
-	echo "$((n1 - n0))"
+	[ $ok = 1 ] && echo "$((n1 - n0))"
 }
 if [ "${off_rtt:-0}" -lt 10000 ]; then
 	check "flood pings: every reply rings without polling" test "${off:-0}" -ge 180
