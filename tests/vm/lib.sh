@@ -24,6 +24,16 @@ install_modules() {
 	fi
 }
 
+# The emulator, not the code under test, broke down in a way only the
+# suite can see (an L2 guest's triple fault with nothing on its
+# console): say so in $VBUS_BREAKDOWN (default /vmshare/breakdown, the
+# run's share directory).  If the command then fails, tests/vm/run
+# gives the run status 124 with REASON, and a suite with vm-retry gets
+# another attempt; a command that passes anyway passes.
+emulator_broke() { # REASON
+	echo "$1" >>"${VBUS_BREAKDOWN:-/vmshare/breakdown}"
+}
+
 # KVM turns virtualization on in every CPU (an IPI to each) when the
 # first VM is created, and off again when the last one goes.  Under
 # TCG a vCPU has been seen not to answer that IPI: the sender spun in

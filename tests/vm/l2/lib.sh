@@ -57,12 +57,20 @@
 #   l2_bin_files BIN...          mkinitrd --file options for programs of
 #                                the host with their shared libraries
 #
+# A guest that triple-faults with nothing on its console (no oops, no
+# panic: a guest kernel that crashes says so first) and is not started
+# again is an emulator breakdown: nested KVM under TCG does that now and
+# then to a guest that runs next to another one.  l2_wait, l2_wait_exit,
+# l2_stop and l2_run record it with emulator_broke (tests/vm/lib.sh),
+# so that a suite failing after it is tried again.
+#
 # Every time limit in SECONDS is multiplied by $VBUS_VM_SLOW (tests/vm/run
 # --slow; make check-debug sets it for its slower kernel).
 
 VBUS_VM=${VBUS_VM:-build/cmake/tools/vbus-vm/vbus-vm}
 L2_PID=""
 L2_STATUS=""
+L2_LOG=""
 
 l2_kver() {
 	if [ -n "${VBUS_L2_KVER:-}" ]; then
@@ -110,6 +118,7 @@ l2_mkinitrd() {
 l2_start() {
 	local log=$1
 	shift
+	L2_LOG=$log
 	if [ -n "${L2_ERR:-}" ]; then
 		"$VBUS_VM" "$@" <"${L2_STDIN:-/dev/null}" >"$log" 2>"$L2_ERR" &
 	else
@@ -126,6 +135,7 @@ l2_wait() {
 		if [ -n "$L2_PID" ] && ! kill -0 "$L2_PID" 2>/dev/null; then
 			grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
 			echo "l2_wait: vbus-vm $L2_PID exited before /$pattern/ in $log" >&2
+			[ -n "${L2_RETRY:-}" ] || l2_note_breakdown "$log"
 			l2_tail "$log"
 			return 1
 		fi
@@ -141,8 +151,9 @@ l2_boot() {
 	local log=$1 pattern=$2 limit=$3
 	shift 3
 	l2_start "$log" "$@"
-	l2_wait "$log" "$pattern" "$limit" 2>"$log.wait" && return 0
+	L2_RETRY=1 l2_wait "$log" "$pattern" "$limit" 2>"$log.wait" && return 0
 	if kill -0 "$L2_PID" 2>/dev/null || ! l2_triple_faulted "$log"; then
+		kill -0 "$L2_PID" 2>/dev/null || l2_note_breakdown "$log"
 		cat "$log.wait" >&2
 		return 1
 	fi
@@ -195,6 +206,7 @@ l2_wait_exit() {
 	else
 		wait "$L2_PID"
 		L2_STATUS=$?
+		l2_note_breakdown "$L2_LOG"
 	fi
 	L2_PID=""
 }
@@ -202,6 +214,7 @@ l2_wait_exit() {
 l2_stop() {
 	local sig=${1:-TERM} i=0
 	[ -n "$L2_PID" ] || return 1
+	kill -0 "$L2_PID" 2>/dev/null || l2_note_breakdown "$L2_LOG"
 	kill -"$sig" "$L2_PID" 2>/dev/null
 	while kill -0 "$L2_PID" 2>/dev/null && [ $i -lt 50 ]; do
 		sleep 0.2
@@ -246,6 +259,15 @@ l2_triple_faulted() {
 	grep -q 'shut down (triple fault)' "$1" ${L2_ERR:+"$L2_ERR"} 2>/dev/null
 }
 
+# If the guest of LOG triple-faulted with nothing on its console,
+# record an emulator breakdown (see the top of this file).
+l2_note_breakdown() { # LOG
+	l2_triple_faulted "$1" || return 0
+	grep -Eq 'Kernel panic|Oops|BUG:|general protection|double fault|Call Trace' "$1" &&
+		return 0
+	emulator_broke "an L2 guest triple-faulted with nothing on its console ($1)"
+}
+
 l2_run() {
 	local log=$1 limit quiet
 	limit=$(l2_limit "$2")
@@ -258,7 +280,10 @@ l2_run() {
 	else
 		return 0
 	fi
-	l2_run_once "$log" "$limit" "$quiet" "$@" && return 0
+	if l2_run_once "$log" "$limit" "$quiet" "$@"; then
+		l2_note_breakdown "$log"
+		return 0
+	fi
 	echo "# l2_run: silent for ${quiet}s again; its last lines:"
 	l2_last_lines "$log"
 }
