@@ -153,7 +153,6 @@ l2_boot() {
 	l2_start "$log" "$@"
 	L2_RETRY=1 l2_wait "$log" "$pattern" "$limit" 2>"$log.wait" && return 0
 	if kill -0 "$L2_PID" 2>/dev/null || ! l2_triple_faulted "$log"; then
-		kill -0 "$L2_PID" 2>/dev/null || l2_note_breakdown "$log"
 		cat "$log.wait" >&2
 		return 1
 	fi
