@@ -321,7 +321,11 @@ static bool vbus_may_attach(struct vbus_container *c)
  * or gid.  While attached, the container cannot be removed.  The client
  * receives DEVADD for every device already visible.
  *
- * Return: the client, or ERR_PTR(-ENOENT) for no such container,
+ * Context: process context; takes the mutex of vbus' configfs subsystem,
+ * so never from one of its callbacks.
+ *
+ * Return: the client, or ERR_PTR(-ENOENT) for no such container (or one
+ * that an mkdir or rmdir is still making or removing),
  * ERR_PTR(-EACCES) when not permitted, ERR_PTR(-ENOMEM).
  */
 struct vbus_client *vbus_client_attach(const char *name,
@@ -338,15 +342,19 @@ struct vbus_client *vbus_client_attach(const char *name,
 	if (!client)
 		return ERR_PTR(-ENOMEM);
 
+	/*
+	 * configfs links a container to its parent (ci_group) after
+	 * ->make_group() has put it in the names table, and unlinks it
+	 * before ->drop_item() takes it out, both under the subsystem's
+	 * mutex: under that mutex, a container found by name is linked,
+	 * as configfs_depend_item_unlocked() needs.  Order: su_mutex, then
+	 * vbus_lock, as in the configfs callbacks.
+	 */
+	mutex_lock(&vbus_subsys.su_mutex);
 	mutex_lock(&vbus_lock);
 	found = vbus_container_find(name);
 	ret = !found ? -ENOENT : !vbus_may_attach(found) ? -EACCES : 0;
-	if (!ret)
-		config_item_get(&found->group.cg_item);
 	mutex_unlock(&vbus_lock);
-	if (ret)
-		goto err_free;
-
 	/*
 	 * Pins the container: rmdir fails with EBUSY while attached.  The
 	 * locked configfs_depend_item() takes the inode lock of configfs'
@@ -356,11 +364,17 @@ struct vbus_client *vbus_client_attach(const char *name,
 	 * another subsystem's mkdir (the local connector's), which holds
 	 * that subsystem's mutex: lockdep cannot tell configfs' directory
 	 * inode locks apart and would see a cycle with any rmdir there.
+	 * A container still being made or already being removed is not
+	 * found by configfs: ENOENT.
 	 */
-	ret = configfs_depend_item_unlocked(&vbus_subsys,
-					    &found->group.cg_item);
+	if (!ret)
+		ret = configfs_depend_item_unlocked(&vbus_subsys,
+						    &found->group.cg_item);
+	if (!ret)
+		config_item_get(&found->group.cg_item);
+	mutex_unlock(&vbus_subsys.su_mutex);
 	if (ret)
-		goto err_put;
+		goto err_free;
 
 	kref_init(&client->kref);
 	mutex_init(&client->workers_lock);
@@ -387,8 +401,6 @@ struct vbus_client *vbus_client_attach(const char *name,
 	mutex_unlock(&vbus_lock);
 	return client;
 
-err_put:
-	config_item_put(&found->group.cg_item);
 err_free:
 	kfree(client);
 	return ERR_PTR(ret);

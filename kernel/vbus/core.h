@@ -8,7 +8,8 @@
  * data path do not take it: a container's id table and a client's
  * handle tables are xarrays read under RCU.  Order: configfs' own locks,
  * then vbus_lock, then a connection's lock.  Nothing calls into configfs
- * with vbus_lock held.
+ * with vbus_lock held.  An attach takes our subsystem's su_mutex itself
+ * (client.c), so no configfs callback of this subsystem may attach.
  *
  * vbus_lock is shared by every client and administrator, so nothing
  * waits while holding it: not for a device's close(), a work item, a

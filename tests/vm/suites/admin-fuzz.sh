@@ -7,7 +7,9 @@
 # netlink.  Every refused write must leave its attribute unchanged, the
 # placements must agree afterwards, a full teardown must leave nothing
 # behind, every module must unload and the slab caches must be back
-# near their baseline.  The seed is printed; VBUS_FUZZ_SEED=N repeats a
+# near their baseline.  Before it, attach-race (tests/tools/) attaches
+# through the local connector while another thread makes and removes
+# the container.  The seed is printed; VBUS_FUZZ_SEED=N repeats a
 # run's operations (not their interleaving), VBUS_FUZZ_SECONDS sets the
 # fuzzing time (default 30).
 # vm-options: --timeout 400 --idle 150
@@ -81,6 +83,15 @@ for d in containers devices/echo devices/venet; do
 done
 check_fails_with "a name with a Latin-1 letter is refused" "Invalid argument" \
 	mkdir "$CFS/containers/caf$(printf '\xe9')"
+
+# ---- an attach racing with the mkdir and rmdir of its container (the
+# third find: configfs had unlinked the container it found, or not yet
+# linked it, and the attach followed its NULL parent)
+race_out=$(build/cmake/tests/tools/attach-race $CFS $LOCAL race 10)
+race_rc=$?
+echo "# attach-race: $race_out"
+check "attaches racing with their container's mkdir and rmdir (status $race_rc)" \
+	test $race_rc -eq 0
 
 # ---- a steady pair: a venet device attached through the local
 # connector for the whole run, so that frames cross it both ways
