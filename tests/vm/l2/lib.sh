@@ -21,18 +21,23 @@
 #                                /dev/null); sets L2_PID.  kill -USR1
 #                                $L2_PID prints vbus-vm's counters.
 #   l2_wait LOG ERE [SECONDS]    wait for a line of LOG matching ERE;
-#                                fails on timeout (default 120 s) or when
-#                                vbus-vm exits first (then shows the
-#                                end of LOG and of $L2_ERR)
+#                                fails (1) on timeout (default 120 s of
+#                                wall-clock time) or when vbus-vm exits
+#                                first (then shows the end of LOG and of
+#                                $L2_ERR); with $L2_SILENT set, fails (2)
+#                                as soon as LOG has not grown for that
+#                                many seconds
 #   l2_boot LOG ERE SECONDS [vbus-vm args]
 #                                l2_start, then l2_wait for ERE; a guest
 #                                that triple-faults before ERE is started
 #                                once more (nested KVM under TCG has been
 #                                seen to do that in early boot while
-#                                another L2 guest runs); the first
-#                                attempt's log is kept in LOG.1 (and
-#                                $L2_ERR.1), the retry noted as a TAP
-#                                comment on stdout
+#                                another L2 guest runs), and so is one
+#                                whose console stays silent for $L2_QUIET
+#                                seconds (default 120) before ERE, as for
+#                                l2_run; the first attempt's log is kept
+#                                in LOG.1 (and $L2_ERR.1), the retry noted
+#                                as a TAP comment on stdout
 #   l2_stop [SIGNAL]             signal vbus-vm (default TERM, KILL after
 #                                10 s) and reap it; sets L2_STATUS
 #   l2_wait_exit [SECONDS]       wait for vbus-vm to exit by itself; sets
@@ -64,8 +69,10 @@
 # l2_stop and l2_run record it with emulator_broke (tests/vm/lib.sh),
 # so that a suite failing after it is tried again.
 #
-# Every time limit in SECONDS is multiplied by $VBUS_VM_SLOW (tests/vm/run
-# --slow; make check-debug sets it for its slower kernel).
+# Every time limit in SECONDS is wall-clock time (a slow test VM makes
+# each poll of a log slower, not the limit longer), multiplied by
+# $VBUS_VM_SLOW (tests/vm/run --slow; make check-debug sets it for its
+# slower kernel).
 
 VBUS_VM=${VBUS_VM:-build/cmake/tools/vbus-vm/vbus-vm}
 L2_PID=""
@@ -128,9 +135,11 @@ l2_start() {
 }
 
 l2_wait() {
-	local log=$1 pattern=$2 limit i=0
+	local log=$1 pattern=$2 limit end quiet="" size=-1 now last=$SECONDS
 	limit=$(l2_limit "${3:-120}")
-	while [ $i -lt $((limit * 5)) ]; do
+	end=$((SECONDS + limit))
+	[ -z "${L2_SILENT:-}" ] || quiet=$(l2_limit "$L2_SILENT")
+	while :; do
 		grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
 		if [ -n "$L2_PID" ] && ! kill -0 "$L2_PID" 2>/dev/null; then
 			grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
@@ -139,8 +148,18 @@ l2_wait() {
 			l2_tail "$log"
 			return 1
 		fi
+		[ $SECONDS -lt $end ] || break
+		if [ -n "$quiet" ]; then
+			now=$(stat -c %s "$log" 2>/dev/null)
+			if [ "$now" != "$size" ]; then
+				size=$now last=$SECONDS
+			elif [ $((SECONDS - last)) -ge "$quiet" ]; then
+				echo "l2_wait: no /$pattern/ in $log, silent for ${quiet}s" >&2
+				l2_tail "$log"
+				return 2
+			fi
+		fi
 		sleep 0.2
-		i=$((i + 1))
 	done
 	echo "l2_wait: no /$pattern/ in $log after ${limit}s" >&2
 	l2_tail "$log"
@@ -148,18 +167,26 @@ l2_wait() {
 }
 
 l2_boot() {
-	local log=$1 pattern=$2 limit=$3
+	local log=$1 pattern=$2 limit=$3 rc
 	shift 3
 	l2_start "$log" "$@"
-	L2_RETRY=1 l2_wait "$log" "$pattern" "$limit" 2>"$log.wait" && return 0
-	if kill -0 "$L2_PID" 2>/dev/null || ! l2_triple_faulted "$log"; then
+	L2_RETRY=1 L2_SILENT=${L2_QUIET:-120} l2_wait "$log" "$pattern" "$limit" 2>"$log.wait"
+	rc=$?
+	if [ $rc = 0 ]; then
+		return 0
+	elif [ $rc = 2 ]; then
+		l2_stop KILL
+		l2_retry l2_boot "$log" \
+			"the guest's console was silent for $(l2_limit "${L2_QUIET:-120}")s before /$pattern/"
+	elif kill -0 "$L2_PID" 2>/dev/null || ! l2_triple_faulted "$log"; then
 		cat "$log.wait" >&2
 		return 1
+	else
+		wait "$L2_PID" 2>/dev/null
+		l2_retry l2_boot "$log" "the guest triple-faulted before /$pattern/"
 	fi
-	wait "$L2_PID" 2>/dev/null
-	l2_retry l2_boot "$log" "the guest triple-faulted before /$pattern/"
 	l2_start "$log" "$@"
-	l2_wait "$log" "$pattern" "$limit"
+	L2_SILENT=${L2_QUIET:-120} l2_wait "$log" "$pattern" "$limit"
 }
 
 # The last lines of each FILE, as TAP comments.
@@ -191,12 +218,11 @@ l2_tail() {
 }
 
 l2_wait_exit() {
-	local limit i=0
-	limit=$(l2_limit "${1:-120}")
+	local end
+	end=$((SECONDS + $(l2_limit "${1:-120}")))
 	[ -n "$L2_PID" ] || return 1
-	while kill -0 "$L2_PID" 2>/dev/null && [ $i -lt $((limit * 5)) ]; do
+	while kill -0 "$L2_PID" 2>/dev/null && [ $SECONDS -lt $end ]; do
 		sleep 0.2
-		i=$((i + 1))
 	done
 	if kill -0 "$L2_PID" 2>/dev/null; then
 		kill -KILL "$L2_PID" 2>/dev/null
@@ -211,13 +237,12 @@ l2_wait_exit() {
 }
 
 l2_stop() {
-	local sig=${1:-TERM} i=0
+	local sig=${1:-TERM} end=$((SECONDS + 10))
 	[ -n "$L2_PID" ] || return 1
 	kill -0 "$L2_PID" 2>/dev/null || l2_note_breakdown "$L2_LOG"
 	kill -"$sig" "$L2_PID" 2>/dev/null
-	while kill -0 "$L2_PID" 2>/dev/null && [ $i -lt 50 ]; do
+	while kill -0 "$L2_PID" 2>/dev/null && [ $SECONDS -lt $end ]; do
 		sleep 0.2
-		i=$((i + 1))
 	done
 	kill -KILL "$L2_PID" 2>/dev/null
 	wait "$L2_PID"

@@ -186,9 +186,8 @@ check "2 vCPUs: nothing on stderr" test ! -s "$work/two.err"
 # ---- console input, then SIGTERM
 mkfifo "$work/in"
 exec 3<>"$work/in"
-L2_STDIN=$work/in L2_ERR=$work/term.err l2_start "$work/term" -k "$kernel" -i "$work/initrd" --mem 256M \
-	--append "$(cmdline l2.input l2.hang)"
-if l2_wait "$work/term" '^L2-WAITING-INPUT' 200; then
+if L2_STDIN=$work/in L2_ERR=$work/term.err l2_boot "$work/term" '^L2-WAITING-INPUT' 200 \
+	-k "$kernel" -i "$work/initrd" --mem 256M --append "$(cmdline l2.input l2.hang)"; then
 	echo "hello-from-the-host" >&3
 	check "console input reaches the guest" l2_wait "$work/term" '^got=hello-from-the-host' 60
 	check "the guest waits to be stopped" l2_wait "$work/term" '^L2-HANGING' 60
