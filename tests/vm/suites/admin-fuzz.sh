@@ -89,7 +89,7 @@ check_fails_with "a name with a Latin-1 letter is refused" "Invalid argument" \
 # linked it, and the attach followed its NULL parent)
 race_out=$(build/cmake/tests/tools/attach-race $CFS $LOCAL race 10)
 race_rc=$?
-echo "# attach-race: $race_out"
+echo "attach-race: $race_out" | sed 's/^/# /'
 check "attaches racing with their container's mkdir and rmdir (status $race_rc)" \
 	test $race_rc -eq 0
 
