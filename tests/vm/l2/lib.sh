@@ -46,8 +46,9 @@
 #                                (output as for l2_start); sets L2_STATUS
 #                                (124: timed out).  A guest whose console
 #                                stays silent for $L2_QUIET seconds
-#                                (default 120) is stopped and started once
-#                                more (nested KVM under TCG with a debug
+#                                (default 120) is stopped (vbus-vm's
+#                                counters printed twice first, 2 s
+#                                apart) and started once more (nested KVM under TCG with a debug
 #                                kernel has been seen to stop so, the host
 #                                kernel reporting nothing), and so is one
 #                                that triple-faults, as for l2_boot; the
@@ -135,7 +136,7 @@ l2_start() {
 }
 
 l2_wait() {
-	local log=$1 pattern=$2 limit end quiet="" size=-1 now last=$SECONDS
+	local log=$1 pattern=$2 limit end quiet=""
 	limit=$(l2_limit "${3:-120}")
 	end=$((SECONDS + limit))
 	[ -z "${L2_SILENT:-}" ] || quiet=$(l2_limit "$L2_SILENT")
@@ -149,15 +150,10 @@ l2_wait() {
 			return 1
 		fi
 		[ $SECONDS -lt $end ] || break
-		if [ -n "$quiet" ]; then
-			now=$(stat -c %s "$log" 2>/dev/null)
-			if [ "$now" != "$size" ]; then
-				size=$now last=$SECONDS
-			elif [ $((SECONDS - last)) -ge "$quiet" ]; then
-				echo "l2_wait: no /$pattern/ in $log, silent for ${quiet}s" >&2
-				l2_tail "$log"
-				return 2
-			fi
+		if [ -n "$quiet" ] && [ "$(l2_quiet_for "$log")" -ge "$quiet" ]; then
+			echo "l2_wait: no /$pattern/ in $log, silent for ${quiet}s" >&2
+			l2_tail "$log"
+			return 2
 		fi
 		sleep 0.2
 	done
@@ -175,7 +171,7 @@ l2_boot() {
 	if [ $rc = 0 ]; then
 		return 0
 	elif [ $rc = 2 ]; then
-		l2_stop KILL
+		l2_stop_silent
 		l2_retry l2_boot "$log" \
 			"the guest's console was silent for $(l2_limit "${L2_QUIET:-120}")s before /$pattern/"
 	elif kill -0 "$L2_PID" 2>/dev/null || ! l2_triple_faulted "$log"; then
@@ -250,10 +246,27 @@ l2_stop() {
 	L2_PID=""
 }
 
+# Seconds since LOG was last written (its modification time): how long
+# a guest's console has been silent.
+l2_quiet_for() { # LOG
+	local mtime
+	mtime=$(stat -c %Y "$1" 2>/dev/null) || mtime=$EPOCHSECONDS
+	echo $((EPOCHSECONDS - mtime))
+}
+
+# Stop the guest of a console that fell silent, first asking vbus-vm
+# twice, 2 s apart, for its counters (SIGUSR1, into $L2_ERR or the log):
+# exits still counting tell a guest that runs from one that stopped.
+l2_stop_silent() {
+	kill -USR1 "$L2_PID" 2>/dev/null && sleep 2 &&
+		kill -USR1 "$L2_PID" 2>/dev/null && sleep 1
+	l2_stop KILL
+}
+
 # One run of vbus-vm for l2_run: LOG SECONDS QUIET [args]; returns 1 if
 # the guest's console stayed silent for QUIET seconds (vbus-vm stopped).
 l2_run_once() {
-	local log=$1 limit=$2 quiet=$3 size=-1 now start=$SECONDS last=$SECONDS
+	local log=$1 limit=$2 quiet=$3 start=$SECONDS
 	shift 3
 	l2_start "$log" "$@"
 	while kill -0 "$L2_PID" 2>/dev/null; do
@@ -262,11 +275,8 @@ l2_run_once() {
 			L2_STATUS=124
 			return 0
 		fi
-		now=$(stat -c %s "$log" 2>/dev/null)
-		if [ "$now" != "$size" ]; then
-			size=$now last=$SECONDS
-		elif [ $((SECONDS - last)) -ge "$quiet" ]; then
-			l2_stop KILL
+		if [ "$(l2_quiet_for "$log")" -ge "$quiet" ]; then
+			l2_stop_silent
 			L2_STATUS=124
 			return 1
 		fi
