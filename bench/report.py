@@ -185,7 +185,9 @@ def markdown(result):
                  f"measurement, {meta['reps']} repetition(s), median (lowest-highest); "
                  f"kvm part {'pinned' if meta.get('pinned') else 'not pinned'}"
                  + (f", L1 KVM halt_poll_ns {meta['halt_poll_ns']}"
-                    if meta.get("halt_poll_ns") is not None else "") + ".")
+                    if meta.get("halt_poll_ns") is not None else "")
+                 + (f", vbus-vm --halt-poll-ns {meta['vm_halt_poll_ns']} (venet only)"
+                    if meta.get("vm_halt_poll_ns") is not None else "") + ".")
     for part in ("kvm", "local"):
         ref_side, our_side, _ = PARTS[part]
         lines += table_head(part, "figure", True)
@@ -245,7 +247,8 @@ def main():
     result = {
         "method": {"seconds": meta.get("seconds"), "reps": reps,
                    "kernel": meta.get("kernel"), "l2": meta.get("l2"),
-                   "pinned": meta.get("pinned"), "halt_poll_ns": meta.get("halt_poll_ns")},
+                   "pinned": meta.get("pinned"), "halt_poll_ns": meta.get("halt_poll_ns"),
+                   "vm_halt_poll_ns": meta.get("vm_halt_poll_ns")},
         "kvm": {"figures": figures(rows, "kvm", chosen),
                 "counters": counter_table(rows, "kvm", chosen),
                 "thread_switches": thread_table(rows, "kvm", chosen, "thread_switches", None),

@@ -98,7 +98,7 @@ start_guest() { # A|B
 			-device virtio-net-pci,netdev=n0 <&7 >/tmp/A.log 2>&1 &
 	else
 		"$VBUS_VM" --kernel "$kernel" --initrd /tmp/bench.img --mem $MEM --cpus 1 \
-			--container bench \
+			--container bench ${VBUS_BENCH_VM_HALT_POLL_NS:+--halt-poll-ns $VBUS_BENCH_VM_HALT_POLL_NS} \
 			--append "console=ttyS0 reboot=k panic=-1 acpi=off pci=conf1 quiet" \
 			<&8 >/tmp/B.log 2>&1 &
 	fi
@@ -346,7 +346,8 @@ PY
 
 echo "BENCH {\"part\": \"method\", \"seconds\": $seconds, \"reps\": $reps," \
 	"\"kernel\": \"$(l2_kver)\", \"l2\": \"1 vCPU, $MEM\", \"pinned\": $([ "$PIN" = 0 ] && echo false || echo true)," \
-	"\"halt_poll_ns\": $(cat /sys/module/kvm/parameters/halt_poll_ns)}"
+	"\"halt_poll_ns\": $(cat /sys/module/kvm/parameters/halt_poll_ns)," \
+	"\"vm_halt_poll_ns\": ${VBUS_BENCH_VM_HALT_POLL_NS:-null}}"
 note "KVM halt polling: $(cat /sys/module/kvm/parameters/halt_poll_ns) ns"
 boot_guest A
 note "guest A (vhost-net) up: $(l2_value /tmp/A.log L2-READY)"

@@ -44,6 +44,7 @@ TEST(Options, Defaults)
 	EXPECT_EQ(o.mem, 512ULL << 20U);
 	EXPECT_EQ(o.doorbells, 256U);
 	EXPECT_EQ(o.vectors, 33U);
+	EXPECT_FALSE(o.halt_poll_ns.has_value());
 	EXPECT_EQ(o.container, "");
 	EXPECT_FALSE(o.verbose);
 	EXPECT_FALSE(o.stats);
@@ -54,28 +55,11 @@ TEST(Options, Defaults)
 
 TEST(Options, Everything)
 {
-	const auto o = parse({"-k",
-	                      "bz",
-	                      "-i",
-	                      "rd",
-	                      "--append",
-	                      "console=ttyS0 x",
-	                      "--cpus",
-	                      "4",
-	                      "--mem",
-	                      "2G",
-	                      "--container",
-	                      "c0",
-	                      "--doorbells",
-	                      "64",
-	                      "--vectors",
-	                      "9",
-	                      "-v",
-	                      "--stats",
-	                      "--kvm-device",
-	                      "/k",
-	                      "--vbus-device",
-	                      "/v"});
+	const auto o = parse(
+	    {"-k",          "bz",      "-i",           "rd", "--append",       "console=ttyS0 x",
+	     "--cpus",      "4",       "--mem",        "2G", "--container",    "c0",
+	     "--doorbells", "64",      "--vectors",    "9",  "--halt-poll-ns", "0",
+	     "-v",          "--stats", "--kvm-device", "/k", "--vbus-device",  "/v"});
 	EXPECT_EQ(o.initrd, "rd");
 	EXPECT_EQ(o.cmdline(), "console=ttyS0 x");
 	EXPECT_EQ(o.cpus, 4U);
@@ -83,6 +67,7 @@ TEST(Options, Everything)
 	EXPECT_EQ(o.container, "c0");
 	EXPECT_EQ(o.doorbells, 64U);
 	EXPECT_EQ(o.vectors, 9U);
+	EXPECT_EQ(o.halt_poll_ns, 0U);
 	EXPECT_TRUE(o.verbose);
 	EXPECT_TRUE(o.stats);
 	EXPECT_EQ(o.kvm_device, "/k");
@@ -133,6 +118,10 @@ TEST(Options, BadCounts)
 	EXPECT_EQ(usage_error({"-k", "bz", "--cpus", "-1"}), "--cpus: '-1' is not a number");
 	EXPECT_EQ(usage_error({"-k", "bz", "--doorbells", "0"}),
 	          "--doorbells: '0' is out of range 1-1024");
+	EXPECT_EQ(usage_error({"-k", "bz", "--halt-poll-ns", "10000001"}),
+	          "--halt-poll-ns: '10000001' is out of range 0-10000000");
+	EXPECT_EQ(usage_error({"-k", "bz", "--halt-poll-ns", "1ms"}),
+	          "--halt-poll-ns: '1ms' is not a number");
 	EXPECT_EQ(usage_error({"-k", "bz", "--vectors", "2049"}),
 	          "--vectors: '2049' is out of range 1-2048");
 }

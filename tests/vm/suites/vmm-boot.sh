@@ -31,8 +31,8 @@ exits_with() {
 }
 
 # The guest's side: report what it sees, then do what the command line
-# asks (l2.input: echo a line from the console; l2.hang: wait to be
-# killed; l2.panic: crash).
+# asks (l2.input: echo a line from the console; l2.sleeps: sleep 300
+# times for 300 us; l2.hang: wait to be killed; l2.panic: crash).
 cat >"$work/guest.sh" <<'GUEST'
 read -r cmdline </proc/cmdline
 echo "cpus=$(grep -c '^processor' /proc/cpuinfo)"
@@ -52,6 +52,12 @@ case " $cmdline " in
 *" l2.input "*)
 	echo "L2-WAITING-INPUT"
 	read -r -t 120 line && echo "got=$line" ;;
+esac
+case " $cmdline " in
+*" l2.sleeps "*)
+	i=0
+	while [ $i -lt 300 ]; do usleep 300; i=$((i + 1)); done
+	echo "slept=$i" ;;
 esac
 case " $cmdline " in
 *" l2.bridge "*)
@@ -182,6 +188,38 @@ check "2 vCPUs: the guest finds about 384 MiB (${mem:-?} kB)" \
 	test "${mem:-0}" -gt $((368 * 1024)) -a "${mem:-0}" -le $((384 * 1024))
 check "2 vCPUs: no warning" test "$(l2_value "$work/two" warnings)" = 0
 check "2 vCPUs: nothing on stderr" test ! -s "$work/two.err"
+
+# ---- per-VM halt polling (--halt-poll-ns: KVM_CAP_HALT_POLL)
+# The guest sleeps 300 times for 300 us.  Each halt outlasts the kvm
+# module's polling ceiling (halt_poll_ns, 200 us by default), so KVM
+# never lets its polling of the vCPU grow past that ceiling; with a
+# ceiling of 5 ms for this VM alone, it does.  KVM's kvm_halt_poll_ns
+# trace events give each new polling time.
+T=/sys/kernel/debug/tracing
+module_poll=$(cat /sys/module/kvm/parameters/halt_poll_ns)
+poll_max() { # the longest polling time KVM gave a vCPU since the trace was cleared
+	grep -o 'halt_poll_ns [0-9]*' $T/trace | awk '{ if ($2 > m) m = $2 } END { print m + 0 }'
+}
+echo 1 >$T/events/kvm/kvm_halt_poll_ns/enable
+for ceiling in module 5000000; do
+	echo >$T/trace
+	opt=()
+	[ $ceiling = module ] || opt=(--halt-poll-ns $ceiling)
+	l2_run "$work/poll" 300 -k "$kernel" -i "$work/initrd" --mem 256M "${opt[@]}" \
+		--append "$(cmdline l2.sleeps)"
+	max=$(poll_max)
+	echo "# halt polling, ceiling $ceiling: the longest polling KVM gave the vCPU: $max ns"
+	check "halt polling ($ceiling): the guest slept 300 times (status $L2_STATUS)" \
+		test "$(l2_value "$work/poll" slept)" = 300
+	if [ $ceiling = module ]; then
+		check "halt polling: KVM polls no longer than the module's ceiling ($module_poll ns)" \
+			test "$max" -le "$module_poll"
+	else
+		check "--halt-poll-ns 5000000: KVM polls this VM's vCPU past the module's ceiling" \
+			test "$max" -gt "$module_poll"
+	fi
+done
+echo 0 >$T/events/kvm/kvm_halt_poll_ns/enable
 
 # ---- console input, then SIGTERM
 mkfifo "$work/in"

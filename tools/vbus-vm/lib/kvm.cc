@@ -180,6 +180,16 @@ void Vm::set_tss_addr(std::uint64_t addr) const
 	}
 }
 
+void Vm::set_halt_poll_ns(unsigned ns) const
+{
+	kvm_enable_cap cap{};
+	cap.cap = KVM_CAP_HALT_POLL;
+	cap.args[0] = ns;
+	if (xioctl(fd_.get(), KVM_ENABLE_CAP, &cap) < 0) {
+		throw_errno("VM", "KVM_ENABLE_CAP (KVM_CAP_HALT_POLL " + std::to_string(ns) + ")");
+	}
+}
+
 void Vm::set_memory(std::uint32_t slot, std::uint64_t gpa, std::span<std::uint8_t> host) const
 {
 	kvm_userspace_memory_region region{};

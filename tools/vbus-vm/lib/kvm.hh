@@ -43,6 +43,8 @@ public:
 
 	[[nodiscard]] int fd() const { return fd_.get(); }
 	void set_tss_addr(std::uint64_t addr) const;
+	// KVM_CAP_HALT_POLL: KVM polls a halted vCPU of this VM for at most @ns.
+	void set_halt_poll_ns(unsigned ns) const;
 	void set_memory(std::uint32_t slot, std::uint64_t gpa, std::span<std::uint8_t> host) const;
 	void create_irqchip() const;
 	void create_pit() const;

@@ -76,6 +76,9 @@ Machine::Machine(const Options &opts)
       vm_(kvm_), mem_(layout::RamLayout::for_size(opts.mem))
 {
 	vm_.set_tss_addr(kTssAddr);
+	if (opts_.halt_poll_ns) {
+		vm_.set_halt_poll_ns(*opts_.halt_poll_ns);
+	}
 	if (!opts_.container.empty()) {
 		connector_.emplace(opts_.vbus_device, opts_.container, vm_.fd());
 		log("attached to container " + opts_.container + " through " + opts_.vbus_device);

@@ -103,6 +103,7 @@ std::optional<Options> parse_options(const std::vector<std::string> &args, std::
 	std::string cpus;
 	std::string doorbells;
 	std::string vectors;
+	std::string halt_poll_ns;
 	std::string append;
 
 	CLI::App app("vbus-vm: boot a Linux guest under KVM, optionally attached to a vbus "
@@ -127,6 +128,10 @@ std::optional<Options> parse_options(const std::vector<std::string> &args, std::
 	    ->type_name("N");
 	app.add_option("--vectors", vectors, "MSI-X vectors of the vbus bridge (33)")
 	    ->type_name("N");
+	app.add_option("--halt-poll-ns", halt_poll_ns,
+	               "how long KVM polls a halted vCPU of this VM before it sleeps, 0-" +
+	                   std::to_string(kMaxHaltPollNs) + " (the kvm module's halt_poll_ns)")
+	    ->type_name("NS");
 	app.add_flag("-v,--verbose", opts.verbose, "boot steps and unhandled accesses on stderr");
 	app.add_flag("--stats", opts.stats, "exit counts on stderr at exit");
 	app.add_option("--kvm-device", opts.kvm_device, "the KVM device (/dev/kvm)")
@@ -156,6 +161,9 @@ std::optional<Options> parse_options(const std::vector<std::string> &args, std::
 	}
 	if (!vectors.empty()) {
 		opts.vectors = parse_count("--vectors", vectors, 1, kMaxVectors);
+	}
+	if (!halt_poll_ns.empty()) {
+		opts.halt_poll_ns = parse_count("--halt-poll-ns", halt_poll_ns, 0, kMaxHaltPollNs);
 	}
 	if (!mem.empty()) {
 		opts.mem = parse_size("--mem", mem);

@@ -24,6 +24,8 @@ inline constexpr unsigned kMaxCpus = 64;
 inline constexpr std::uint64_t kMinMem = 64ULL << 20;
 inline constexpr std::uint64_t kMaxMem = 64ULL << 30;
 inline constexpr unsigned kMaxDoorbells = 1024;
+// The longest per-VM halt polling --halt-poll-ns takes (10 ms).
+inline constexpr unsigned kMaxHaltPollNs = 10000000;
 inline constexpr unsigned kMaxVectors = 2048;
 
 struct Options {
@@ -35,6 +37,8 @@ struct Options {
 	std::uint64_t mem = 512ULL << 20;
 	unsigned doorbells = 256;
 	unsigned vectors = 33;
+	// KVM_CAP_HALT_POLL for this VM; unset: the kvm module's halt_poll_ns.
+	std::optional<unsigned> halt_poll_ns;
 	bool verbose = false;
 	bool stats = false;
 	std::string kvm_device = "/dev/kvm";
