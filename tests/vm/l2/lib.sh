@@ -48,8 +48,9 @@
 #                                stays silent for $L2_QUIET seconds
 #                                (default 120) is stopped (vbus-vm's
 #                                counters printed twice first, 2 s
-#                                apart) and started once more (nested KVM under TCG with a debug
-#                                kernel has been seen to stop so, the host
+#                                apart) and started once more (nested
+#                                KVM under TCG with a debug kernel has
+#                                been seen to stop so, the host
 #                                kernel reporting nothing), and so is one
 #                                that triple-faults, as for l2_boot; the
 #                                first attempt's log is kept in LOG.1
