@@ -7,7 +7,11 @@
 Every figure is the median over the repetitions, with the spread (lowest
 and highest repetition) next to it, and the ratio of the project's side
 to the reference side: venet/vhost-net for the KVM part, venet over the
-local connector/veth for the local part.  Counters are given per 1,000
+local connector/veth for the local part.  Next to that ratio of the
+medians, the paired ratios: in each repetition the two sides run back to
+back, so the ratio within a repetition is free of the emulator's slower
+drift between repetitions; their median and range say how far the ratio
+itself can be trusted.  Counters are given per 1,000
 packets (at the host side's netdev) over all repetitions of a workload;
 for the KVM part also the context switches and the CPU time by thread
 name, for the threads with at least THREAD_SHARE of a side's total.
@@ -82,6 +86,14 @@ def ratio(ours, ref):
     return ours / ref if ref else None
 
 
+def paired(ref, ours, what):
+    """The ratios of the repetitions both sides ran, as a spread."""
+    reps = sorted(set(ref) & set(ours))
+    if not reps or any(not ref[rep] for rep in reps):
+        raise SystemExit(f"report: {what}: no repetition with both sides measured")
+    return spread([ours[rep] / ref[rep] for rep in reps])
+
+
 def rows_for(rows, part, side, workload):
     return [r for r in rows
             if r["part"] == part and r["side"] == side and r["workload"] == workload]
@@ -99,14 +111,18 @@ def figures(rows, part, chosen):
             continue
         entry = {"workload": workload, "figure": key, "label": label,
                  "higher_is_better": higher}
+        by_rep = {}
         for side in (ref_side, our_side):
-            values = [r[key] for r in rows_for(rows, part, side, workload) if key in r]
-            if not values:
+            measured = [r for r in rows_for(rows, part, side, workload) if key in r]
+            if not measured:
                 raise SystemExit(f"report: no {part} {side} {workload} {key}")
-            entry[side] = spread(values)
+            entry[side] = spread([r[key] for r in measured])
+            by_rep[side] = {r["rep"]: r[key] for r in measured}
         entry["ratio"] = ratio(entry[our_side]["median"], entry[ref_side]["median"])
         if entry["ratio"] is None:
             raise SystemExit(f"report: {part} {workload} {key}: reference is 0")
+        entry["paired_ratio"] = paired(by_rep[ref_side], by_rep[our_side],
+                                       f"{part} {workload} {key}")
         better = entry["ratio"] > 1 if higher else entry["ratio"] < 1
         entry["winner"] = our_side if better else ref_side
         out.append(entry)
@@ -173,8 +189,8 @@ def thread_table(rows, part, chosen, key, seconds):
 
 def table_head(part, what, better):
     ref_side, our_side, ratio_name = PARTS[part]
-    extra = " better |" if better else ""
-    rule = "|---|---|---|---|" + ("---|" if better else "")
+    extra = " paired ratios | better |" if better else ""
+    rule = "|---|---|---|---|" + ("---|---|" if better else "")
     return ["", f"| {part}: {what} | {ref_side} | {our_side} | {ratio_name} |{extra}", rule]
 
 
@@ -182,7 +198,9 @@ def markdown(result):
     lines = []
     meta = result["method"]
     lines.append(f"Side by side in one test VM boot; {meta['seconds']} s per "
-                 f"measurement, {meta['reps']} repetition(s), median (lowest-highest); "
+                 f"measurement, {meta['reps']} repetition(s), median (lowest-highest), "
+                 f"the ratio of the medians and the median (range) of the "
+                 f"repetitions' own ratios; "
                  f"kvm part {'pinned' if meta.get('pinned') else 'not pinned'}"
                  + (f", L1 KVM halt_poll_ns {meta['halt_poll_ns']}"
                     if meta.get("halt_poll_ns") is not None else "")
@@ -194,7 +212,8 @@ def markdown(result):
         for e in result[part]["figures"]:
             digits = 0 if e["figure"] == "mbps" else 1
             lines.append(f"| {e['label']} | {fmt(e[ref_side], digits)} | "
-                         f"{fmt(e[our_side], digits)} | {e['ratio']:.2f} | {e['winner']} |")
+                         f"{fmt(e[our_side], digits)} | {e['ratio']:.2f} | "
+                         f"{fmt(e['paired_ratio'], 2)} | {e['winner']} |")
     for part in ("kvm", "local"):
         ref_side, our_side, _ = PARTS[part]
         lines += table_head(part, "per 1,000 packets", False)
