@@ -89,8 +89,11 @@ def ratio(ours, ref):
 def paired(ref, ours, what):
     """The ratios of the repetitions both sides ran, as a spread."""
     reps = sorted(set(ref) & set(ours))
-    if not reps or any(not ref[rep] for rep in reps):
+    if not reps:
         raise SystemExit(f"report: {what}: no repetition with both sides measured")
+    zero = [rep for rep in reps if not ref[rep]]
+    if zero:
+        raise SystemExit(f"report: {what}: reference is 0 in repetition {zero[0]}")
     return spread([ours[rep] / ref[rep] for rep in reps])
 
 
