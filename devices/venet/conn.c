@@ -3,8 +3,8 @@
  * venet connections: open, the calls, ring registration and close.
  *
  * Everything here runs in process context under the connection's lock
- * (the core serialises call, shm and close of a connection); open and
- * close also run under the core lock.  The guest is not trusted: every
+ * (the core serialises call, shm and close of a connection); open runs
+ * under the core lock instead.  The guest is not trusted: every
  * length, id and field it passes is checked before use.
  */
 

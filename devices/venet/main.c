@@ -217,7 +217,7 @@ static int venet_enable(struct vbus_device *vdev)
 	unsigned int i;
 	int ret;
 
-	/* The configuration cannot change: the core lock is held. */
+	/* The configuration cannot change: the state lock is held. */
 	dev = alloc_etherdev_mqs(struct_size(vp, queues, cfg->queues),
 				 cfg->queues, cfg->queues);
 	if (!dev)
@@ -398,18 +398,28 @@ static ssize_t venet_guest_mac_store(struct config_item *item,
 static ssize_t venet_ifname_show(struct config_item *item, char *page)
 {
 	struct venet_dev *vn = item_to_venet(item);
+	netdevice_tracker tracker;
+	struct net_device *dev;
 	char name[IFNAMSIZ];
 
 	mutex_lock(&vn->lock);
-	if (vn->netdev) {
-		/* Renames happen under rtnl. */
-		rtnl_lock();
-		strscpy(name, vn->netdev->name, sizeof(name));
-		rtnl_unlock();
-	} else {
+	dev = vn->netdev;
+	if (dev)
+		netdev_hold(dev, &tracker, GFP_KERNEL);
+	else
 		strscpy(name, vn->cfg.ifname, sizeof(name));
-	}
 	mutex_unlock(&vn->lock);
+	if (dev) {
+		/*
+		 * Renames happen under rtnl, which is not taken under
+		 * vn->lock: a venet_open() waiting for vn->lock holds the
+		 * core lock.  The reference keeps the netdev.
+		 */
+		rtnl_lock();
+		strscpy(name, dev->name, sizeof(name));
+		rtnl_unlock();
+		netdev_put(dev, &tracker);
+	}
 	return sprintf(page, "%s\n", name);
 }
 

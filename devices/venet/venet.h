@@ -14,10 +14,12 @@
  *    so between open() and close() the netdev is always there.  At most
  *    one connection exists at a time.
  *
- * Lock order: the core lock (enable, disable, open, close run under
- * it), then the connection's lock (call, shm, close), then
- * venet_dev.lock, then rtnl.  Nothing here takes one of the first three
- * while holding rtnl, and no ring handler takes any of them.
+ * Lock order: the device's state lock (enable and disable run under
+ * it), then the core lock (open runs under it), then the connection's
+ * lock (call, shm, close), then venet_dev.lock, then rtnl.  Nothing
+ * here takes one of the first four while holding rtnl, nor rtnl while
+ * holding venet_dev.lock (the core lock may wait for that one), and no
+ * ring handler takes any of them.
  *
  * Execution contexts of the data path:
  *  - each guest ring is a struct vbus_ring served by the core's ring

@@ -75,8 +75,14 @@ struct vbus_devclass {
 /**
  * struct vbus_device_ops - what a device provides
  * @enable:	commit the configuration (may refuse it with -EINVAL);
- *		called with the core lock held, device disabled
- * @disable:	undo @enable; no connection is open
+ *		the device is disabled and invisible to clients
+ * @disable:	undo @enable; no connection is open and none can be
+ *		opened
+ *
+ * @enable and @disable are called with the device's @state_lock held
+ * and never with the core lock: they may sleep for as long as they need
+ * (unregistering a netdev waits for RCU grace periods) without making
+ * any other device or tenant wait.
  * @open:	a client opens the device.  @version holds the highest
  *		protocol version the client speaks; the device lowers it to
  *		the one it will use, or fails with -EPROTONOSUPPORT.  The
@@ -129,6 +135,11 @@ struct vbus_device_stats {
  * @free_work:	frees the device an RCU grace period after its last
  *		reference, so lockless id lookups never see freed memory
  * @put:	puts the first reference after the rmdir (vbus_configfs.h)
+ * @state_lock:	serialises @ops->enable and @ops->disable with each other
+ *		and with changes of the configuration (the section of
+ *		vbus_device_config_begin()).  Taken before vbus_lock, never
+ *		under it.  @enabled changes with both held, so either one
+ *		is enough to read it.
  */
 struct vbus_device {
 	const char *type;
@@ -148,6 +159,7 @@ struct vbus_device {
 	struct hlist_node name_node;
 	struct rcu_work free_work;
 	struct vbus_cfs_put put;
+	struct mutex state_lock;	/* see above */
 };
 
 /**

@@ -194,15 +194,12 @@ static void vbus_connection_teardown(struct work_struct *work)
 		vbus_connection_put(conn);
 
 	mutex_lock(&vbus_lock);
+	dev->nconns--;
+	mutex_unlock(&vbus_lock);
 	/* The device's directory went while we closed: the last one out
 	 * disables it (nothing else will).
 	 */
-	if (!--dev->nconns && dev->destroyed && dev->enabled) {
-		if (dev->ops->disable)
-			dev->ops->disable(dev);
-		dev->enabled = false;
-	}
-	mutex_unlock(&vbus_lock);
+	vbus_device_disable_unused(dev);
 	complete_all(&conn->shut);
 	wake_up_all(&vbus_teardown_wait);
 	vbus_connection_put(conn);	/* taken by vbus_connection_close() */

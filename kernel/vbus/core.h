@@ -3,18 +3,22 @@
  * vbus core: private declarations shared by the core's files.
  *
  * Locking: vbus_lock (a mutex) protects every control-plane structure:
- * the lists of classes, containers and devices, placement, enabling,
- * the client lists and each device's connection list.  Lookups on the
- * data path do not take it: a container's id table and a client's
- * handle tables are xarrays read under RCU.  Order: configfs' own locks,
- * then vbus_lock, then a connection's lock.  Nothing calls into configfs
- * with vbus_lock held.  An attach takes our subsystem's su_mutex itself
- * (client.c), so no configfs callback of this subsystem may attach.
+ * the lists of classes, containers and devices, placement, the enabled
+ * and visible flags, the client lists and each device's connection
+ * list.  A device's own enable and disable run under its state lock
+ * (vbus_device.h) alone.  Lookups on the data path take neither: a
+ * container's id table and a client's handle tables are xarrays read
+ * under RCU.  Order: configfs' own locks, then a device's state lock,
+ * then vbus_lock, then a connection's lock.  Nothing calls into
+ * configfs with vbus_lock held.  An attach takes our subsystem's
+ * su_mutex itself (client.c), so no configfs callback of this subsystem
+ * may attach.
  *
  * vbus_lock is shared by every client and administrator, so nothing
- * waits while holding it: not for a device's close(), a work item, a
- * client's memory or an RCU grace period.  Closing a connection under
- * it only marks it and queues its teardown (client.c).
+ * waits while holding it: not for a device's enable, disable or
+ * close(), a work item, a client's memory or an RCU grace period.
+ * Closing a connection under it only marks it and queues its teardown
+ * (client.c).
  */
 #ifndef _VBUS_CORE_H
 #define _VBUS_CORE_H
@@ -130,6 +134,7 @@ void vbus_container_unplace(struct vbus_container *c,
 			    struct vbus_device *dev);
 int vbus_device_set_enabled(struct vbus_device *dev, bool enable);
 void vbus_device_destroy(struct vbus_device *dev);
+void vbus_device_disable_unused(struct vbus_device *dev);
 void vbus_device_stats_sum(struct vbus_device *dev,
 			   struct vbus_device_stats *sum);
 

@@ -100,6 +100,7 @@ void vbus_device_init(struct vbus_device *dev, struct vbus_devclass *dc,
 	dev->ops = ops;
 	INIT_LIST_HEAD(&dev->conns);
 	INIT_LIST_HEAD(&dev->node);
+	mutex_init(&dev->state_lock);
 }
 EXPORT_SYMBOL_GPL(vbus_device_init);
 
@@ -108,15 +109,17 @@ EXPORT_SYMBOL_GPL(vbus_device_init);
  * @dev: the device whose attribute is written
  *
  * Configuration may only change while the device is disabled.  On
- * success the caller holds the core lock until vbus_device_config_end().
+ * success the caller holds the device's state lock (not the core lock)
+ * until vbus_device_config_end(), so no enable reads the configuration
+ * half written.
  *
  * Return: 0, or -EBUSY if the device is enabled.
  */
 int vbus_device_config_begin(struct vbus_device *dev)
 {
-	mutex_lock(&vbus_lock);
+	mutex_lock(&dev->state_lock);
 	if (dev->enabled) {
-		mutex_unlock(&vbus_lock);
+		mutex_unlock(&dev->state_lock);
 		return -EBUSY;
 	}
 	return 0;
@@ -129,7 +132,7 @@ EXPORT_SYMBOL_GPL(vbus_device_config_begin);
  */
 void vbus_device_config_end(struct vbus_device *dev)
 {
-	mutex_unlock(&vbus_lock);
+	mutex_unlock(&dev->state_lock);
 }
 EXPORT_SYMBOL_GPL(vbus_device_config_end);
 
@@ -139,7 +142,7 @@ EXPORT_SYMBOL_GPL(vbus_device_config_end);
  * @page:	what was written (a trailing newline is allowed)
  * @count:	its length
  * @field:	the value in the device's configuration; readers that do
- *		not hold the core lock use READ_ONCE()
+ *		not hold the device's state lock use READ_ONCE()
  * @min:	the smallest value accepted
  * @max:	the largest value accepted
  *
@@ -247,36 +250,75 @@ void vbus_container_unplace(struct vbus_container *c, struct vbus_device *dev)
 	config_item_put(&dev->group.cg_item);
 }
 
+/*
+ * Enabling and disabling call the device's code with its state lock
+ * held and the core lock dropped: a device may take long (a netdev's
+ * unregistration waits for grace periods), and vbus_lock is every
+ * tenant's.  The core lock only covers the flags: a device is visible
+ * once its enable has returned, and invisible (so no client can open
+ * it) before its disable starts.
+ */
 int vbus_device_set_enabled(struct vbus_device *dev, bool enable)
 {
 	int ret = 0;
 
-	mutex_lock(&vbus_lock);
+	mutex_lock(&dev->state_lock);
 	if (enable == dev->enabled)
 		goto out;
 	if (enable) {
 		ret = dev->ops->enable ? dev->ops->enable(dev) : 0;
 		if (ret)
 			goto out;
+		mutex_lock(&vbus_lock);
 		dev->enabled = true;
 		vbus_notify_device(VBUS_CMD_DEVICE_ENABLE, dev);
 		if (dev->container)
 			vbus_device_show(dev);
-	} else {
-		if (dev->nconns) {
-			ret = -EBUSY;	/* a client has it open */
-			goto out;
-		}
-		if (dev->visible)
-			vbus_device_hide(dev);
-		if (dev->ops->disable)
-			dev->ops->disable(dev);
-		dev->enabled = false;
-		vbus_notify_device(VBUS_CMD_DEVICE_DISABLE, dev);
+		mutex_unlock(&vbus_lock);
+		goto out;
 	}
-out:
+
+	mutex_lock(&vbus_lock);
+	if (dev->nconns) {
+		mutex_unlock(&vbus_lock);
+		ret = -EBUSY;	/* a client has it open */
+		goto out;
+	}
+	if (dev->visible)
+		vbus_device_hide(dev);
+	dev->enabled = false;
 	mutex_unlock(&vbus_lock);
+	if (dev->ops->disable)
+		dev->ops->disable(dev);
+	mutex_lock(&vbus_lock);
+	vbus_notify_device(VBUS_CMD_DEVICE_DISABLE, dev);
+	mutex_unlock(&vbus_lock);
+out:
+	mutex_unlock(&dev->state_lock);
 	return ret;
+}
+
+/**
+ * vbus_device_disable_unused() - disable a device that lost its directory
+ * @dev: the device, destroyed
+ *
+ * The first of the rmdir and the end of the last connection's close
+ * that finds the device enabled and without connections disables it.
+ * Context: process; takes the device's state lock and vbus_lock.
+ */
+void vbus_device_disable_unused(struct vbus_device *dev)
+{
+	bool disable;
+
+	mutex_lock(&dev->state_lock);
+	mutex_lock(&vbus_lock);
+	disable = dev->destroyed && dev->enabled && !dev->nconns;
+	if (disable)
+		dev->enabled = false;
+	mutex_unlock(&vbus_lock);
+	if (disable && dev->ops->disable)
+		dev->ops->disable(dev);
+	mutex_unlock(&dev->state_lock);
 }
 
 /*
@@ -298,12 +340,8 @@ void vbus_device_destroy(struct vbus_device *dev)
 	if (c)
 		vbus_container_unplace(c, dev);
 
+	vbus_device_disable_unused(dev);
 	mutex_lock(&vbus_lock);
-	if (dev->enabled && !dev->nconns) {
-		if (dev->ops->disable)
-			dev->ops->disable(dev);
-		dev->enabled = false;
-	}
 	list_del_init(&dev->node);
 	hash_del(&dev->name_node);
 	vbus_notify_device(VBUS_CMD_DEVICE_DEL, dev);

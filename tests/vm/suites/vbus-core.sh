@@ -140,6 +140,58 @@ rmmod vbus_testclient
 check "detaching the client frees the container" rmdir $CFS/containers/c1
 check_fails_with "vbus_echo still has devices" "in use" rmmod vbus_echo
 rmdir $CFS/devices/echo/e1 $CFS/devices/echo/e2
+
+# ---- a device's own enable and disable make nobody else wait: those
+# of vbus_gate's devices wait at a gate, as long as the suite likes,
+# and another tenant's administration goes on meanwhile
+G=/sys/module/vbus_gate/parameters
+insmod tests/vm/modules/vbus_gate.ko
+mkdir $CFS/devices/gate/g
+# Another tenant's whole session, netlink included.
+other_tenant() {
+	mkdir $CFS/containers/t2 $CFS/devices/echo/t2e &&
+		put $CFS/devices/echo/t2e/enabled 1 &&
+		ln -s $CFS/devices/echo/t2e $CFS/containers/t2/devices/t2e &&
+		$NLMON dump devices >/dev/null &&
+		rm $CFS/containers/t2/devices/t2e &&
+		put $CFS/devices/echo/t2e/enabled 0 &&
+		rmdir $CFS/devices/echo/t2e $CFS/containers/t2
+}
+# wait_value FILE VALUE SECONDS: wait for FILE to read VALUE (the gate
+# opens by itself after 15 s, so the limit is time, not a count).
+wait_value() {
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(cat "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "$1: '$(cat "$1" 2>/dev/null)' after $3 s, not $2"
+	return 1
+}
+gated() { # 1 (enable) or 0 (disable)
+	local what=disable writer other
+	[ "$1" = 1 ] && what=enable
+	rm -f /tmp/gate.rc /tmp/other.rc
+	put $G/closed 1
+	(put $CFS/devices/gate/g/enabled "$1"; echo $? >/tmp/gate.rc) &
+	writer=$!
+	check "the gate holds the device's $what" wait_value $G/waiting 1 10
+	(other_tenant; echo $? >/tmp/other.rc) &
+	other=$!
+	check "another tenant's session runs to its end meanwhile" \
+		wait_value /tmp/other.rc 0 8
+	check "the device reads disabled while its $what waits" \
+		test "$(cat $CFS/devices/gate/g/enabled)" = 0
+	check "... and its $what still waits" test ! -e /tmp/gate.rc
+	put $G/closed 0
+	check "the $what returns once the gate opens" wait_value /tmp/gate.rc 0 10
+	check "... and the device reads $1" test "$(cat $CFS/devices/gate/g/enabled)" = "$1"
+	wait $writer $other
+}
+gated 1
+gated 0
+rmdir $CFS/devices/gate/g
+check "vbus_gate unloads" rmmod vbus_gate
 check "all modules unload once the tree is empty" modprobe -r vbus_echo vbus
 check "nothing of vbus is left" test ! -e $CFS
 
