@@ -124,15 +124,27 @@ static int vkvm_bind(struct vkvm *v, unsigned int cmd, void *arg)
 	if (strlen(name) != b->container_len)
 		goto err_name;
 
+	/*
+	 * Claim the VM, so that a second bind of it fails at once, then
+	 * attach without vkvm_bound_lock: the attach may wait for configfs,
+	 * and every VM's bind and release take that lock.
+	 */
 	mutex_lock(&vkvm_bound_lock);
-	ret = -EBUSY;
-	list_for_each_entry(other, &vkvm_bound, node)
-		if (other->kvm == kvm)
-			goto err_unlock;
+	list_for_each_entry(other, &vkvm_bound, node) {
+		if (other->kvm == kvm) {
+			mutex_unlock(&vkvm_bound_lock);
+			ret = -EBUSY;
+			goto err_name;
+		}
+	}
+	v->kvm = kvm;
+	list_add(&v->node, &vkvm_bound);
+	mutex_unlock(&vkvm_bound_lock);
+
 	ret = -ENOMEM;
 	mem = vkvm_memctx_create();
 	if (!mem)
-		goto err_unlock;
+		goto err_unclaim;
 	/* Set first: DEVADD events of the attach need them. */
 	v->mem = mem;
 	client = vbus_client_attach(name, &vkvm_client_ops, mem, v);
@@ -141,17 +153,17 @@ static int vkvm_bind(struct vkvm *v, unsigned int cmd, void *arg)
 		vkvm_free_events(v);
 		v->mem = NULL;
 		vbus_memctx_put(mem);
-		goto err_unlock;
+		goto err_unclaim;
 	}
 	v->client = client;
-	v->kvm = kvm;
-	list_add(&v->node, &vkvm_bound);
-	mutex_unlock(&vkvm_bound_lock);
 	kfree(name);
 	return 0;
 
-err_unlock:
+err_unclaim:
+	mutex_lock(&vkvm_bound_lock);
+	list_del_init(&v->node);
 	mutex_unlock(&vkvm_bound_lock);
+	v->kvm = NULL;
 err_name:
 	kfree(name);
 err_kvm:

@@ -92,11 +92,12 @@ struct vkvm_event {
 /**
  * struct vkvm - one open /dev/vbus-kvm: a VM bound to a container
  * @lock:	serialises the ioctls: bind, doorbells, vectors, guest calls
- * @kvm:	the VM, with a reference, once bound (under @lock; constant
- *		afterwards)
+ * @kvm:	the VM, with a reference, once bound (set under @lock and
+ *		the lock of the list of bound VMs before the attach; reset
+ *		if the attach fails; constant afterwards)
  * @client:	the core's client, once bound (likewise)
  * @mem:	the VM's memctx
- * @node:	in the list of bound VMs
+ * @node:	in the list of bound VMs, from before the attach
  * @version:	the version agreed by the guest's HELLO, 0 before
  * @slots:	doorbell index -> struct vkvm_slot (changed under @lock)
  * @vectors:	vector index -> struct vkvm_vector (changed under @lock,

@@ -2,14 +2,15 @@
 //
 // kvm-hold: a VMM that holds venet devices open until it is killed.
 //
-//   kvm-hold CONTAINER VENET_ID...
+//   kvm-hold CONTAINER [VENET_ID...]
 //
 // It creates a VM bound to CONTAINER through /dev/vbus-kvm and opens each
 // venet VENET_ID the way a guest driver does (from the VMM itself, with
 // no vCPU: see vkvm_client.hh): configuration, one queue pair, its rx and
 // tx rings, link up.  Then it prints "kvm-hold: ready N" (N devices) and
 // waits until it is killed, or until its standard input ends, when it
-// exits 0 after closing /dev/vbus-kvm.  For the tests of a VM whose many
+// exits 0 after closing /dev/vbus-kvm.  With no VENET_ID it only binds.
+// For the tests of a VM whose many
 // connections close at once.
 
 #include <unistd.h>
@@ -43,8 +44,8 @@ constexpr uint64_t mem_size = rings_gpa + 2 * max_devices * ring_stride;
 int main(int argc, char **argv)
 {
 	const std::span args(argv, argc);
-	if (args.size() < 3 || args.size() - 2 > max_devices) {
-		std::cerr << "usage: kvm-hold CONTAINER VENET_ID... (1 to " << max_devices
+	if (args.size() < 2 || args.size() - 2 > max_devices) {
+		std::cerr << "usage: kvm-hold CONTAINER [VENET_ID...] (at most " << max_devices
 		          << " devices)\n";
 		return 2;
 	}

@@ -153,6 +153,18 @@ slab_grew_less_than() {
 	slab_grew "$@"
 }
 
+# wait_value FILE VALUE SECONDS: wait for FILE to read VALUE, at most
+# SECONDS of time (not a count of tries: a busy VM forks slowly).
+wait_value() {
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(cat "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "$1: '$(cat "$1" 2>/dev/null)' after $3 s, not $2"
+	return 1
+}
+
 # log_wait FILE ERE PID TENTHS: wait for a line of FILE matching ERE
 # while process PID runs, at most TENTHS tenths of a second; on failure,
 # show FILE.

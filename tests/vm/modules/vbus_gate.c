@@ -6,9 +6,10 @@
  * not make any other device or tenant wait meanwhile.
  *
  * Write 1 to the parameter "closed": every enable and disable of a
- * "gate" device waits until 0 is written (or GATE_MAX_MS have passed,
- * well within the hung-task limit).  The parameter "waiting" says how
- * many are waiting now.  Devices of the class cannot be opened.
+ * "gate" device waits until 0 is written, or until GATE_MAX_MS have
+ * passed: whoever waits behind it in D state stays within the 30 s of
+ * the test VM's hung-task detector.  The parameter "waiting" says how
+ * many wait now.  Devices of the class cannot be opened.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -21,7 +22,7 @@
 
 #include <vbus_device.h>
 
-#define GATE_MAX_MS	15000
+#define GATE_MAX_MS	25000
 
 static DECLARE_WAIT_QUEUE_HEAD(gate_wq);
 static bool gate_closed;

@@ -97,6 +97,59 @@ check "every pinned guest page was unpinned" pins_back_to "$pins0"
 check "the other containers' devices are untouched" \
 	test "$(cat $CFS/devices/venet/h0/connections)" = 0
 
+# ---- a VMM's exit never waits for another VMM's bind.  A bind attaches
+# under configfs' subsystem mutex, which a device's rmdir holds while it
+# disables the device; vbus_gate (tests/vm/modules) makes that disable
+# wait as long as the suite likes.
+G=/sys/module/vbus_gate/parameters
+HOLD=build/cmake/tests/tools/kvm-hold
+gate_setup() {
+	insmod tests/vm/modules/vbus_gate.ko && mkdir $CFS/devices/gate/g &&
+		put $CFS/devices/gate/g/enabled 1 &&
+		$VBUSCTL container add c3 && $VBUSCTL container add c4
+}
+check "containers c3 and c4, and a gate device" gate_setup
+# Whether the kernel stack of process $1 shows function $2, now or
+# within $3 s.
+wait_in() {
+	local end=$((SECONDS + $3))
+	until grep -q "$2" /proc/"$1"/stack 2>/dev/null; do
+		[ $SECONDS -lt $end ] || { cat /proc/"$1"/stack; return 1; }
+		sleep 0.1
+	done
+}
+# Whether process $1 is gone within $2 s.
+wait_gone() {
+	local end=$((SECONDS + $2))
+	while kill -0 "$1" 2>/dev/null; do
+		[ $SECONDS -lt $end ] || { cat /proc/"$1"/stack; return 1; }
+		sleep 0.1
+	done
+}
+# Each VMM exits when its standard input, a FIFO held open here, ends;
+# no other process may hold the FIFOs.
+mkfifo /tmp/vmb.in /tmp/vma.in
+exec {vmb_in}<>/tmp/vmb.in {vma_in}<>/tmp/vma.in
+$HOLD c3 </tmp/vmb.in {vmb_in}>&- {vma_in}>&- >/tmp/vmb.out 2>&1 &
+vmb=$!
+check "VMM B binds to c3" log_wait /tmp/vmb.out '^kvm-hold: ready 0$' $vmb 600
+put $G/closed 1
+rmdir $CFS/devices/gate/g {vmb_in}>&- {vma_in}>&- &
+rmd=$!
+check "the gate holds the rmdir's disable" wait_value $G/waiting 1 10
+$HOLD c4 </tmp/vma.in {vmb_in}>&- {vma_in}>&- >/tmp/vma.out 2>&1 &
+vma=$!
+check "VMM A's bind waits for configfs" wait_in $vma vbus_client_attach 10
+exec {vmb_in}>&-
+check "VMM B exits meanwhile" wait_gone $vmb 8
+check "... and A's bind still waits" wait_in $vma vbus_client_attach 0
+put $G/closed 0
+check "A's bind completes once the gate opens" log_wait /tmp/vma.out '^kvm-hold: ready 0$' $vma 300
+check "the rmdir completes too" wait "$rmd"
+exec {vma_in}>&-
+check "VMM A exits" wait_gone $vma 60
+check "vbus_gate unloads" rmmod vbus_gate
+
 kill "$(cat /tmp/iperf3.pid)"
 check "tear down" $VBUSCTL clear --yes
 check "every module unloads" modprobe -r vbus_kvm vbus_venet vbus

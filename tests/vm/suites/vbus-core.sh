@@ -157,17 +157,6 @@ other_tenant() {
 		put $CFS/devices/echo/t2e/enabled 0 &&
 		rmdir $CFS/devices/echo/t2e $CFS/containers/t2
 }
-# wait_value FILE VALUE SECONDS: wait for FILE to read VALUE (the gate
-# opens by itself after 15 s, so the limit is time, not a count).
-wait_value() {
-	local end=$((SECONDS + $3))
-	while [ $SECONDS -lt $end ]; do
-		[ "$(cat "$1" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.1
-	done
-	echo "$1: '$(cat "$1" 2>/dev/null)' after $3 s, not $2"
-	return 1
-}
 gated() { # 1 (enable) or 0 (disable)
 	local what=disable writer other
 	[ "$1" = 1 ] && what=enable
