@@ -10,8 +10,8 @@
 // tx rings, link up.  Then it prints "kvm-hold: ready N" (N devices) and
 // waits until it is killed, or until its standard input ends, when it
 // exits 0 after closing /dev/vbus-kvm.  With no VENET_ID it only binds.
-// For the tests of a VM whose many
-// connections close at once.
+// For the tests of a VM whose many connections close at once, and of
+// a VMM's bind and exit.
 
 #include <unistd.h>
 

@@ -153,14 +153,22 @@ slab_grew_less_than() {
 	slab_grew "$@"
 }
 
-# wait_value FILE VALUE SECONDS: wait for FILE to read VALUE, at most
-# SECONDS of time (not a count of tries: a busy VM forks slowly).
-wait_value() {
-	local end=$((SECONDS + $3))
-	while [ $SECONDS -lt $end ]; do
-		[ "$(cat "$1" 2>/dev/null)" = "$2" ] && return 0
+# within SECONDS CMD...: run CMD until it succeeds, every 0.1 s, at
+# least once and for at most SECONDS of time (not a count of tries: a
+# busy VM forks slowly).
+within() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
 		sleep 0.1
 	done
+}
+
+# wait_value FILE VALUE SECONDS: wait for FILE to read VALUE.
+reads() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+wait_value() {
+	within "$3" reads "$1" "$2" && return 0
 	echo "$1: '$(cat "$1" 2>/dev/null)' after $3 s, not $2"
 	return 1
 }

@@ -109,23 +109,13 @@ gate_setup() {
 		$VBUSCTL container add c3 && $VBUSCTL container add c4
 }
 check "containers c3 and c4, and a gate device" gate_setup
-# Whether the kernel stack of process $1 shows function $2, now or
-# within $3 s.
-wait_in() {
-	local end=$((SECONDS + $3))
-	until grep -q "$2" /proc/"$1"/stack 2>/dev/null; do
-		[ $SECONDS -lt $end ] || { cat /proc/"$1"/stack; return 1; }
-		sleep 0.1
-	done
-}
-# Whether process $1 is gone within $2 s.
-wait_gone() {
-	local end=$((SECONDS + $2))
-	while kill -0 "$1" 2>/dev/null; do
-		[ $SECONDS -lt $end ] || { cat /proc/"$1"/stack; return 1; }
-		sleep 0.1
-	done
-}
+# wait_in PID FUNCTION SECONDS: the process's kernel stack shows
+# FUNCTION, now or within SECONDS.  wait_gone PID SECONDS: the process
+# is gone within SECONDS.  On failure, show where it is.
+in_stack() { grep -q "$2" /proc/"$1"/stack 2>/dev/null; }
+exited() { ! kill -0 "$1" 2>/dev/null; }
+wait_in() { within "$3" in_stack "$1" "$2" || { cat /proc/"$1"/stack; return 1; }; }
+wait_gone() { within "$2" exited "$1" || { cat /proc/"$1"/stack; return 1; }; }
 # Each VMM exits when its standard input, a FIFO held open here, ends;
 # no other process may hold the FIFOs.
 mkfifo /tmp/vmb.in /tmp/vma.in
