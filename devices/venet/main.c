@@ -204,6 +204,7 @@ static void venet_free_netdev(struct net_device *dev)
 
 		venet_queue_reset(q);
 		venet_purge_rx(q);
+		page_pool_destroy(q->tx_pool);
 	}
 	free_netdev(dev);
 }
@@ -233,6 +234,13 @@ static int venet_enable(struct vbus_device *vdev)
 	vbus_ring_init(&vp->evr, &venet_event_ring_ops, vdev, 0, vp);
 	for (i = 0; i < vp->nqueues; i++)
 		venet_queue_init(&vp->queues[i], vp, i);
+	for (i = 0; i < vp->nqueues; i++) {
+		ret = venet_tx_pool_create(&vp->queues[i]);
+		if (ret) {
+			venet_free_netdev(dev);
+			return ret;
+		}
+	}
 
 	strscpy(dev->name, cfg->ifname, sizeof(dev->name));
 	eth_hw_addr_set(dev, cfg->host_mac);

@@ -2,13 +2,14 @@
 /*
  * venet data path, guest to host.  The tx ring's handler pops descriptor
  * chains, copies each packet out of the guest's memory into an skb (a
- * linear head and page fragments), completes the descriptors with len 0
- * and hands the skbs to the queue's NAPI context the way tun does: a
- * list under a BH-safe lock and napi_schedule().  The poll feeds them to
- * GRO.  When NAPI falls behind (VENET_RX_BACKLOG packets waiting) the
- * handler pauses and the poll kicks the ring again.  For an in-kernel
- * guest (the local connector) a small frame that answers the host is
- * served from the guest's doorbell itself (venet_tx_direct()),
+ * linear head and page fragments from the queue's page pool, which gets
+ * them back when the stack frees the packet), completes the descriptors
+ * with len 0 and hands the skbs to the queue's NAPI context the way tun
+ * does: a list under a BH-safe lock and napi_schedule().  The poll feeds
+ * them to GRO.  When NAPI falls behind (VENET_RX_BACKLOG packets
+ * waiting) the handler pauses and the poll kicks the ring again.  For an
+ * in-kernel guest (the local connector) a small frame that answers the
+ * host is served from the guest's doorbell itself (venet_tx_direct()),
  * allocating atomically then.
  */
 
@@ -27,6 +28,8 @@
 /* Bytes copied into an skb's linear area before page fragments. */
 #define VENET_COPYBREAK		128
 #define VENET_LINEAR_MAX	1536
+/* Free pages a queue's pool keeps for reuse, besides its cache. */
+#define VENET_TX_POOL_PAGES	256
 /* Most header bytes pulled into the linear area up front. */
 #define VENET_MAX_PULL		256
 
@@ -106,7 +109,8 @@ static int venet_skb_fill(struct venet_queue *q, struct sk_buff *skb,
 
 			if (sh->nr_frags == MAX_SKB_FRAGS)
 				return -EMSGSIZE;
-			page = alloc_page(gfp | __GFP_NOWARN);
+			page = page_pool_alloc_pages(q->tx_pool,
+						     gfp | __GFP_NOWARN);
 			if (!page)
 				return -ENOMEM;
 			skb_add_rx_frag(skb, sh->nr_frags, page, 0, 0,
@@ -191,6 +195,8 @@ static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
 			venet_tx_discard(q, false);
 			return 0;
 		}
+		/* Its fragments come from @tx_pool and go back to it. */
+		skb_mark_for_recycle(q->tx_skb);
 	}
 	switch (venet_skb_fill(q, q->tx_skb, buf->addr + off, len, gfp)) {
 	case 0:
@@ -202,6 +208,30 @@ static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
 		venet_tx_discard(q, true);
 		break;
 	}
+	return 0;
+}
+
+/**
+ * venet_tx_pool_create() - create the page pool of a queue's frames
+ * @q:	the queue pair, initialised
+ *
+ * The pool keeps up to VENET_TX_POOL_PAGES free pages for reuse, besides
+ * a cache of 128, and lives until the netdev is freed; pages still in
+ * packets then return to the kernel when those are freed.
+ *
+ * Return: 0, or a negative errno.
+ */
+int venet_tx_pool_create(struct venet_queue *q)
+{
+	struct page_pool_params pp = {
+		.pool_size = VENET_TX_POOL_PAGES,
+		.nid = NUMA_NO_NODE,
+	};
+	struct page_pool *pool = page_pool_create(&pp);
+
+	if (IS_ERR(pool))
+		return PTR_ERR(pool);
+	q->tx_pool = pool;
 	return 0;
 }
 

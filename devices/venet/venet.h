@@ -41,6 +41,7 @@
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <linux/u64_stats_sync.h>
+#include <net/page_pool.h>
 
 #include <vbus/venet.h>
 #include <vbus_device.h>
@@ -165,8 +166,14 @@ struct venet_qstats {
  * @tx_max:	largest frame the current chain may carry
  * @tx_drop:	discard the rest of the current chain
  * @tx_error:	... and count it as an error rather than a drop
- *		(the @tx_ fields belong to @txr's handler; close() and
- *		disable() reset them once the ring is stopped)
+ *		(the @tx_ fields above belong to @txr's handler; close()
+ *		and disable() reset them once the ring is stopped)
+ * @tx_pool:	the pages of the frames @txr's handler assembles, from
+ *		enable() to disable(); only the handler allocates from it.
+ *		The stack gives them back when it frees the packets, and
+ *		they are used again without being cleared, where a new
+ *		page would be cleared in full (init_on_alloc) only to be
+ *		written over
  * @rx_list:	packets waiting for NAPI; its lock, taken with BHs off,
  *		protects it between @txr's handler and the poll
  * @napi_skbs:	packets taken by the poll; only the poll uses it
@@ -202,6 +209,7 @@ struct venet_queue {
 	u32 tx_max;
 	bool tx_drop;
 	bool tx_error;
+	struct page_pool *tx_pool;
 	struct sk_buff_head rx_list;
 	struct sk_buff_head napi_skbs;
 	struct napi_struct napi;
@@ -298,6 +306,7 @@ extern const struct vbus_ring_ops venet_event_ring_ops;
 int venet_open(struct vbus_device *dev, u32 *version,
 	       struct vbus_connection *conn);
 
+int venet_tx_pool_create(struct venet_queue *q);
 void venet_queue_init(struct venet_queue *q, struct venet_priv *vp,
 		      unsigned int index);
 void venet_queue_reset(struct venet_queue *q);

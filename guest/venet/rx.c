@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vbus-enet receive path.  Receive buffers are whole pages, one per
- * descriptor, mapped DMA_FROM_DEVICE when posted and unmapped when the
- * device completes them (or at teardown, rings.c).  The device writes
+ * descriptor, from the ring's page pool, mapped DMA_FROM_DEVICE when
+ * posted and unmapped when the device completes them (or at teardown,
+ * rings.c).  Packets are marked for recycling: the pages go back to the
+ * pool when the stack frees them, and a page the driver no longer needs
+ * goes back at once.  The device writes
  * the packet's header and the start of its frame into the first and
  * continues into more; the driver copies the first bytes of the frame
  * into a small skb and attaches the rest of each page as a frag.
@@ -46,14 +49,14 @@ bool vbus_enet_rx_refill(struct vbus_enet_qp *qp, gfp_t gfp)
 		struct page *page;
 		dma_addr_t addr;
 
-		page = alloc_page(gfp | __GFP_NOWARN);
+		page = page_pool_alloc_pages(rq->pool, gfp | __GFP_NOWARN);
 		if (!page) {
 			ok = false;
 			break;
 		}
 		if (vbus_proxy_map_page(pdev, page, 0, PAGE_SIZE,
 					DMA_FROM_DEVICE, &addr)) {
-			put_page(page);
+			page_pool_put_full_page(rq->pool, page, false);
 			ok = false;
 			break;
 		}
@@ -193,6 +196,12 @@ static void vbus_enet_rx_deliver(struct vbus_enet_qp *qp, struct sk_buff *skb)
 	u64_stats_update_end(&rq->stats.syncp);
 }
 
+/* A page the driver is done with, from the NAPI poll that owns @rq. */
+static void vbus_enet_rx_put(struct vbus_enet_rq *rq, struct page *page)
+{
+	page_pool_recycle_direct(rq->pool, page);
+}
+
 /* The packet being assembled is bad: drop what it has, discard the rest. */
 static void vbus_enet_rx_discard(struct vbus_enet_rq *rq)
 {
@@ -216,7 +225,7 @@ static void vbus_enet_rx_first(struct vbus_enet_qp *qp, struct page *page,
 	struct sk_buff *skb;
 
 	if (len < hlen || len > PAGE_SIZE) {
-		put_page(page);
+		vbus_enet_rx_put(rq, page);
 		vbus_enet_rx_discard(rq);
 		return;
 	}
@@ -226,16 +235,17 @@ static void vbus_enet_rx_first(struct vbus_enet_qp *qp, struct page *page,
 
 	skb = napi_alloc_skb(&qp->napi, VBUS_ENET_RX_COPY);
 	if (!skb) {
-		put_page(page);
+		vbus_enet_rx_put(rq, page);
 		vbus_enet_rx_discard(rq);
 		return;
 	}
+	skb_mark_for_recycle(skb);
 	skb_put_data(skb, p + hlen, copy);
 	if (flen > copy)
 		skb_add_rx_frag(skb, 0, page, hlen + copy, flen - copy,
 				PAGE_SIZE);
 	else
-		put_page(page);
+		vbus_enet_rx_put(rq, page);
 	rq->skb = skb;
 }
 
@@ -249,7 +259,7 @@ static void vbus_enet_rx_more(struct vbus_enet_rq *rq, struct page *page,
 	    rq->descs > VBUS_ENET_RX_MAX_DESCS ||
 	    skb_shinfo(skb)->nr_frags >= MAX_SKB_FRAGS ||
 	    skb->len + len > VBUS_VENET_MAX_FRAME) {
-		put_page(page);
+		vbus_enet_rx_put(rq, page);
 		vbus_enet_rx_discard(rq);
 		return;
 	}
@@ -269,12 +279,12 @@ static bool vbus_enet_rx_desc(struct vbus_enet_qp *qp,
 
 	if (!rq->descs && !buf->len && !buf->flags) {
 		/* A buffer returned unused. */
-		put_page(page);
+		vbus_enet_rx_put(rq, page);
 		return false;
 	}
 	rq->descs++;
 	if (buf->flags & ~VBUS_VENET_DESC_F_MORE) {
-		put_page(page);
+		vbus_enet_rx_put(rq, page);
 		vbus_enet_rx_discard(rq);
 	} else if (rq->descs == 1) {
 		vbus_enet_rx_first(qp, page, buf->len);

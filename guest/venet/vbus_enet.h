@@ -18,6 +18,7 @@
 #include <linux/spinlock.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
+#include <net/page_pool.h>
 
 #include <vbus/venet.h>
 #include <vbus_ioq.h>
@@ -93,6 +94,10 @@ struct vbus_enet_stats {
  * struct vbus_enet_rq - a receive ring
  * @ring:	the IOQ; owned by the queue pair's NAPI, or by whoever
  *		disabled that NAPI (open, the refill work, remove)
+ * @pool:	where its pages come from and go back to: a page the stack
+ *		frees is used again without being cleared, where a new page
+ *		would be cleared in full (init_on_alloc) only to be written
+ *		over by the device
  * @pages:	by ring slot: the page posted there, NULL once reclaimed
  * @dma:	by ring slot: the device address of that page, mapped
  *		DMA_FROM_DEVICE while it is posted
@@ -106,6 +111,7 @@ struct vbus_enet_stats {
  */
 struct vbus_enet_rq {
 	struct vbus_enet_ring ring;
+	struct page_pool *pool;
 	struct page **pages;
 	dma_addr_t *dma;
 	struct sk_buff *skb;

@@ -4,7 +4,8 @@
 # attached to the vbus-proxy bus of the same kernel; udev loads the guest
 # driver by modalias; the host netdev goes to namespace A, the guest
 # netdev to namespace B, and traffic flows between them: ping, iperf3 TCP
-# both ways at MTU 1500 and 9000, UDP with 64-byte payloads, a feature
+# both ways at MTU 1500 and 9000, page reuse on both sides of a stream,
+# UDP with 64-byte payloads, a feature
 # removed by the administrator, hot-unplug under load, and a clean
 # unload with slab usage back to its baseline.
 # vm-options: --timeout 1200
@@ -224,6 +225,31 @@ round() {	# $1: label
 ip -n A link set $HOST_IF mtu 1500
 ip -n B link set $GUEST_IF mtu 1500
 round "MTU 1500"
+
+# ---- page pools: the pages a stream is copied into are used again
+# Order-0 pages the page allocator hands to the connection's thread
+# (which copies the guest's frames into host packets and, for this
+# in-kernel guest, also runs the guest driver's receive and its ring
+# refill) while a stream carries 100 MiB: a new page for every 4 KiB
+# carried without reuse.
+PAGE_ALLOC=/sys/kernel/tracing/events/kmem/mm_page_alloc
+PAGE_HIST='hist:keys=common_pid.execname:vals=hitcount:size=256 if order == 0'
+thread_pages() {	# iperf3 options
+	local n carried=$((100 * 1024 * 1024 / 4096))
+	mountpoint -q /sys/kernel/tracing || mount -t tracefs none /sys/kernel/tracing
+	echo "$PAGE_HIST" >$PAGE_ALLOC/trigger || return 1
+	iperf -n 100M "$@"
+	n=$(awk '/common_pid: vbus-[0-9k]/ {
+		for (i = 1; i < NF; i++) if ($i == "hitcount:") s += $(i + 1)
+	} END { print s + 0 }' $PAGE_ALLOC/hist)
+	echo "!$PAGE_HIST" >$PAGE_ALLOC/trigger
+	echo "the connection's thread took $n new pages for the $carried pages carried"
+	[ "$n" -lt $((carried / 4)) ]
+}
+check "TCP B to A, 100 MiB: the host's packets reuse their pages" thread_pages
+echo "# $t_out"
+check "TCP A to B, 100 MiB: the guest's receive buffers reuse their pages" thread_pages -R
+echo "# $t_out"
 check "MTU 9000 on both sides" sh -c "ip -n A link set $HOST_IF mtu 9000 && ip -n B link set $GUEST_IF mtu 9000"
 check "MTU 9000: ping with 8972-byte payload, no fragmentation" \
 	ip netns exec B ping -c 2 -M do -s 8972 -W 3 10.9.0.1
