@@ -685,8 +685,10 @@ EXPORT_SYMBOL_GPL(vbus_client_devcall);
  * not exist yet.  Called in the client's context (its DEVSHM), so the
  * thread joins the calling process's cgroups, as vhost's workers do:
  * the CPU time it spends on the client's rings is the client's.  Its
- * name tells whom it serves: vbus-<pid>-<n> for a process (a VMM),
- * vbus-k<client id>-<n> for an in-kernel client.
+ * name tells whom it serves: vbus-<pid>-<n> with the pid of the process
+ * that attached the client (a VMM, or the mkdir of the local
+ * connector), vbus-k<client id>-<n> for a client a kernel thread
+ * attached.
  */
 static struct kthread_worker *vbus_client_worker(struct vbus_client *client,
 						 u32 handle)
