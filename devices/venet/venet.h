@@ -41,10 +41,10 @@
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <linux/u64_stats_sync.h>
-#include <net/page_pool.h>
 
 #include <vbus/venet.h>
 #include <vbus_device.h>
+#include <vbus_page_pool.h>
 #include <vbus_ring.h>
 #include <vbus_venet.h>
 

@@ -203,18 +203,14 @@ static void vbus_enet_tx_signal(struct vbus_proxy_signal *psig)
 
 static int vbus_enet_qp_alloc(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 {
-	struct page_pool_params pp = {
-		/*
-		 * Room for the pages a ring's worth of packets hold while
-		 * sockets queue them, beyond the ring's own.
-		 */
-		.pool_size = 2 * priv->rx_count,
-		.nid = NUMA_NO_NODE,
-	};
 	struct page_pool *pool;
 	int ret;
 
-	pool = page_pool_create(&pp);
+	/*
+	 * Room for the pages a ring's worth of packets hold while sockets
+	 * queue them, beyond the ring's own.
+	 */
+	pool = vbus_page_pool_create(2 * priv->rx_count);
 	if (IS_ERR(pool))
 		return PTR_ERR(pool);
 	qp->rx.pool = pool;
@@ -253,8 +249,8 @@ static void vbus_enet_qp_free(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 				continue;
 			vbus_proxy_unmap_page(priv->pdev, qp->rx.dma[i],
 					      PAGE_SIZE, DMA_FROM_DEVICE);
-			page_pool_put_full_page(qp->rx.pool, qp->rx.pages[i],
-						false);
+			vbus_page_pool_put(qp->rx.pool, qp->rx.pages[i],
+					   false);
 		}
 	if (qp->tx.maps)
 		for (i = 0; i < priv->tx_count; i++)
@@ -273,7 +269,7 @@ static void vbus_enet_qp_free(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 	vbus_enet_ring_free(priv, &qp->rx.ring);
 	vbus_enet_ring_free(priv, &qp->tx.ring);
 	/* Pages the stack still holds go back to the kernel when freed. */
-	page_pool_destroy(qp->rx.pool);
+	vbus_page_pool_destroy(qp->rx.pool);
 }
 
 /**

@@ -18,10 +18,10 @@
 #include <linux/spinlock.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
-#include <net/page_pool.h>
 
 #include <vbus/venet.h>
 #include <vbus_ioq.h>
+#include <vbus_page_pool.h>
 #include <vbus_proxy.h>
 #include <vbus_venet.h>
 
