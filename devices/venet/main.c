@@ -234,6 +234,7 @@ static int venet_enable(struct vbus_device *vdev)
 	vbus_ring_init(&vp->evr, &venet_event_ring_ops, vdev, 0, vp);
 	for (i = 0; i < vp->nqueues; i++)
 		venet_queue_init(&vp->queues[i], vp, i);
+	/* Every queue is initialised: venet_free_netdev() resets them all. */
 	for (i = 0; i < vp->nqueues; i++) {
 		ret = venet_tx_pool_create(&vp->queues[i]);
 		if (ret) {

@@ -5,10 +5,10 @@
  * posted and unmapped when the device completes them (or at teardown,
  * rings.c).  Packets are marked for recycling: the pages go back to the
  * pool when the stack frees them, and a page the driver no longer needs
- * goes back at once.  The device writes
- * the packet's header and the start of its frame into the first and
- * continues into more; the driver copies the first bytes of the frame
- * into a small skb and attaches the rest of each page as a frag.
+ * goes back at once.  The device writes the packet's header and the
+ * start of its frame into the first and continues into more; the driver
+ * copies the first bytes of the frame into a small skb and attaches the
+ * rest of each page as a frag.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
