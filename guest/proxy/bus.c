@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dma-mapping.h>
+#include <linux/error-injection.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -514,6 +515,10 @@ EXPORT_SYMBOL_GPL(vbus_proxy_free_shared);
  * the device works on a bounce buffer, so the CPU must not touch the
  * buffer until vbus_proxy_unmap_page().  Any context.
  *
+ * A kernel with CONFIG_FUNCTION_ERROR_INJECTION can make it fail on
+ * demand (/sys/kernel/debug/fail_function), which a guest driver's
+ * tests use to reach its error paths where no IOMMU runs out.
+ *
  * Return: 0, or -ENOMEM when the mapping failed (swiotlb or IOMMU space
  * exhausted; the caller drops the buffer or tries again later).
  */
@@ -531,6 +536,7 @@ int vbus_proxy_map_page(struct vbus_proxy_device *pdev, struct page *page,
 	return dma_mapping_error(dma_dev, *addr) ? -ENOMEM : 0;
 }
 EXPORT_SYMBOL_GPL(vbus_proxy_map_page);
+ALLOW_ERROR_INJECTION(vbus_proxy_map_page, ERRNO);
 
 /**
  * vbus_proxy_unmap_page() - take back a buffer from vbus_proxy_map_page()
