@@ -12,8 +12,9 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
-#include <linux/error-injection.h>
+#include <linux/fault-inject.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -501,6 +502,48 @@ void vbus_proxy_free_shared(struct vbus_proxy_device *pdev, size_t size,
 }
 EXPORT_SYMBOL_GPL(vbus_proxy_free_shared);
 
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+/*
+ * Mapping failures on demand, for tests of the drivers' error paths:
+ * /sys/kernel/debug/vbus_proxy_fail_map/ (probability, interval, times,
+ * verbose: Documentation/fault-injection/fault-injection.rst).  Off
+ * (probability 0) until set there.
+ */
+static DECLARE_FAULT_ATTR(vbus_proxy_fail_map);
+static struct dentry *vbus_proxy_fail_map_dir;
+
+static bool vbus_proxy_map_fails(size_t len)
+{
+	return should_fail(&vbus_proxy_fail_map, len);
+}
+
+static void vbus_proxy_fault_init(void)
+{
+	/* Like all of debugfs, optional: an error leaves the point off. */
+	vbus_proxy_fail_map_dir =
+		fault_create_debugfs_attr("vbus_proxy_fail_map", NULL,
+					  &vbus_proxy_fail_map);
+}
+
+static void vbus_proxy_fault_exit(void)
+{
+	debugfs_remove_recursive(vbus_proxy_fail_map_dir);
+}
+#else
+static bool vbus_proxy_map_fails(size_t len)
+{
+	return false;
+}
+
+static void vbus_proxy_fault_init(void)
+{
+}
+
+static void vbus_proxy_fault_exit(void)
+{
+}
+#endif
+
 /**
  * vbus_proxy_map_page() - give the device part of a page for one transfer
  * @pdev:	the device
@@ -515,8 +558,8 @@ EXPORT_SYMBOL_GPL(vbus_proxy_free_shared);
  * the device works on a bounce buffer, so the CPU must not touch the
  * buffer until vbus_proxy_unmap_page().  Any context.
  *
- * A kernel with CONFIG_FUNCTION_ERROR_INJECTION can make it fail on
- * demand (/sys/kernel/debug/fail_function), which a guest driver's
+ * On a kernel with fault injection it also fails when
+ * /sys/kernel/debug/vbus_proxy_fail_map says so, which a guest driver's
  * tests use to reach its error paths where no IOMMU runs out.
  *
  * Return: 0, or -ENOMEM when the mapping failed (swiotlb or IOMMU space
@@ -528,6 +571,8 @@ int vbus_proxy_map_page(struct vbus_proxy_device *pdev, struct page *page,
 {
 	struct device *dma_dev = pdev->bus->dma_dev;
 
+	if (vbus_proxy_map_fails(len))
+		return -ENOMEM;
 	if (!dma_dev) {
 		*addr = (dma_addr_t)(uintptr_t)page_address(page) + offset;
 		return 0;
@@ -536,7 +581,6 @@ int vbus_proxy_map_page(struct vbus_proxy_device *pdev, struct page *page,
 	return dma_mapping_error(dma_dev, *addr) ? -ENOMEM : 0;
 }
 EXPORT_SYMBOL_GPL(vbus_proxy_map_page);
-ALLOW_ERROR_INJECTION(vbus_proxy_map_page, ERRNO);
 
 /**
  * vbus_proxy_unmap_page() - take back a buffer from vbus_proxy_map_page()
@@ -709,11 +753,16 @@ EXPORT_SYMBOL_GPL(vbus_proxy_bus_put);
 
 static int __init vbus_proxy_init(void)
 {
-	return bus_register(&vbus_proxy_bus_type);
+	int ret = bus_register(&vbus_proxy_bus_type);
+
+	if (!ret)
+		vbus_proxy_fault_init();
+	return ret;
 }
 
 static void __exit vbus_proxy_exit(void)
 {
+	vbus_proxy_fault_exit();
 	bus_unregister(&vbus_proxy_bus_type);
 }
 

@@ -6,7 +6,7 @@
 # netdev to namespace B, and traffic flows between them: ping, iperf3 TCP
 # both ways at MTU 1500 and 9000, page reuse on both sides of a stream,
 # UDP with 64-byte payloads, failed DMA mappings in the guest driver (on
-# a kernel with fail_function), a feature removed by the administrator,
+# a kernel with fault injection), a feature removed by the administrator,
 # hot-unplug under load, and a clean unload with slab usage back to its
 # baseline.
 # vm-options: --timeout 1200
@@ -289,35 +289,31 @@ check "ethtool -S on the host shows per-queue counters" \
 check "ethtool -S on the guest shows per-queue counters" \
 	sh -c "ip netns exec B ethtool -S $GUEST_IF | grep -Eq 'rx.*packets: [1-9]'"
 
-# ---- the guest driver when DMA mapping fails (kernels with fail_function,
-# such as the debug kernel of make check-debug): one mapping in ten
-# fails, on both paths, while TCP runs both ways.  A packet the
-# transmit path cannot map is dropped and counted, a receive buffer
-# that cannot be mapped is posted later; no ring breaks, nothing leaks
-# (the debug lane's leak scan), and all is well once mappings work
-# again.  Left here: the guest netdev is replaced below, so no later
-# counter check sees these drops.
-FF=/sys/kernel/debug/fail_function
+# ---- the guest driver when DMA mapping fails (kernels with fault
+# injection, such as the debug kernel of make check-debug): one mapping
+# in ten fails (vbus-proxy's fault point), on both paths, while TCP runs
+# both ways.  A packet the transmit path cannot map is dropped and
+# counted, a receive buffer that cannot be mapped is posted later; no
+# ring breaks, nothing leaks (the debug lane's leak scan), and all is
+# well once mappings work again.  Left here: the guest netdev is
+# replaced below, so no later counter check sees these drops.
+FF=/sys/kernel/debug/vbus_proxy_fail_map
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 INJECT_TIMES=1000000
 inject_on() {
-	echo vbus_proxy_map_page >$FF/inject &&
-		printf '%#x\n' -12 >$FF/vbus_proxy_map_page/retval &&
-		echo 10 >$FF/probability && echo 1 >$FF/interval &&
-		echo 0 >$FF/verbose && echo $INJECT_TIMES >$FF/times
+	echo 0 >$FF/verbose && echo 1 >$FF/interval &&
+		echo $INJECT_TIMES >$FF/times && echo 10 >$FF/probability
 }
 inject_off() {
-	local left
-	left=$(cat $FF/times)
-	echo >$FF/inject
-	echo $((INJECT_TIMES - left))
+	echo 0 >$FF/probability
+	echo $((INJECT_TIMES - $(cat $FF/times)))
 }
 # Under injection: the run completes and drops are counted, one per
 # failed mapping of a packet at most.
 mapping_failures() {	# iperf3 options
 	local d0 d1 n rc=0
 	d0=$(ip netns exec B cat /sys/class/net/$GUEST_IF/statistics/tx_dropped)
-	inject_on || { echo >$FF/inject; return 1; }
+	inject_on || { echo 0 >$FF/probability; return 1; }
 	iperf -t 3 "$@" || rc=1
 	n=$(inject_off)
 	d1=$(ip netns exec B cat /sys/class/net/$GUEST_IF/statistics/tx_dropped)
@@ -337,7 +333,7 @@ if [ -d $FF ]; then
 	check "mappings work again: TCP B to A" iperf -t 3
 	echo "# $t_out"
 else
-	echo "# no fail_function in this kernel: the checks of failed DMA mappings run in make check-debug"
+	echo "# no fault injection in this kernel: the checks of failed DMA mappings run in make check-debug"
 fi
 
 # ---- hot-unplug under load: the guest netdev goes, iperf3 fails, no hang
