@@ -204,7 +204,7 @@ static void venet_free_netdev(struct net_device *dev)
 
 		venet_queue_reset(q);
 		venet_purge_rx(q);
-		vbus_page_pool_destroy(q->tx_pool);
+		page_pool_destroy(q->tx_pool);
 	}
 	free_netdev(dev);
 }

@@ -109,8 +109,8 @@ static int venet_skb_fill(struct venet_queue *q, struct sk_buff *skb,
 
 			if (sh->nr_frags == MAX_SKB_FRAGS)
 				return -EMSGSIZE;
-			page = vbus_page_pool_alloc(q->tx_pool,
-						    gfp | __GFP_NOWARN);
+			page = page_pool_alloc_pages(q->tx_pool,
+						     gfp | __GFP_NOWARN);
 			if (!page)
 				return -ENOMEM;
 			skb_add_rx_frag(skb, sh->nr_frags, page, 0, 0,
@@ -196,7 +196,7 @@ static int venet_tx_desc(struct venet_queue *q, const struct vbus_ioq_buf *buf,
 			return 0;
 		}
 		/* Its fragments come from @tx_pool and go back to it. */
-		vbus_page_pool_mark(q->tx_skb);
+		skb_mark_for_recycle(q->tx_skb);
 	}
 	switch (venet_skb_fill(q, q->tx_skb, buf->addr + off, len, gfp)) {
 	case 0:

@@ -249,8 +249,8 @@ static void vbus_enet_qp_free(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 				continue;
 			vbus_proxy_unmap_page(priv->pdev, qp->rx.dma[i],
 					      PAGE_SIZE, DMA_FROM_DEVICE);
-			vbus_page_pool_put(qp->rx.pool, qp->rx.pages[i],
-					   false);
+			page_pool_put_full_page(qp->rx.pool, qp->rx.pages[i],
+						false);
 		}
 	if (qp->tx.maps)
 		for (i = 0; i < priv->tx_count; i++)
@@ -269,7 +269,7 @@ static void vbus_enet_qp_free(struct vbus_enet *priv, struct vbus_enet_qp *qp)
 	vbus_enet_ring_free(priv, &qp->rx.ring);
 	vbus_enet_ring_free(priv, &qp->tx.ring);
 	/* Pages the stack still holds go back to the kernel when freed. */
-	vbus_page_pool_destroy(qp->rx.pool);
+	page_pool_destroy(qp->rx.pool);
 }
 
 /**

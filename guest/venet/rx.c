@@ -49,14 +49,14 @@ bool vbus_enet_rx_refill(struct vbus_enet_qp *qp, gfp_t gfp)
 		struct page *page;
 		dma_addr_t addr;
 
-		page = vbus_page_pool_alloc(rq->pool, gfp | __GFP_NOWARN);
+		page = page_pool_alloc_pages(rq->pool, gfp | __GFP_NOWARN);
 		if (!page) {
 			ok = false;
 			break;
 		}
 		if (vbus_proxy_map_page(pdev, page, 0, PAGE_SIZE,
 					DMA_FROM_DEVICE, &addr)) {
-			vbus_page_pool_put(rq->pool, page, false);
+			page_pool_put_full_page(rq->pool, page, false);
 			ok = false;
 			break;
 		}
@@ -199,7 +199,7 @@ static void vbus_enet_rx_deliver(struct vbus_enet_qp *qp, struct sk_buff *skb)
 /* A page the driver is done with, from the NAPI poll that owns @rq. */
 static void vbus_enet_rx_put(struct vbus_enet_rq *rq, struct page *page)
 {
-	vbus_page_pool_put(rq->pool, page, true);
+	page_pool_put_full_page(rq->pool, page, true);
 }
 
 /* The packet being assembled is bad: drop what it has, discard the rest. */
@@ -239,7 +239,7 @@ static void vbus_enet_rx_first(struct vbus_enet_qp *qp, struct page *page,
 		vbus_enet_rx_discard(rq);
 		return;
 	}
-	vbus_page_pool_mark(skb);
+	skb_mark_for_recycle(skb);
 	skb_put_data(skb, p + hlen, copy);
 	if (flen > copy)
 		skb_add_rx_frag(skb, 0, page, hlen + copy, flen - copy,

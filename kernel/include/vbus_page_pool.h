@@ -1,25 +1,32 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Page pools where the kernel has them.  CONFIG_PAGE_POOL has no prompt:
- * the drivers that use it select it (Debian's 6.1 flavours all have it).
- * Built against a kernel without it, the same calls use the page
- * allocator, whose pages are cleared on allocation (init_on_alloc) and
- * freed with the packet, and no pool exists.
+ * venet's page pools, on both ends: the host device copies a guest's
+ * frames into pages of its queue's pool, the guest driver posts pages of
+ * its receive ring's pool, and packets give their pages back to the pool
+ * when they are freed (skb_mark_for_recycle()).  Pages from the page
+ * allocator would be cleared in full first (init_on_alloc), which costs
+ * nearly as much as the copy that overwrites them.
+ *
+ * CONFIG_PAGE_POOL has no prompt: in-tree drivers select it, and so does
+ * CONFIG_BPF_SYSCALL.  Every Debian 6.1 flavour has it; an out-of-tree
+ * module cannot select it, so a kernel without it is refused here.
  */
 #ifndef VBUS_PAGE_POOL_H
 #define VBUS_PAGE_POOL_H
 
-#include <linux/gfp.h>
-#include <linux/mm.h>
 #include <linux/numa.h>
 #include <linux/skbuff.h>
 #include <net/page_pool.h>
 
-#ifdef CONFIG_PAGE_POOL
+#ifndef CONFIG_PAGE_POOL
+#error "venet needs a kernel with page pools (CONFIG_PAGE_POOL, selected by CONFIG_BPF_SYSCALL)"
+#endif
 
 /*
  * A pool of order-0 pages that keeps up to @pages free pages (besides
- * its cache of PP_ALLOC_CACHE_SIZE).  Returns the pool or an ERR_PTR.
+ * its cache of PP_ALLOC_CACHE_SIZE).  Only one context may allocate from
+ * it at a time; a page goes back with @allow_direct only from that
+ * context.  Returns the pool or an ERR_PTR.
  */
 static inline struct page_pool *vbus_page_pool_create(unsigned int pages)
 {
@@ -30,62 +37,5 @@ static inline struct page_pool *vbus_page_pool_create(unsigned int pages)
 
 	return page_pool_create(&pp);
 }
-
-static inline void vbus_page_pool_destroy(struct page_pool *pool)
-{
-	page_pool_destroy(pool);
-}
-
-/* Only one context may allocate from a pool at a time. */
-static inline struct page *vbus_page_pool_alloc(struct page_pool *pool,
-						gfp_t gfp)
-{
-	return page_pool_alloc_pages(pool, gfp);
-}
-
-/*
- * Give back a page that is in no packet; @direct only from the context
- * that allocates from @pool, while no other can.
- */
-static inline void vbus_page_pool_put(struct page_pool *pool,
-				      struct page *page, bool direct)
-{
-	page_pool_put_full_page(pool, page, direct);
-}
-
-/* The packet's fragments go back to their pool when it is freed. */
-static inline void vbus_page_pool_mark(struct sk_buff *skb)
-{
-	skb_mark_for_recycle(skb);
-}
-
-#else /* !CONFIG_PAGE_POOL */
-
-static inline struct page_pool *vbus_page_pool_create(unsigned int pages)
-{
-	return NULL;
-}
-
-static inline void vbus_page_pool_destroy(struct page_pool *pool)
-{
-}
-
-static inline struct page *vbus_page_pool_alloc(struct page_pool *pool,
-						gfp_t gfp)
-{
-	return alloc_page(gfp);
-}
-
-static inline void vbus_page_pool_put(struct page_pool *pool,
-				      struct page *page, bool direct)
-{
-	put_page(page);
-}
-
-static inline void vbus_page_pool_mark(struct sk_buff *skb)
-{
-}
-
-#endif /* CONFIG_PAGE_POOL */
 
 #endif /* VBUS_PAGE_POOL_H */
