@@ -54,10 +54,13 @@
  * served something (or after vbus_ring_expect(): another ring has just
  * given the client something it answers on this one), so a client that
  * only rings (its pending flag without descriptors) is never polled
- * for; never while another task wants the CPU; never ahead of another
- * ring of the same thread (the run requeues itself behind it, doorbells
- * off, and the next run polls until the same deadline); and every
- * descriptor found so is charged to the run's budget like any other.
+ * for; never ahead of another ring of the same thread or of another task
+ * that wants the CPU (the run requeues itself behind the ring's work, or
+ * behind the task once the thread's cond_resched() lets it run, with the
+ * doorbells off, and the next run polls until the same deadline: a
+ * client that posts meanwhile finds the thread runnable and needs no
+ * doorbell); and every descriptor found so is charged to the run's
+ * budget like any other.
  * The time polled is CPU time of the connection's thread, in the
  * client's cgroups.
  *
@@ -157,7 +160,7 @@ static void vbus_ring_notify(struct vbus_ring *ring)
 /* What vbus_ring_poll() saw. */
 enum vbus_ring_polled {
 	VBUS_RING_POSTED,	/* the client posted: serve it */
-	VBUS_RING_YIELD,	/* other work of the thread waits: requeue */
+	VBUS_RING_YIELD,	/* the thread's other work, or a task, waits */
 	VBUS_RING_IDLE,		/* nothing came: doorbells on */
 };
 
@@ -172,11 +175,12 @@ static bool vbus_ring_thread_wanted(struct vbus_ring *ring)
  * after a run that yielded while polling: watch it until the window's
  * end (at most @max ns after the last descriptor served) before the
  * doorbells go on.  Another ring of the same thread that has work (the
- * receive ring of the same NIC, say) ends the poll at once, without the
- * doorbells: the caller requeues the run behind that work, and the run
- * that follows watches the rest of the same window.  With @answers (a
- * ring served directly, after a round of one packet), an answer that
- * vbus_ring_expect() announces ends it too, doorbells on: the answer
+ * receive ring of the same NIC, say), or another task the scheduler
+ * wants to run, ends the poll at once, without the doorbells: the caller
+ * requeues the run, and the run that follows watches the rest of the
+ * same window.  With @answers (a ring served directly, after a round of
+ * one packet), an answer that vbus_ring_expect() announces, or another
+ * task that wants the CPU, ends it with the doorbells on: the answer
  * comes through its doorbell and is served directly.
  */
 static enum vbus_ring_polled vbus_ring_poll(struct vbus_ring *ring,
@@ -197,11 +201,14 @@ static enum vbus_ring_polled vbus_ring_poll(struct vbus_ring *ring,
 			}
 			if (vbus_ring_thread_wanted(ring))
 				return VBUS_RING_YIELD;
-			if (need_resched() || !vbus_ring_ok(ring) ||
-			    (answers && READ_ONCE(ring->expected))) {
+			if (!vbus_ring_ok(ring) ||
+			    (answers && (need_resched() ||
+					 READ_ONCE(ring->expected)))) {
 				ring->poll_until = 0;
 				return VBUS_RING_IDLE;
 			}
+			if (need_resched())
+				return VBUS_RING_YIELD;
 			cpu_relax();
 			now = local_clock();
 		}
