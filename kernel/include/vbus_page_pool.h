@@ -25,8 +25,9 @@
 /*
  * A pool of order-0 pages that keeps up to @pages free pages (besides
  * its cache of PP_ALLOC_CACHE_SIZE).  Only one context may allocate from
- * it at a time; a page goes back with @allow_direct only from that
- * context.  Returns the pool or an ERR_PTR.
+ * it at a time, and only that context may give a page back with
+ * page_pool_put_full_page()'s allow_direct.  Returns the pool or an
+ * ERR_PTR.
  */
 static inline struct page_pool *vbus_page_pool_create(unsigned int pages)
 {
