@@ -307,6 +307,63 @@ static bool vbus_may_attach(struct vbus_container *c)
 	return gid_valid(c->owner_gid) && in_group_p(c->owner_gid);
 }
 
+/*
+ * The threads that serve the rings of a client's connections: worker
+ * number (handle - 1) % VBUS_CLIENT_MAX_WORKERS serves a connection.
+ * Worker 0 is made when a process attaches the client, in that
+ * process's context, and joins its cgroups, as vhost's workers join
+ * their owner's: the CPU time spent on the client's rings is the
+ * attacher's.  The others are made with the first connection they
+ * serve (its DEVSHM), from whatever context that comes (a VMM's vCPU
+ * thread; for the local connector, a driver's probe that udev's
+ * modprobe may run) and join worker 0's cgroups, not that context's.
+ * A client that a kernel thread attached has its threads where kernel
+ * threads are.  Their names tell whom they serve: vbus-<pid>-<n> with
+ * the pid of the process that attached the client (a VMM, or the mkdir
+ * of the local connector), vbus-k<client id>-<n> for a client a kernel
+ * thread attached.
+ */
+static struct kthread_worker *
+vbus_client_worker_create(struct vbus_client *client, unsigned int i,
+			  struct task_struct *cgroups_of)
+{
+	struct kthread_worker *w;
+	int ret;
+
+	if (client->owner)
+		w = kthread_create_worker(0, "vbus-%d-%u", client->owner, i);
+	else
+		w = kthread_create_worker(0, "vbus-k%u-%u", client->id, i);
+	if (IS_ERR(w) || !cgroups_of)
+		return w;
+	ret = cgroup_attach_task_all(cgroups_of, w->task);
+	if (ret) {
+		kthread_destroy_worker(w);
+		return ERR_PTR(ret);
+	}
+	return w;
+}
+
+/* A connection's thread; called from its first DEVSHM. */
+static struct kthread_worker *vbus_client_worker(struct vbus_client *client,
+						 u32 handle)
+{
+	unsigned int i = (handle - 1) % VBUS_CLIENT_MAX_WORKERS;
+	struct kthread_worker *w;
+
+	mutex_lock(&client->workers_lock);
+	w = client->workers[i];
+	if (!w) {
+		/* Worker 0 exists from the attach when a process made it. */
+		w = vbus_client_worker_create(client, i, client->workers[0] ?
+					      client->workers[0]->task : NULL);
+		if (!IS_ERR(w))
+			client->workers[i] = w;
+	}
+	mutex_unlock(&client->workers_lock);
+	return w;
+}
+
 /**
  * vbus_client_attach() - attach a client to a container
  * @name:	the container's name
@@ -316,14 +373,18 @@ static bool vbus_may_attach(struct vbus_container *c)
  *
  * The caller must have CAP_NET_ADMIN or match the container's owner uid
  * or gid.  While attached, the container cannot be removed.  The client
- * receives DEVADD for every device already visible.
+ * receives DEVADD for every device already visible.  Called by a
+ * process, it makes the client's first ring thread, in the process's
+ * cgroups; the client's other threads join the same ones.
  *
  * Context: process context; takes the mutex of vbus' configfs subsystem,
  * so never from one of its callbacks.
  *
  * Return: the client, or ERR_PTR(-ENOENT) for no such container (or one
  * that an mkdir or rmdir is still making or removing),
- * ERR_PTR(-EACCES) when not permitted, ERR_PTR(-ENOMEM).
+ * ERR_PTR(-EACCES) when not permitted, ERR_PTR(-ENOMEM), or the error
+ * of making the thread or moving it into the caller's cgroups (-EINTR
+ * for a caller being killed).
  */
 struct vbus_client *vbus_client_attach(const char *name,
 				       const struct vbus_client_ops *ops,
@@ -373,17 +434,26 @@ struct vbus_client *vbus_client_attach(const char *name,
 	if (ret)
 		goto err_free;
 
-	kref_init(&client->kref);
 	mutex_init(&client->workers_lock);
-	if (!(current->flags & PF_KTHREAD))
+	client->id = atomic_inc_return(&vbus_next_client_id);
+	if (!(current->flags & PF_KTHREAD)) {
+		struct kthread_worker *w;
+
 		client->owner = task_tgid_nr(current);
+		w = vbus_client_worker_create(client, 0, current);
+		if (IS_ERR(w)) {
+			ret = PTR_ERR(w);
+			goto err_undepend;
+		}
+		client->workers[0] = w;
+	}
+	kref_init(&client->kref);
 	atomic_set(&client->nlive, 0);
 	init_waitqueue_head(&client->wait);
 	client->container = found;
 	client->ops = ops;
 	client->ctx = ctx;
 	client->priv = priv;
-	client->id = atomic_inc_return(&vbus_next_client_id);
 	xa_init_flags(&client->conns, XA_FLAGS_ALLOC1);
 	xa_init_flags(&client->signals, XA_FLAGS_ALLOC1);
 	vbus_memctx_get(ctx);
@@ -398,6 +468,9 @@ struct vbus_client *vbus_client_attach(const char *name,
 	mutex_unlock(&vbus_lock);
 	return client;
 
+err_undepend:
+	configfs_undepend_item(&found->group.cg_item);
+	config_item_put(&found->group.cg_item);
 err_free:
 	kfree(client);
 	return ERR_PTR(ret);
@@ -678,48 +751,6 @@ long vbus_client_devcall(struct vbus_client *client, u32 handle, u32 func,
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vbus_client_devcall);
-
-/*
- * The thread that serves a connection's rings: the client's worker
- * number (handle - 1) % VBUS_CLIENT_MAX_WORKERS, created now if it does
- * not exist yet.  Called in the client's context (its DEVSHM), so the
- * thread joins the calling process's cgroups, as vhost's workers do:
- * the CPU time it spends on the client's rings is the client's.  Its
- * name tells whom it serves: vbus-<pid>-<n> with the pid of the process
- * that attached the client (a VMM, or the mkdir of the local
- * connector), vbus-k<client id>-<n> for a client a kernel thread
- * attached.
- */
-static struct kthread_worker *vbus_client_worker(struct vbus_client *client,
-						 u32 handle)
-{
-	unsigned int i = (handle - 1) % VBUS_CLIENT_MAX_WORKERS;
-	struct kthread_worker *w;
-	int ret;
-
-	mutex_lock(&client->workers_lock);
-	w = client->workers[i];
-	if (w)
-		goto out;
-	if (client->owner)
-		w = kthread_create_worker(0, "vbus-%d-%u", client->owner, i);
-	else
-		w = kthread_create_worker(0, "vbus-k%u-%u", client->id, i);
-	if (IS_ERR(w))
-		goto out;
-	if (!(current->flags & PF_KTHREAD)) {
-		ret = cgroup_attach_task_all(current, w->task);
-		if (ret) {
-			kthread_destroy_worker(w);
-			w = ERR_PTR(ret);
-			goto out;
-		}
-	}
-	client->workers[i] = w;
-out:
-	mutex_unlock(&client->workers_lock);
-	return w;
-}
 
 /**
  * vbus_client_devshm() - DEVSHM: register a shared-memory region

@@ -114,9 +114,11 @@ struct vbus_client {
 	unsigned int nconns;	/* in @conns, under vbus_lock */
 	struct list_head node;	/* in container->clients, under vbus_lock */
 	/*
-	 * Threads that serve the rings of the client's connections, created
-	 * on demand in the client's context (client.c); each lives until
-	 * the client is freed, after every connection.  Under @workers_lock.
+	 * Threads that serve the rings of the client's connections: the
+	 * first made at the attach when a process attaches, the others on
+	 * demand, all in the attacher's cgroups (client.c); each lives
+	 * until the client is freed, after every connection.  Written
+	 * under @workers_lock.
 	 */
 	struct mutex workers_lock;
 	struct kthread_worker *workers[VBUS_CLIENT_MAX_WORKERS];

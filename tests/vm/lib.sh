@@ -185,3 +185,52 @@ log_wait() {
 	cat "$1"
 	return 1
 }
+
+# cgroup_make DIR: make the cgroup DIR (under /sys/fs/cgroup), with
+# cgroup2 mounted there first if it is not yet.
+cgroup_make() {
+	if ! grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
+		mount -t cgroup2 none /sys/fs/cgroup || return 1
+	fi
+	mkdir "$1"
+}
+
+# cgroup_remove DIR: remove the cgroup DIR once its tasks have ended
+# (within 5 s); on failure, show the ones left.
+cgroup_remove() {
+	within 5 rmdir "$1" 2>/dev/null && return 0
+	cat "$1/cgroup.procs" "$1/cgroup.threads"
+	return 1
+}
+
+# ring_threads PID DIR TICKS: the threads that serve the rings of the
+# client process PID attached (a VMM, the local connector's mkdir) are
+# named vbus-PID-<n>, there is one at least, every one is in the cgroup
+# DIR, they used more than TICKS ticks (1/100 s) of CPU, and the
+# cgroup's usage_usec covers their CPU time and PID's own while it
+# lives (50 ms of slack for the ticks' rounding): threads outside it, or
+# not charged to it, would leave their share out.
+ring_threads() {
+	local t comm cg ticks=0 n=0 own=0 usage want
+	want="0::${2#/sys/fs/cgroup}"
+	for t in /proc/[0-9]*; do
+		comm=$(cat "$t/comm" 2>/dev/null) || continue
+		case $comm in
+		vbus-"$1"-*) ;;
+		*) continue ;;
+		esac
+		cg=$(cat "$t/cgroup")
+		if [ "$cg" != "$want" ]; then
+			echo "# $comm is in $cg, not $want"
+			return 1
+		fi
+		ticks=$((ticks + $(awk '{ print $14 + $15 }' "$t/stat")))
+		n=$((n + 1))
+	done
+	[ ! -r "/proc/$1/stat" ] || own=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+	usage=$(awk '$1 == "usage_usec" { print $2 }' "$2/cpu.stat")
+	echo "# $n ring thread(s) of process $1: $((ticks * 10)) ms of CPU;" \
+		"the process itself $((own * 10)) ms; the cgroup's usage $((usage / 1000)) ms"
+	[ "$n" -gt 0 ] && [ "$ticks" -gt "$3" ] &&
+		[ $(((own + ticks) * 10000 - 50000)) -le "$usage" ]
+}

@@ -45,13 +45,7 @@ check "the L2 initramfs builds" l2_mkinitrd /tmp/l2.img tests/vm/l2/venet-guest.
 	"${files[@]}"
 
 CG=/sys/fs/cgroup/vbus-vm
-cgroup_setup() {
-	if ! grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
-		mount -t cgroup2 none /sys/fs/cgroup || return 1
-	fi
-	mkdir $CG
-}
-check "a cgroup for the VMM" cgroup_setup
+check "a cgroup for the VMM" cgroup_make $CG
 # vbus-vm starts in the cgroup; this shell goes back to the root.
 echo $$ >$CG/cgroup.procs
 l2_start $LOG --kernel "$(l2_kernel)" --initrd /tmp/l2.img --mem 512M --cpus 1 \
@@ -96,34 +90,9 @@ echo "# guest->host: ${g2h:-?} Mbit/s"
 check "iperf3 guest->host moved data" sh -c "[ -n '$g2h' ] && awk 'BEGIN { exit !($g2h > 0) }'"
 
 # The threads that serve the VM's rings: named vbus-<VMM pid>-<n>, in
-# the VMM's cgroup, and charged there: the cgroup's usage_usec covers the
-# VMM's own CPU time and theirs (utime + stime, in ticks of 1/100 s;
-# 50 ms of slack for the ticks' rounding).  Uncharged threads would
-# leave their share out.
-ring_threads() {
-	local t comm cg ticks=0 n=0 vmm usage
-	for t in /proc/[0-9]*; do
-		comm=$(cat "$t/comm" 2>/dev/null) || continue
-		case $comm in
-		vbus-"$L2_PID"-*) ;;
-		*) continue ;;
-		esac
-		cg=$(cat "$t/cgroup")
-		if [ "$cg" != "0::/vbus-vm" ]; then
-			echo "# $comm is in $cg"
-			return 1
-		fi
-		ticks=$((ticks + $(awk '{ print $14 + $15 }' "$t/stat")))
-		n=$((n + 1))
-	done
-	vmm=$(awk '{ print $14 + $15 }' /proc/$L2_PID/stat)
-	usage=$(awk '$1 == "usage_usec" { print $2 }' $CG/cpu.stat)
-	echo "# $n ring thread(s) of vbus-vm $L2_PID: $((ticks * 10)) ms of CPU;" \
-		"vbus-vm itself $((vmm * 10)) ms; the cgroup's usage $((usage / 1000)) ms"
-	[ "$n" -gt 0 ] && [ "$ticks" -gt 5 ] &&
-		[ $(((vmm + ticks) * 10000 - 50000)) -le "$usage" ]
-}
-check "the VM's ring threads carry its pid, run in its cgroup and count there" ring_threads
+# the VMM's cgroup, and charged there (ring_threads in tests/vm/lib.sh).
+check "the VM's ring threads carry its pid, run in its cgroup and count there" \
+	ring_threads "$L2_PID" $CG 5
 
 check "the guest's iperf3 server is up" l2_wait $LOG '^L2-SERVER=ready' 60
 sleep 1
@@ -318,15 +287,7 @@ teardown() {
 	$VBUSCTL container del c9
 }
 check "tear down" teardown
-cgroup_gone() {
-	for _ in $(seq 50); do
-		rmdir $CG 2>/dev/null && return 0
-		sleep 0.1
-	done
-	cat $CG/cgroup.procs $CG/cgroup.threads
-	return 1
-}
-check "the VMM's cgroup empties (its ring threads ended) and goes away" cgroup_gone
+check "the VMM's cgroup empties (its ring threads ended) and goes away" cgroup_remove $CG
 check "every module unloads" modprobe -r vbus_kvm vbus_venet vbus
 
 done_testing

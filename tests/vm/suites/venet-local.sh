@@ -66,7 +66,13 @@ check "ethtool -i names the host driver" sh -c "ethtool -i $HOST_IF | grep -q 'd
 
 # ---- attach: the guest netdev appears through the bus
 ln -s $V $CFS/containers/c0/devices/v0
-check "the local connector attaches the container" mkdir $LOCAL/c0
+# The attach is made from a cgroup of its own; the guest driver's probe,
+# which registers the rings, runs in udev's modprobe, in the root cgroup.
+# The connection's ring thread is the attacher's: in its cgroup.
+CG=/sys/fs/cgroup/vbus-local
+check "a cgroup for the attaching process" cgroup_make $CG
+check "the local connector attaches the container (from that cgroup)" \
+	sh -c "echo \$\$ >/tmp/attacher && echo \$\$ >$CG/cgroup.procs && exec mkdir $LOCAL/c0"
 guest_if() {
 	local d
 	for d in /sys/bus/vbus-proxy/devices/c0:*/net/*; do
@@ -85,6 +91,8 @@ check "the guest netdev appears" wait_guest_if
 check "udev loaded vbus_enet by modalias" sh -c "lsmod | grep -q '^vbus_enet '"
 check "the driver is bound by match" sh -c 'basename $(readlink /sys/bus/vbus-proxy/devices/c0:0/driver) | grep -qx vbus-enet'
 GUEST_IF=$(guest_if)
+ATTACHER=$(cat /tmp/attacher)
+check "the ring thread carries the attacher's pid and is in its cgroup" ring_threads "$ATTACHER" $CG -1
 check "guest netdev has the guest MAC" sh -c "ip link show $GUEST_IF | grep -q 52:54:00:00:00:02"
 check "guest MTU defaults to the device's (9000)" sh -c "ip link show $GUEST_IF | grep -q 'mtu 9000'"
 check "ethtool -i on the guest netdev" sh -c "ethtool -i $GUEST_IF | grep -q 'driver: vbus-enet'"
@@ -357,6 +365,8 @@ check "it joins namespace B" replug
 check "carrier up again" wait_link
 check "ping resumes" ip netns exec B ping -c 3 -i 0.2 -W 3 10.9.0.1
 check "TCP resumes" iperf -t 2
+check "the ring threads of the traffic so far were charged to the attacher's cgroup" \
+	ring_threads "$ATTACHER" $CG 5
 echo "# $t_out"
 
 # ---- the administrator removes TSO: the guest cannot negotiate it
@@ -436,6 +446,7 @@ teardown() {
 	rmdir $V $CFS/containers/c0
 }
 check "tear down" teardown
+check "the attacher's cgroup empties (its ring threads ended) and goes away" cgroup_remove $CG
 check "every module unloads" modprobe -r vbus_enet vbus_local vbus_proxy vbus_venet vbus
 # udevd and its workers are processes, not what this measures.
 udevadm control --exit
