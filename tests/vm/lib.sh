@@ -203,9 +203,9 @@ cgroup_remove() {
 	return 1
 }
 
-# ring_threads PID DIR TICKS: the threads that serve the rings of the
+# ring_threads PID DIR TICKS [N]: the threads that serve the rings of the
 # client process PID attached (a VMM, the local connector's mkdir) are
-# named vbus-PID-<n>, there is one at least, every one is in the cgroup
+# named vbus-PID-<n>, there are N at least (1), every one is in the cgroup
 # DIR, they used more than TICKS ticks (1/100 s) of CPU, and the
 # cgroup's usage_usec covers their CPU time and PID's own while it
 # lives (50 ms of slack for the ticks' rounding): threads outside it, or
@@ -231,6 +231,6 @@ ring_threads() {
 	usage=$(awk '$1 == "usage_usec" { print $2 }' "$2/cpu.stat")
 	echo "# $n ring thread(s) of process $1: $((ticks * 10)) ms of CPU;" \
 		"the process itself $((own * 10)) ms; the cgroup's usage $((usage / 1000)) ms"
-	[ "$n" -gt 0 ] && [ "$ticks" -gt "$3" ] &&
+	[ "$n" -ge "${4:-1}" ] && [ "$ticks" -gt "$3" ] &&
 		[ $(((own + ticks) * 10000 - 50000)) -le "$usage" ]
 }

@@ -93,6 +93,18 @@ check "the driver is bound by match" sh -c 'basename $(readlink /sys/bus/vbus-pr
 GUEST_IF=$(guest_if)
 ATTACHER=$(cat /tmp/attacher)
 check "the ring thread carries the attacher's pid and is in its cgroup" ring_threads "$ATTACHER" $CG -1
+# A second device's connection gets a thread of its own, made at its
+# first DEVSHM (the driver's probe, which this shell's ln or udev's
+# modprobe runs, in the root cgroup): it joins the first one's cgroup.
+V1=$CFS/devices/venet/v1
+two_guest_ifs() { [ "$(ls -d /sys/bus/vbus-proxy/devices/c0:*/net 2>/dev/null | wc -l)" = 2 ]; }
+second_device() {
+	mkdir $V1 && put $V1/ifname vnhost1 && put $V1/enabled 1 &&
+		ln -s $V1 $CFS/containers/c0/devices/v1 && within 10 two_guest_ifs
+}
+check "a second device in c0: its guest netdev appears" second_device
+check "its ring thread is the attacher's too, in its cgroup" ring_threads "$ATTACHER" $CG -1 2
+check "the second device goes" sh -c "rm $CFS/containers/c0/devices/v1 && echo 0 >$V1/enabled && rmdir $V1"
 check "guest netdev has the guest MAC" sh -c "ip link show $GUEST_IF | grep -q 52:54:00:00:00:02"
 check "guest MTU defaults to the device's (9000)" sh -c "ip link show $GUEST_IF | grep -q 'mtu 9000'"
 check "ethtool -i on the guest netdev" sh -c "ethtool -i $GUEST_IF | grep -q 'driver: vbus-enet'"
