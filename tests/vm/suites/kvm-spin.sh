@@ -20,8 +20,8 @@
 # entries, and has the first ring's page replaced: only the current ring
 # may follow a move.  Last, the ring engine's polling: a client that
 # streams buffers through an echo ring rings far fewer doorbells with
-# ring_poll_us at 1000 than with it off, and the parameter refuses a value
-# past its ceiling.
+# ring_poll_us at 1000 than with it off (a quarter at most), and the
+# parameter refuses a value past its ceiling.
 # vm-options: --timeout 300
 # vm-retry: 1
 . tests/vm/lib.sh
@@ -88,8 +88,12 @@ poll1000=$(stream_doorbells 1000)
 put $PARAM 500
 echo "# a stream of 2000 echo buffers rang ${poll0:-?} doorbells without polling, ${poll1000:-?} with ring_poll_us 1000"
 check "without polling, a stream rings for most buffers" test "${poll0:-0}" -ge 1000
-check "with ring_poll_us 1000, it rings a tenth as often at most" \
-	test -n "$poll1000" -a "${poll1000:-2000}" -le $((poll0 / 10))
+# With polling the count depends on how often the emulator preempts the
+# client's vCPU in the window: 16 and 117 in two runs on an idle 2-core
+# host, 304 with the host building a kernel at nice 19.  Without working
+# polling it is the count without polling (1957-1966).
+check "with ring_poll_us 1000, it rings a quarter as often at most" \
+	test -n "$poll1000" -a "${poll1000:-2000}" -le $((poll0 / 4))
 check "ring_poll_us refuses 1001 and keeps its value" \
 	sh -c "! echo 1001 >$PARAM 2>/dev/null && [ \"\$(cat $PARAM)\" = 500 ]"
 put $PARAM "$default"
