@@ -41,11 +41,8 @@ check "L has no client left" test "$(cat $L/clients)" = 0
 tool_test "pins count against RLIMIT_MEMLOCK and show in VmPin" $LIMITS L "$e0" memlock 16
 
 cgroup_setup() {
-	if ! grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts; then
-		mount -t cgroup2 none /sys/fs/cgroup || return 1
-	fi
-	grep -qw memory /sys/fs/cgroup/cgroup.controllers &&
-	put /sys/fs/cgroup/cgroup.subtree_control +memory && mkdir $CG
+	cgroup_make $CG && grep -qw memory /sys/fs/cgroup/cgroup.controllers &&
+		put /sys/fs/cgroup/cgroup.subtree_control +memory
 }
 check "a memory cgroup for the VMM" cgroup_setup
 tool_test "the VMM's allocations are charged to its memory cgroup" $LIMITS L "$big" memcg $CG 65536
