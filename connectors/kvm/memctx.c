@@ -602,8 +602,8 @@ static void vkvm_map_free(struct vkvm_map *m, bool dirty)
 
 /*
  * Map [@gpa, @gpa + @len) for @owner; the VMM's mm must be alive.  Called
- * by the VMM's calls and by the core's remap work (a kworker): either
- * way the VMM's memory cgroup pays.
+ * by the VMM's calls and by the core's remap work (on the connection's
+ * thread): either way the VMM's memory cgroup pays.
  */
 static int vkvm_map_into(struct vkvm_memctx *vm, u64 gpa, size_t len,
 			 struct vbus_memmap *owner, struct vbus_memmap *out)

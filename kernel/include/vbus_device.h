@@ -21,6 +21,7 @@
 #include <linux/completion.h>
 #include <linux/configfs.h>
 #include <linux/device/driver.h>
+#include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -174,16 +175,21 @@ struct vbus_device {
  * @shm_moved:	optional: the client's memory behind a region accepted by
  *		@shm moved (its VMM replaced it): @shm->ptr is the new
  *		mapping.  Stop using the old one before returning; it is
- *		unmapped then.  Sleepable.  The rings the device attached
+ *		unmapped then.  Sleepable; called on the connection's
+ *		thread (the one that serves its rings), so no run of the
+ *		connection's rings is in progress.  The rings the device attached
  *		(vbus_ring_attach()) follow their region without it; a
  *		region that holds no ring is remapped only for a device
  *		that has it, and otherwise keeps the memory it was given
  *		first.
  * @close:	optional: stop using everything the connection holds;
- *		sleepable.  Called from the core's teardown work item, with
- *		no lock shared with other connections held: it may wait
- *		for the device's work items even when they are stuck in
- *		the client's memory (a VMM that never resolves a fault).
+ *		sleepable.  Called from the core's teardown work item, on
+ *		a workqueue shared by every client, with no lock shared
+ *		with other connections held, once the connection's thread
+ *		has finished every run of its rings: it must not wait for
+ *		the client's memory (a VMM may never resolve a fault).
+ *		Work of the device's own in the client's memory belongs on
+ *		the connection's thread, as the rings' runs are.
  *		The connection's rings are stopped before it (their
  *		memory is unused, their handlers' state is the device's
  *		again), and were detached a grace period earlier (no kick
@@ -250,10 +256,24 @@ struct vbus_connection {
 	 */
 	spinlock_t rings_lock;
 	struct list_head rings;
-	/* Remaps stale regions; holds a reference on @kref while queued. */
-	struct work_struct remap_work;
-	/* Closes the device's side; holds a reference while queued. */
+	/*
+	 * Remaps stale regions, on @worker (where no run of the rings is in
+	 * progress); holds a reference on @kref while queued.  Requeued
+	 * after @remap_delay jiffies while a call holds @lock.
+	 */
+	struct kthread_delayed_work remap_work;
+	unsigned long remap_delay;	/* only the remap work uses it */
+	/*
+	 * The teardown (client.c), in three work items that never wait
+	 * for the client: @teardown after a grace period, @quiesce behind
+	 * the runs of the rings on @worker, then @close_work, requeued
+	 * after @close_delay jiffies while a call holds @lock.  Together
+	 * they hold the reference vbus_connection_close() took.
+	 */
 	struct rcu_work teardown;
+	struct kthread_work quiesce;
+	struct delayed_work close_work;
+	unsigned long close_delay;	/* only @close_work uses it */
 	struct completion shut;	/* the teardown is over */
 	struct rcu_head rcu;	/* the free: signal paths may still look */
 	/*

@@ -69,8 +69,9 @@ struct vbus_memmap {
  * A memctx whose memory can change behind a mapping (a VMM may replace
  * the memory of a running guest) calls vbus_memmap_stale() for the
  * mapping when that happens, from any context; the core then calls
- * @remap from a work item and, if the mapping moved, moves the device
- * over to the new one before it calls @unmap on the old.
+ * @remap on the connection's ring thread and, if the mapping moved,
+ * moves the device over to the new one before it calls @unmap on the
+ * old.
  *
  * A memctx pins @owner from vbus_memctx_init() until its release has
  * returned: the core's connections, their teardown and remap work items

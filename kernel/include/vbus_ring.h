@@ -183,8 +183,6 @@ struct vbus_ring_ops {
  *		vbus_ring_abandon().  A run reads it with acquire semantics
  *		before anything else, and vbus_ring_pop() reads it again
  *		before each descriptor.
- * @moving:	the core is switching @ioq to new memory; a run that
- *		starts meanwhile does nothing
  * @work:	serves the ring (a run)
  * @doorbells:	doorbells the client rang
  * @direct_runs: runs served directly (see Direct runs above)
@@ -213,7 +211,6 @@ struct vbus_ring {
 	struct list_head node;
 
 	bool attached;
-	bool moving;
 	struct kthread_work work;
 	atomic_long_t doorbells;
 	atomic_long_t direct_runs;

@@ -29,13 +29,17 @@
  *    queues its teardown with queue_rcu_work() (with queue_work() when
  *    it never had a signal: nothing on the signal paths saw it, and it
  *    has no ring).
- * 2. The teardown, a grace period later on vbus_teardown_wq, takes the
- *    connection's own lock, stops the rings and calls the device's
- *    close() (each may wait for work stuck in a VMM's memory: only this
- *    work item waits), unmaps the regions, and only then, under
- *    vbus_lock for a moment,
- *    counts the device's connection as gone.  Connections closed
- *    together share one grace period: their call_rcu()s are batched.
+ * 2. The teardown, a grace period later, first goes through the
+ *    connection's thread (behind every run of its rings, which may be
+ *    stuck in a VMM's memory: only that client's thread waits), then,
+ *    on vbus_teardown_wq, takes the connection's own lock (trying again
+ *    later while a call holds it), stops the rings and calls the
+ *    device's close(), unmaps the regions, and only then, under
+ *    vbus_lock for a moment, counts the device's connection as gone.
+ *    No worker of the workqueues every client shares ever waits for a
+ *    client, so no number of stuck connections fills them.
+ *    Connections closed together share one grace period: their
+ *    call_rcu()s are batched.
  * Who waits for step 2 is the client's choice: an in-kernel client,
  * whose memory is its own, until it is over; an untrusted one (a VMM)
  * for a while at most (killably): its memctx keeps the memory valid
@@ -47,8 +51,10 @@
  * Locks: vbus_lock (core.h), then a connection's lock; the teardown
  * takes them one after the other, never nested.  A connection's lock is
  * held by calls and region registration (which may copy from and fault
- * on the client's memory: only that client waits for it) and by the
- * teardown.
+ * on the client's memory: only that client waits for it), by the
+ * teardown and by the remap of a region whose memory changed, which
+ * runs on the connection's thread.  The core's work items only try to
+ * take it, and try again later.
  *
  * Memory: what a client makes the core allocate (the client, its
  * connections, regions and signals) is charged to the caller's memory
@@ -90,7 +96,7 @@ struct vbus_region {
 
 static atomic_t vbus_next_client_id = ATOMIC_INIT(0);
 
-/* Connections' teardowns; a stuck one blocks nothing but itself. */
+/* Connections' teardowns; none of them waits for a client. */
 struct workqueue_struct *vbus_teardown_wq;
 /* Woken whenever a connection's teardown ends (devices' nconns drop). */
 DECLARE_WAIT_QUEUE_HEAD(vbus_teardown_wait);
@@ -144,37 +150,44 @@ static void vbus_connection_put(struct vbus_connection *conn)
 }
 
 /*
- * The connection's mutex, for the core's own work items.  A call in
- * progress holds it and may sleep in a fault on the client's memory for
- * as long as the client likes (a userfaultfd range it never serves):
- * that wait is the client's doing, so it is idle (TASK_IDLE), like the
- * wait for a stuck ring run (ring.c), and never counts as a hung task.
+ * Back-off of a core work item that found the connection's mutex taken:
+ * a call in progress holds it, and may sleep in a fault on the client's
+ * memory for as long as the client likes (a userfaultfd range it never
+ * serves).  The work item does not wait for it on a shared worker: it
+ * tries again later, first after a jiffy, then twice as late each time,
+ * at most once a second.
  */
-static void vbus_conn_lock_idle(struct vbus_connection *conn)
+static unsigned long vbus_conn_backoff(unsigned long *delay)
 {
-	while (!mutex_trylock(&conn->lock))
-		schedule_timeout_idle(1);
+	*delay = clamp(*delay * 2, 1UL, (unsigned long)HZ);
+	return *delay;
 }
 
 /*
  * Step 2 of a close, a grace period after step 1 if the connection had
  * signals: every SHMSIGNAL and notification that could have seen the
- * connection open is over.  The
- * device stops using it, its regions are unmapped and unpinned, its
- * signals leave the client's table.
+ * connection open is over, and (vbus_connection_quiesced()) the
+ * connection's thread has finished every run of its rings.  The device
+ * stops using it, its regions are unmapped and unpinned, its signals
+ * leave the client's table.  On vbus_teardown_wq, shared by all
+ * clients, so it never waits for the client: not for a run stuck in the
+ * client's memory (it is queued only after them), not for a call that
+ * holds the connection's lock (it tries again later).
  */
 static void vbus_connection_teardown(struct work_struct *work)
 {
 	struct vbus_connection *conn =
-		container_of(to_rcu_work(work), struct vbus_connection,
-			     teardown);
+		container_of(to_delayed_work(work), struct vbus_connection,
+			     close_work);
 	struct vbus_client *client = conn->client;
 	struct vbus_device *dev = conn->dev;
 	struct vbus_region *r, *tmp;
 
-	/* Runs stuck in the client's memory are waited for without the lock. */
-	vbus_rings_quiesce(conn);
-	vbus_conn_lock_idle(conn);
+	if (!mutex_trylock(&conn->lock)) {
+		queue_delayed_work(vbus_teardown_wq, &conn->close_work,
+				   vbus_conn_backoff(&conn->close_delay));
+		return;
+	}
 	conn->closed = true;
 	list_for_each_entry(r, &conn->regions, node)
 		xa_erase(&client->signals, r->signal->handle);
@@ -189,8 +202,13 @@ static void vbus_connection_teardown(struct work_struct *work)
 		kfree(r);
 	}
 	mutex_unlock(&conn->lock);
-	/* Nothing is mapped: nothing can mark a region stale any more. */
-	if (cancel_work_sync(&conn->remap_work))
+	/*
+	 * Nothing is mapped: nothing can mark a region stale any more.  A
+	 * remap that runs now finds the connection closed and returns at
+	 * once; one queued behind a stuck run is only taken off the queue.
+	 */
+	if (conn->worker &&
+	    kthread_cancel_delayed_work_sync(&conn->remap_work))
 		vbus_connection_put(conn);
 
 	mutex_lock(&vbus_lock);
@@ -203,6 +221,36 @@ static void vbus_connection_teardown(struct work_struct *work)
 	complete_all(&conn->shut);
 	wake_up_all(&vbus_teardown_wait);
 	vbus_connection_put(conn);	/* taken by vbus_connection_close() */
+}
+
+/*
+ * On the connection's thread, behind every run of its rings queued
+ * before the close's grace period ended (after which no kick queues
+ * one): the rings are idle, step 2 may go.  A run stuck in the client's
+ * memory holds up this item, on the client's own thread, and nothing
+ * else.
+ */
+static void vbus_connection_quiesced(struct kthread_work *work)
+{
+	struct vbus_connection *conn =
+		container_of(work, struct vbus_connection, quiesce);
+
+	queue_delayed_work(vbus_teardown_wq, &conn->close_work, 0);
+}
+
+/* Step 2 starts: a grace period after step 1 if there were signals. */
+static void vbus_connection_teardown_start(struct work_struct *work)
+{
+	struct vbus_connection *conn =
+		container_of(to_rcu_work(work), struct vbus_connection,
+			     teardown);
+	/* Set before the first region, fixed afterwards. */
+	struct kthread_worker *w = READ_ONCE(conn->worker);
+
+	if (w)
+		kthread_queue_work(w, &conn->quiesce);
+	else
+		queue_delayed_work(vbus_teardown_wq, &conn->close_work, 0);
 }
 
 /*
@@ -258,13 +306,25 @@ static void vbus_region_remap(struct vbus_connection *conn,
 	ctx->ops->unmap(ctx, &old);
 }
 
-static void vbus_connection_remap_work(struct work_struct *work)
+/*
+ * On the connection's thread, so no run of its rings is in progress
+ * while they move; a client whose memory holds up one of its runs holds
+ * up its own remaps, and nobody else's.
+ */
+static void vbus_connection_remap_work(struct kthread_work *work)
 {
 	struct vbus_connection *conn =
-		container_of(work, struct vbus_connection, remap_work);
+		container_of(work, struct vbus_connection, remap_work.work);
 	struct vbus_region *r;
 
-	vbus_conn_lock_idle(conn);
+	if (!mutex_trylock(&conn->lock)) {
+		/* Our reference goes with the requeued item, or is extra. */
+		if (!kthread_queue_delayed_work(conn->worker, &conn->remap_work,
+						vbus_conn_backoff(&conn->remap_delay)))
+			vbus_connection_put(conn);
+		return;
+	}
+	conn->remap_delay = 0;
 	if (!conn->closed) {
 		list_for_each_entry(r, &conn->regions, node)
 			if (test_and_clear_bit(VBUS_REGION_STALE, &r->stale))
@@ -292,8 +352,11 @@ void vbus_memmap_stale(struct vbus_memmap *map)
 
 	set_bit(VBUS_REGION_STALE, &r->stale);
 	kref_get(&conn->kref);
-	/* Already queued: that run sees the bit and holds a reference. */
-	if (!queue_work(vbus_wq, &conn->remap_work))
+	/*
+	 * A region is registered after the connection has its thread.
+	 * Already queued: that run sees the bit and holds a reference.
+	 */
+	if (!kthread_queue_delayed_work(conn->worker, &conn->remap_work, 0))
 		vbus_connection_put(conn);
 }
 EXPORT_SYMBOL_GPL(vbus_memmap_stale);
@@ -581,8 +644,10 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	spin_lock_init(&conn->rings_lock);
 	INIT_LIST_HEAD(&conn->rings);
 	INIT_LIST_HEAD(&conn->dev_node);
-	INIT_WORK(&conn->remap_work, vbus_connection_remap_work);
-	INIT_RCU_WORK(&conn->teardown, vbus_connection_teardown);
+	kthread_init_delayed_work(&conn->remap_work, vbus_connection_remap_work);
+	INIT_RCU_WORK(&conn->teardown, vbus_connection_teardown_start);
+	kthread_init_work(&conn->quiesce, vbus_connection_quiesced);
+	INIT_DELAYED_WORK(&conn->close_work, vbus_connection_teardown);
 	init_completion(&conn->shut);
 	conn->client = client;
 	conn->ctx = client->ctx;

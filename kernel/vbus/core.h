@@ -145,7 +145,6 @@ void vbus_connection_close(struct vbus_connection *conn);
 
 /* ring.c: a connection's rings (struct vbus_connection.rings) */
 void vbus_rings_detach(struct vbus_connection *conn);
-void vbus_rings_quiesce(struct vbus_connection *conn);
 void vbus_rings_stop(struct vbus_connection *conn);
 void vbus_rings_moved(struct vbus_connection *conn, struct vbus_memmap *shm);
 bool vbus_rings_in(struct vbus_connection *conn, struct vbus_memmap *shm);

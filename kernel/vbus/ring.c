@@ -12,11 +12,10 @@
  *  - vbus_ring_attach() and vbus_rings_detach() meet under the
  *    connection's @rings_lock: a ring attached while its connection
  *    closes is either detached by the close or never marked attached.
- *  - vbus_rings_moved() sets @moving, cancels the work item (a run that
- *    starts later sees @moving and returns), switches the view, and
- *    clears @moving with smp_store_release(), which the run's
- *    smp_load_acquire() pairs with: a run that sees it clear sees the
- *    new view.
+ *  - vbus_rings_moved() runs on the ring's thread, between two runs, and
+ *    a ring whose memory can move is never served directly (a memctx
+ *    with @remap is not @atomic): the next run, on the same thread, sees
+ *    the new view.
  *  - Between the client and the device, the IOQ and shm-signal helpers
  *    (lib/vbus_ioq.h, lib/vbus_shm_signal.h) order the indices and the
  *    flags: a descriptor is read after the index that publishes it
@@ -105,10 +104,7 @@ static const char *vbus_ring_name(const struct vbus_ring *ring)
 static bool vbus_ring_ok(struct vbus_ring *ring)
 {
 	/* Pairs with vbus_ring_attach(): the fields are valid when set. */
-	if (!smp_load_acquire(&ring->attached))
-		return false;
-	/* Pairs with vbus_rings_moved(): the new view is set when clear. */
-	return !smp_load_acquire(&ring->moving);
+	return smp_load_acquire(&ring->attached);
 }
 
 /* The largest ceiling of the polling window the parameter accepts. */
@@ -488,7 +484,6 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->direct = (ring->ops->flags & VBUS_RING_F_ATOMIC) &&
 		       conn->ctx->ops->atomic;
 	ring->run_state = 0;
-	ring->moving = false;
 	/*
 	 * The run is idle; a work may only be queued on the thread it was
 	 * first queued on, and this connection's may be another.
@@ -515,59 +510,12 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 }
 EXPORT_SYMBOL_GPL(vbus_ring_attach);
 
-/* A marker that vbus_worker_quiesce() queues behind a worker's work. */
-struct vbus_worker_marker {
-	struct kthread_work work;
-	struct completion done;
-};
-
-static void vbus_worker_marker_fn(struct kthread_work *work)
-{
-	complete(&container_of(work, struct vbus_worker_marker, work)->done);
-}
-
-/*
- * Wait until @w has finished what it runs and what is queued on it now.
- * A run may sleep in a fault on the client's memory for as long as the
- * client likes (a userfaultfd range it never serves): the wait is
- * TASK_IDLE, which neither counts as load nor trips the hung-task
- * detector, since only the client can end it (by serving the fault or
- * by exiting).  After it, kthread_cancel_work_sync() on a ring that
- * cannot be kicked meanwhile (detached, or @moving) waits for nothing
- * that touches the client's memory.  Sleepable; @w may be NULL (no ring
- * was ever attached).
- */
-static void vbus_worker_quiesce(struct kthread_worker *w)
-{
-	struct vbus_worker_marker m = {
-		.work = KTHREAD_WORK_INIT(m.work, vbus_worker_marker_fn),
-		.done = COMPLETION_INITIALIZER_ONSTACK(m.done),
-	};
-
-	if (!w)
-		return;
-	kthread_queue_work(w, &m.work);
-	wait_for_completion_state(&m.done, TASK_IDLE);
-}
-
-/**
- * vbus_rings_quiesce() - wait, idle, for the runs of a closing connection
- * @conn: the connection, closed (vbus_rings_detach()) a grace period ago
- *
- * The teardown calls it before it takes the connection's lock, so that a
- * run stuck in the client's memory holds neither the lock nor a task in
- * uninterruptible sleep.  Sleepable.
- */
-void vbus_rings_quiesce(struct vbus_connection *conn)
-{
-	vbus_worker_quiesce(READ_ONCE(conn->worker));
-}
-
 /*
  * A region of @conn moved to @shm->ptr: follow it with the ring there, if
- * any.  The work item is stopped, the view switched and the work item run
- * once to serve what the client posted meanwhile: on return the old
- * mapping is unused.  Under the connection's lock; sleepable.
+ * any.  On the connection's thread (the remap work), under the
+ * connection's lock: no run is in progress, and the next one, queued
+ * behind us, serves what the client posted meanwhile from the new view.
+ * On return the old mapping is unused.
  */
 void vbus_rings_moved(struct vbus_connection *conn, struct vbus_memmap *shm)
 {
@@ -577,13 +525,7 @@ void vbus_rings_moved(struct vbus_connection *conn, struct vbus_memmap *shm)
 	list_for_each_entry(ring, &conn->rings, node) {
 		if (ring->shm != shm)
 			continue;
-		WRITE_ONCE(ring->moving, true);
-		/* A run that starts from now on sees @moving and returns. */
-		vbus_worker_quiesce(ring->worker);
-		kthread_cancel_work_sync(&ring->work);
 		vbus_ioq_dev_move(&ring->ioq, shm->ptr);
-		/* Pairs with vbus_ring_ok(): the new view is set when clear. */
-		smp_store_release(&ring->moving, false);
 		vbus_ring_kick(ring);
 	}
 }
@@ -618,11 +560,12 @@ void vbus_rings_detach(struct vbus_connection *conn)
 }
 
 /*
- * The teardown of @conn, a grace period after vbus_rings_detach(): wait
- * for the rings' runs and hand the rings back to the device, stopped
- * (for a later attach).  A run stuck in the client's memory is waited
- * for, idle (vbus_worker_quiesce()); the teardown holds no lock another
- * tenant needs.  Under the connection's lock; sleepable.
+ * The teardown of @conn, a grace period after vbus_rings_detach() and
+ * after the connection's thread ran everything queued on it until then
+ * (client.c): hand the rings back to the device, stopped (for a later
+ * attach).  No run of them is in progress or can be queued (detached),
+ * so nothing here waits, whatever the client's memory does.  Under the
+ * connection's lock.
  */
 void vbus_rings_stop(struct vbus_connection *conn)
 {
@@ -633,8 +576,6 @@ void vbus_rings_stop(struct vbus_connection *conn)
 	spin_lock(&conn->rings_lock);
 	list_splice_init(&conn->rings, &rings);
 	spin_unlock(&conn->rings_lock);
-	/* Runs already waited for in vbus_rings_quiesce() cost nothing here. */
-	vbus_worker_quiesce(conn->worker);
 	list_for_each_entry_safe(ring, tmp, &rings, node) {
 		list_del_init(&ring->node);
 		kthread_cancel_work_sync(&ring->work);

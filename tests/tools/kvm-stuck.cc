@@ -15,13 +15,17 @@
 // ECHO_ID, registers its ring in the lower half, posts a buffer in the
 // upper half and rings the doorbell: the host's ring work faults there and
 // sleeps until the userfaultfd goes.  Once the fault is seen on the
-// userfaultfd ("stuck: ..."), the VMM closes /dev/vbus-kvm ("detached in N
-// ms") and waits, still holding the userfaultfd, to be killed.
+// userfaultfd ("stuck: ..."), the VMM drops the page under its ring
+// (MADV_DONTNEED: the memory behind the ring's mapping changed, so the host
+// remaps it, "zapped"), closes /dev/vbus-kvm ("detached in N ms") and
+// waits, still holding the userfaultfd, to be killed.
 //
-// call: the same userfaultfd; opens ECHO_ID and makes, from a second
-// thread, a DEVCALL that reverses a buffer in the upper half: the call
-// faults there and sleeps, holding its connection.  Once the fault is seen
-// ("stuck: ..."), the VMM waits, still bound, to be killed.
+// call: the same userfaultfd; opens ECHO_ID, registers its ring in the
+// lower half and makes, from a second thread, a DEVCALL that reverses a
+// buffer in the upper half: the call faults there and sleeps, holding its
+// connection.  Once the fault is seen ("stuck: ..."), the VMM drops the
+// page under its ring ("zapped": the host's remap finds the connection
+// held by the call) and waits, still bound, to be killed.
 //
 // other: HELLO, DEVOPEN of ECHO_ID, a DEVCALL that reverses a buffer and
 // DEVCLOSE; prints "other: ok in N ms".
@@ -34,6 +38,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -73,6 +78,7 @@ constexpr uint64_t ring_gpa = 0x10000;
 constexpr uint32_t ring_count = 16;
 constexpr uint64_t stuck_gpa = mem_size / 2;
 constexpr size_t buf_len = 64;
+constexpr size_t page_size = 4096;
 constexpr int fault_wait_ms = 20000;
 
 long elapsed_ms(Clock::time_point since)
@@ -140,6 +146,16 @@ void await_fault(const Fd &uffd, const Vmm &vmm)
 	          << std::dec << " of guest memory and waits" << std::endl;
 }
 
+// The ring's page goes: its memory changed under the host's mapping,
+// which the host then remaps.
+void zap_ring_page(const Vmm &vmm)
+{
+	if (madvise(vmm.mem().subspan(ring_gpa).data(), page_size, MADV_DONTNEED) != 0) {
+		fail("madvise(MADV_DONTNEED) of the ring's page");
+	}
+	std::cout << "zapped: the ring's page was dropped" << std::endl;
+}
+
 int hold(const std::string &container, uint32_t devid)
 {
 	Vmm vmm(container);
@@ -161,6 +177,8 @@ int hold(const std::string &container, uint32_t devid)
 
 	await_fault(uffd, vmm);
 
+	zap_ring_page(vmm);
+
 	const auto t0 = Clock::now();
 	vmm.detach();
 	std::cout << "detached in " << elapsed_ms(t0) << " ms" << std::endl;
@@ -176,11 +194,15 @@ int call(const std::string &container, uint32_t devid)
 	const auto upper = vmm.mem().subspan(stuck_gpa);
 	const Fd uffd = userfault(upper);
 	const uint32_t handle = vmm.open_echo(devid);
+	testtools::RingPlace at(VBUS_ECHO_SHM_RING, ring_gpa, ring_count);
+	at.notify = false;
+	[[maybe_unused]] const testtools::Ring ring = vmm.add_ring(handle, at, "echo ring");
 	// Never joined: the process waits here until it is killed.
 	const std::jthread caller([&vmm, handle] {
 		(void)vmm.dev_call(handle, VBUS_ECHO_CALL_REVERSE, stuck_gpa + 0x1000, buf_len);
 	});
 	await_fault(uffd, vmm);
+	zap_ring_page(vmm);
 	for (;;) {
 		pause();
 	}

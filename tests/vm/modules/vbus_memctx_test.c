@@ -2,16 +2,16 @@
 /*
  * An in-kernel client whose memctx this module implements, for the VM
  * suites: the core must keep a memctx's module loaded for as long as it
- * holds the memctx, for instance while a remap work item it queued for
- * one of the client's connections still waits to run.
+ * holds the memctx, and must remap a client's regions on the client's own
+ * thread, not on a worker every client shares.
  *
  * Nothing happens at load.  Write a container's name to the parameter
  * "attach": the module attaches with a memctx of its own (kernel
  * addresses, like the core's), opens the first echo device announced and
  * registers a ring with it.  Write anything to "stale": the ring's
- * mapping is marked stale with vbus_memmap_stale(), which queues the
- * core's remap work on the writer's CPU.  Write anything to "detach":
- * the module detaches and drops its own memctx reference.
+ * mapping is marked stale with vbus_memmap_stale(), and the core's remap
+ * calls our remap(), which logs the task it runs on.  Write anything to
+ * "detach": the module detaches and drops its own memctx reference.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -86,10 +86,11 @@ static int mct_map(struct vbus_memctx *c, u64 addr, size_t len,
 	return 0;
 }
 
-/* Kernel memory never moves. */
+/* Kernel memory never moves; says which task asked. */
 static int mct_remap(struct vbus_memctx *c, struct vbus_memmap *map,
 		     struct vbus_memmap *moved)
 {
+	pr_info("remap on %s\n", current->comm);
 	return 0;
 }
 

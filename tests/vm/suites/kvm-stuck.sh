@@ -3,11 +3,14 @@
 # A VMM whose memory never lets a host copy finish must not stall anybody
 # else.  tests/tools/kvm-stuck puts the buffer of an echo ring into a
 # userfaultfd range it never serves, rings the doorbell (the host's ring
-# work then sleeps in that fault) and closes /dev/vbus-kvm.  Other tenants
-# keep binding, opening and calling, the administrator keeps writing
-# configfs and dumping netlink, each as fast as before (the same steps
-# are timed first with nobody stuck; under emulation a plain mkdir takes
-# most of a second, so the bound is 5 s, and the old code never
+# work then sleeps in that fault), drops the page under the ring (the host
+# then remaps it) and closes /dev/vbus-kvm.  Only the VMM's own ring
+# thread waits for the fault: no shared worker of the host does (the
+# teardown and the remap wait on that thread).  Other tenants keep
+# binding, opening and calling, the administrator keeps writing configfs,
+# dumping netlink and unloading modules, each as fast as before (the same
+# steps are timed first with nobody stuck; under emulation a plain mkdir
+# takes most of a second, so the bound is 5 s, and the old code never
 # finished); when the VMM is killed, its connection, pins and modules are
 # released.
 # vm-options: --timeout 300
@@ -59,48 +62,58 @@ printf '%s\n' "$t_out" | tr '\n' ' ' | sed 's/^/# baseline: /; s/$/\n/'
 
 $STUCK hold S "$(cat $E/s0/id)" >/tmp/stuck.log 2>&1 &
 stuck=$!
-check "the host's ring work faults on the VMM's userfaultfd and the VMM detaches" \
+check "the host's ring work faults on the VMM's userfaultfd, the ring's page goes and the VMM detaches" \
 	log_wait /tmp/stuck.log '^detached' $stuck 300
 sed 's/^/# /' /tmp/stuck.log
 check "S has no client left" test "$(cat $S/clients)" = 0
 check "s0's connection is still closing (its ring work is stuck)" \
 	test "$(cat $E/s0/connections)" = 1
-# The teardown waits for the stuck run for as long as the VMM lives.  It
-# must not wait in uninterruptible sleep (state D): a host whose hung-task
-# detector panics, as this VM's does after 30 s, would go down because a
-# tenant never served its own fault.
-teardown_state() { # the state of every kworker in vbus_connection_teardown
-	local p comm st
+# The teardown waits for the stuck run for as long as the VMM lives, and
+# so does the remap of the ring's page.  Neither may hold one of the
+# host's shared workers meanwhile: a tenant with enough stuck connections
+# would fill their workqueues and hold up everybody else's closes,
+# remaps and frees, and a module's unload that flushes them would wait
+# for the tenant.  The client's own thread (vbus-<pid>-<n>) is the one
+# that waits, in the fault, and it must not wait in uninterruptible
+# sleep (state D): a host whose hung-task detector panics, as this VM's
+# does after 30 s, would go down because a tenant never served its own
+# fault.
+vbus_kworkers() { # the kworkers whose stack is in the vbus module
+	local p comm
 	for p in /proc/[0-9]*; do
 		read -r comm 2>/dev/null <"$p/comm" || continue
 		case $comm in
 		kworker/*) ;;
 		*) continue ;;
 		esac
-		grep -q vbus_connection_teardown "$p/stack" 2>/dev/null || continue
-		# "PID (COMM) STATE ...": a kworker's name has no blank
-		read -r _ _ st _ 2>/dev/null <"$p/stat" && echo "$st"
+		grep -q '\[vbus\]' "$p/stack" 2>/dev/null && echo "${p#/proc/} $comm"
 	done
 }
-teardown_idle() {
-	local st="" seen=""
-	for _ in $(seq 100); do
-		st=$(teardown_state)
-		[ -n "$st" ] && break
-		sleep 0.1
-	done
-	# A few looks: a waiter that polls is now and then on its CPU (R).
-	for _ in 1 2 3 4 5; do
-		seen="$seen$(teardown_state | tr -d '\n')"
+no_kworker_waits() { # a few looks: no kworker waits in vbus
+	local seen="" p
+	for _ in 1 2 3 4; do
+		seen="$seen$(vbus_kworkers)"
 		sleep 0.2
 	done
-	echo "teardown states seen: ${seen:-none}"
-	case $seen in
-	*I*) case $seen in *D*) return 1 ;; esac ;;
-	*) return 1 ;;
-	esac
+	[ -z "$seen" ] && return 0
+	echo "kworkers in vbus: $seen"
+	for p in $(vbus_kworkers | cut -d' ' -f1); do cat "/proc/$p/stack"; done
+	return 1
 }
-check "... and its teardown waits idle (state I), not uninterruptibly (D)" teardown_idle
+client_thread_waits() { # PID: vbus-PID-0 sleeps in the fault, not in D
+	local t st
+	for t in /proc/[0-9]*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "vbus-$1-0" ] || continue
+		read -r _ _ st _ <"$t/stat"
+		echo "vbus-$1-0 is in state $st"
+		grep -q handle_userfault "$t/stack" && [ "$st" != D ]
+		return
+	done
+	echo "no thread vbus-$1-0"
+	return 1
+}
+check "no host worker waits for the stuck client (teardown, remap)" no_kworker_waits
+check "... its own thread does, in the fault, and not in state D" client_thread_waits $stuck
 
 qcheck "another VMM binds to O, opens o0, calls it and closes it" quick $STUCK other O "$(cat $E/o0/id)"
 qcheck "mkdir of a device" quick mkdir $E/x0
@@ -111,6 +124,20 @@ qcheck "it is disabled" quick put $E/x0/enabled 0
 qcheck "vbusctl device list (configfs)" quick $VBUSCTL device list
 qcheck "a netlink dump of the devices" quick $NLMON dump devices
 qcheck "vbusctl stats (netlink dump)" quick $VBUSCTL stats
+# A module's unload flushes the core's shared work (vbus_devclass_unregister()).
+within() { # SECONDS COMMAND...: COMMAND ends within SECONDS
+	local s=$1 p
+	shift
+	"$@" &
+	p=$!
+	for _ in $(seq $((s * 10))); do
+		kill -0 $p 2>/dev/null || { wait $p; return; }
+		sleep 0.1
+	done
+	echo "still running after $s s"
+	return 1
+}
+qcheck "an unused device class loads and unloads" quick within 10 sh -c "modprobe vbus_venet && modprobe -r vbus_venet"
 refused() { rm $S/devices/s0 && ! put $E/s0/enabled 0 2>/dev/null; }
 check "the stuck device, unplaced, refuses to be disabled while closing" refused
 
@@ -128,19 +155,34 @@ closed() {
 check "s0's connection finishes closing" closed
 
 # The same with a call: the VMM's DEVCALL faults on a userfaultfd range
-# it never serves and holds its connection; the device then leaves the
-# container, which closes the connection under the call.
+# it never serves and holds its connection; the page under the
+# connection's ring goes, so the host remaps it, and the device then
+# leaves the container, which closes the connection under the call.
+# Neither the remap nor the teardown waits for the call: both try again
+# later, holding neither a shared worker nor the VMM's ring thread.
 call_setup() {
 	mkdir $E/s1 && put $E/s1/enabled 1 && ln -s $E/s1 $S/devices/s1
 }
 check "another echo device in S" call_setup
 $STUCK call S "$(cat $E/s1/id)" >/tmp/call.log 2>&1 &
 caller=$!
-check "a call of the VMM's faults on its userfaultfd and sleeps" \
-	log_wait /tmp/call.log '^stuck' $caller 300
+check "a call of the VMM's faults on its userfaultfd and sleeps, and the ring's page goes" \
+	log_wait /tmp/call.log '^zapped' $caller 300
 sed 's/^/# /' /tmp/call.log
 check "the device leaves S while the call sleeps" rm $S/devices/s1
-check "... and the teardown waits idle for the call (state I), not in D" teardown_idle
+check "... and no host worker waits for the call" no_kworker_waits
+thread_free() { # PID: vbus-PID-0 is not in vbus code (it waits for work)
+	local t
+	for t in /proc/[0-9]*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "vbus-$1-0" ] || continue
+		grep -q '\[vbus\]' "$t/stack" || return 0
+		cat "$t/stack"
+		return 1
+	done
+	echo "no thread vbus-$1-0"
+	return 1
+}
+check "... nor does the VMM's ring thread (the remap tries again later)" thread_free $caller
 check "the VMM dies on SIGKILL" kill -KILL $caller
 check "... and exits" sh -c "timeout 10 sh -c 'while kill -0 $caller 2>/dev/null; do sleep 0.1; done'"
 wait $caller 2>/dev/null

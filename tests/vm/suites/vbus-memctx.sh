@@ -1,19 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # A memctx keeps the module that implements it loaded until its release
-# has returned, and a connection's teardown cancels the remap work queued
-# for it: the last reference on a memctx may otherwise be dropped by that
-# work after the module is gone, and its release() runs in freed code.
+# has returned, and the core remaps a client's regions on the client's own
+# ring thread: a remap waiting on a worker every client shares could be
+# held up by anybody, and could drop the last reference on a memctx after
+# its module is gone (its release() would run in freed code).
 #
 # tests/vm/modules/vbus_memctx_test is an in-kernel client with a memctx
 # of its own; tests/vm/modules/wq_block holds back CPU 1's per-CPU work
-# items.  The ring's mapping is marked stale from CPU 1, so the core's
-# remap work is queued there and cannot run; the client detaches and its
-# module is unloaded; then CPU 1's work runs.  The memctx must have been
-# released before the module went.  (Without the fix the remap work
-# drops the last reference after the unload, and the kernel oopses in
-# the module's freed release().)  Then: the module cannot be unloaded
-# while its memctx lives.
+# items.  The ring's mapping is marked stale from CPU 1 and is remapped
+# all the same, on the client's thread (vbus-<pid>-0); the client
+# detaches and its module is unloaded; then CPU 1's work runs.  The
+# memctx must have been released before the module went.  (When the
+# remap was a per-CPU work item, it waited behind the held-back CPU and
+# only the teardown's cancel kept it from dropping the last reference
+# after the unload.)  Then: the module cannot be unloaded while its
+# memctx lives.
 # vm-retry: 1
 . tests/vm/lib.sh
 
@@ -32,8 +34,17 @@ check "the test modules load" sh -c \
 check "the test client attaches with its own memctx and registers a ring" \
 	put $A/attach M
 check "CPU 1's per-CPU work items are held back" put $B/block 1
-check "the ring's mapping is marked stale from CPU 1 (the core's remap work waits there)" \
+check "the ring's mapping is marked stale from CPU 1" \
 	taskset -c 1 sh -c "echo 1 >$A/stale && dmesg | grep -q 'stale on CPU 1: 0'"
+remapped() { # the remap ran, on the client's ring thread
+	for _ in $(seq 50); do
+		dmesg | grep -q 'vbus_memctx_test: remap on ' && break
+		sleep 0.1
+	done
+	dmesg | grep 'vbus_memctx_test: remap on '
+	dmesg | grep -Eq 'vbus_memctx_test: remap on vbus-[0-9]+-0$'
+}
+check "... and remapped on the client's own thread, CPU 1's workers held back or not" remapped
 check "the client detaches" put $A/detach
 check "its module unloads" rmmod vbus_memctx_test
 released() { [ "$(dmesg | grep -c 'vbus_memctx_test: memctx released')" = 1 ]; }
