@@ -264,7 +264,7 @@ struct vbus_connection {
 	struct kthread_delayed_work remap_work;
 	unsigned long remap_delay;	/* only the remap work uses it */
 	/*
-	 * The teardown (client.c), in three work items that never wait
+	 * The teardown (conn.c), in three work items that never wait
 	 * for the client: @teardown after a grace period, @quiesce behind
 	 * the runs of the rings on @worker, then @close_work, requeued
 	 * after @close_delay jiffies while a call holds @lock.  Together

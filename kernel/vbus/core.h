@@ -18,7 +18,7 @@
  * waits while holding it: not for a device's enable, disable or
  * close(), a work item, a client's memory or an RCU grace period.
  * Closing a connection under it only marks it and queues its teardown
- * (client.c).
+ * (conn.c).
  */
 #ifndef _VBUS_CORE_H
 #define _VBUS_CORE_H
@@ -141,6 +141,24 @@ void vbus_device_stats_sum(struct vbus_device *dev,
 			   struct vbus_device_stats *sum);
 
 /* client.c */
+void vbus_connection_put(struct vbus_connection *conn);
+
+/*
+ * A shared-memory region registered on a connection.  @map and @node
+ * are under conn->lock; @stale is set by vbus_memmap_stale() from any
+ * context and cleared by the connection's remap work.
+ */
+struct vbus_region {
+	struct list_head node;		/* in conn->regions */
+	struct vbus_memmap map;
+	struct vbus_signal *signal;
+	unsigned long stale;		/* bit 0: remap wanted */
+};
+
+#define VBUS_REGION_STALE	0
+
+/* conn.c */
+void vbus_connection_init_work(struct vbus_connection *conn);
 void vbus_connection_close(struct vbus_connection *conn);
 
 /* ring.c: a connection's rings (struct vbus_connection.rings) */

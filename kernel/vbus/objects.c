@@ -7,7 +7,7 @@
  * attached client; ceasing to be visible closes the device's open
  * connections and sends DEVDROP.  Everything here runs under vbus_lock,
  * and so waits for nothing: closing a connection only starts its
- * teardown (client.c).  Removing a device from its container waits a
+ * teardown (conn.c).  Removing a device from its container waits a
  * while for the teardowns after dropping the lock; a device whose
  * directory goes while they run is disabled by the last of them.
  */

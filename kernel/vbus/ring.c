@@ -27,7 +27,7 @@
  * and by the device (a packet to send).  vbus_ring_kick() queues a run
  * only while the ring is attached, under rcu_read_lock().  A closing
  * connection's rings are detached at once and stopped by its teardown a
- * grace period later (client.c), so no kick can reach the connection's
+ * grace period later (conn.c), so no kick can reach the connection's
  * thread by then, whatever context the device kicks from, and every
  * ring of a client shares that one grace period.
  *
@@ -562,7 +562,7 @@ void vbus_rings_detach(struct vbus_connection *conn)
 /*
  * The teardown of @conn, a grace period after vbus_rings_detach() and
  * after the connection's thread ran everything queued on it until then
- * (client.c): hand the rings back to the device, stopped (for a later
+ * (conn.c): hand the rings back to the device, stopped (for a later
  * attach).  No run of them is in progress or can be queued (detached),
  * so nothing here waits, whatever the client's memory does.  Under the
  * connection's lock.
