@@ -190,11 +190,17 @@ check "2 vCPUs: no warning" test "$(l2_value "$work/two" warnings)" = 0
 check "2 vCPUs: nothing on stderr" test ! -s "$work/two.err"
 
 # ---- per-VM halt polling (--halt-poll-ns: KVM_CAP_HALT_POLL)
-# The guest sleeps 300 times for 300 us.  Each halt outlasts the kvm
-# module's polling ceiling (halt_poll_ns, 200 us by default), so KVM
-# never lets its polling of the vCPU grow past that ceiling; with a
+# The guest sleeps 300 times for 300 us.  Each halt should outlast the
+# kvm module's polling ceiling (halt_poll_ns, 200 us by default), so KVM
+# does not let its polling of the vCPU grow past that ceiling; with a
 # ceiling of 5 ms for this VM alone, it does.  KVM's kvm_halt_poll_ns
-# trace events give each new polling time.
+# trace events give each new polling time.  KVM (6.1) doubles the time
+# after a halt shorter than the ceiling while the time is below it, and
+# does not clip the result: when the emulator makes a few halts in a row
+# short, one doubling from below the ceiling reaches up to twice it (a
+# CI run saw 320000 ns under a ceiling of 200000), and no doubling
+# follows.  So the module's ceiling bounds the time at twice its value,
+# and the VM's own ceiling must take it past that.
 T=/sys/kernel/debug/tracing
 module_poll=$(cat /sys/module/kvm/parameters/halt_poll_ns)
 poll_max() { # the longest polling time KVM gave a vCPU since the trace was cleared
@@ -212,11 +218,11 @@ for ceiling in module 5000000; do
 	check "halt polling ($ceiling): the guest slept 300 times (status $L2_STATUS)" \
 		test "$(l2_value "$work/poll" slept)" = 300
 	if [ $ceiling = module ]; then
-		check "halt polling: KVM polls no longer than the module's ceiling ($module_poll ns)" \
-			test "$max" -le "$module_poll"
+		check "halt polling: KVM polls less than twice the module's ceiling ($module_poll ns)" \
+			test "$max" -lt $((2 * module_poll))
 	else
-		check "--halt-poll-ns 5000000: KVM polls this VM's vCPU past the module's ceiling" \
-			test "$max" -gt "$module_poll"
+		check "--halt-poll-ns 5000000: KVM polls this VM's vCPU past twice the module's ceiling" \
+			test "$max" -ge $((2 * module_poll))
 	fi
 done
 echo 0 >$T/events/kvm/kvm_halt_poll_ns/enable
