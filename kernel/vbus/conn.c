@@ -118,8 +118,7 @@ static void vbus_connection_teardown(struct work_struct *work)
 	 * remap that runs now finds the connection closed and returns at
 	 * once; one queued behind a stuck run is only taken off the queue.
 	 */
-	if (conn->worker &&
-	    kthread_cancel_delayed_work_sync(&conn->remap_work))
+	if (kthread_cancel_delayed_work_sync(&conn->remap_work))
 		vbus_connection_put(conn);
 
 	mutex_lock(&vbus_lock);

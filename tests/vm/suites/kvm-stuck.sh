@@ -100,17 +100,20 @@ no_kworker_waits() { # a few looks: no kworker waits in vbus
 	for p in $(vbus_kworkers | cut -d' ' -f1); do cat "/proc/$p/stack"; done
 	return 1
 }
+ring_thread() { # PID: the /proc directory of the VMM's thread vbus-PID-0
+	local t
+	for t in /proc/[0-9]*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "vbus-$1-0" ] && echo "$t" && return 0
+	done
+	echo "no thread vbus-$1-0" >&2
+	return 1
+}
 client_thread_waits() { # PID: vbus-PID-0 sleeps in the fault, not in D
 	local t st
-	for t in /proc/[0-9]*; do
-		[ "$(cat "$t/comm" 2>/dev/null)" = "vbus-$1-0" ] || continue
-		read -r _ _ st _ <"$t/stat"
-		echo "vbus-$1-0 is in state $st"
-		grep -q handle_userfault "$t/stack" && [ "$st" != D ]
-		return
-	done
-	echo "no thread vbus-$1-0"
-	return 1
+	t=$(ring_thread "$1") || return 1
+	read -r _ _ st _ <"$t/stat"
+	echo "vbus-$1-0 is in state $st"
+	grep -q handle_userfault "$t/stack" && [ "$st" != D ]
 }
 check "no host worker waits for the stuck client (teardown, remap)" no_kworker_waits
 check "... its own thread does, in the fault, and not in state D" client_thread_waits $stuck
@@ -173,13 +176,9 @@ check "the device leaves S while the call sleeps" rm $S/devices/s1
 check "... and no host worker waits for the call" no_kworker_waits
 thread_free() { # PID: vbus-PID-0 is not in vbus code (it waits for work)
 	local t
-	for t in /proc/[0-9]*; do
-		[ "$(cat "$t/comm" 2>/dev/null)" = "vbus-$1-0" ] || continue
-		grep -q '\[vbus\]' "$t/stack" || return 0
-		cat "$t/stack"
-		return 1
-	done
-	echo "no thread vbus-$1-0"
+	t=$(ring_thread "$1") || return 1
+	grep -q '\[vbus\]' "$t/stack" || return 0
+	cat "$t/stack"
 	return 1
 }
 check "... nor does the VMM's ring thread (the remap tries again later)" thread_free $caller
