@@ -258,8 +258,9 @@ struct vbus_connection {
 	struct list_head rings;
 	/*
 	 * Remaps stale regions, on @worker (where no run of the rings is in
-	 * progress); holds a reference on @kref while queued.  Requeued
-	 * after @remap_delay jiffies while a call holds @lock.
+	 * progress).  Requeued after @remap_delay jiffies while a call
+	 * holds @lock.  Holds no reference: the teardown cancels it after
+	 * unmapping every region, before it drops its own.
 	 */
 	struct kthread_delayed_work remap_work;
 	unsigned long remap_delay;	/* only the remap work uses it */
@@ -279,8 +280,10 @@ struct vbus_connection {
 	/*
 	 * Serves the connection's rings (the ring engine): one of the
 	 * client's threads, set under @lock before the first shm() and
-	 * fixed afterwards (the teardown reads it without @lock, once the
-	 * connection is closed); it outlives the connection.
+	 * fixed afterwards; it outlives the connection.  The teardown reads
+	 * it without @lock once @dead is set: a DEVSHM already past its
+	 * check may still set it then, but none of its rings is attached,
+	 * and the teardown cancels the remap after taking @lock.
 	 */
 	struct kthread_worker *worker;
 };

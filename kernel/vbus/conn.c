@@ -116,10 +116,12 @@ static void vbus_connection_teardown(struct work_struct *work)
 	/*
 	 * Nothing is mapped: nothing can mark a region stale any more.  A
 	 * remap that runs now finds the connection closed and returns at
-	 * once; one queued behind a stuck run is only taken off the queue.
+	 * once; one queued behind a stuck run is only taken off the queue,
+	 * and one that tries to requeue itself meanwhile cannot.  The
+	 * remap holds no reference of its own: ours keeps the connection
+	 * until here, and no other path frees a connection with regions.
 	 */
-	if (kthread_cancel_delayed_work_sync(&conn->remap_work))
-		vbus_connection_put(conn);
+	kthread_cancel_delayed_work_sync(&conn->remap_work);
 
 	mutex_lock(&vbus_lock);
 	dev->nconns--;
@@ -228,10 +230,12 @@ static void vbus_connection_remap_work(struct kthread_work *work)
 	struct vbus_region *r;
 
 	if (!mutex_trylock(&conn->lock)) {
-		/* Our reference goes with the requeued item, or is extra. */
-		if (!kthread_queue_delayed_work(conn->worker, &conn->remap_work,
-						vbus_conn_backoff(&conn->remap_delay)))
-			vbus_connection_put(conn);
+		/*
+		 * A call or the teardown holds it: try again later.  The
+		 * teardown's cancel takes a requeued item off, or refuses it.
+		 */
+		kthread_queue_delayed_work(conn->worker, &conn->remap_work,
+					   vbus_conn_backoff(&conn->remap_delay));
 		return;
 	}
 	conn->remap_delay = 0;
@@ -241,8 +245,6 @@ static void vbus_connection_remap_work(struct kthread_work *work)
 				vbus_region_remap(conn, r);
 	}
 	mutex_unlock(&conn->lock);
-	/* Taken by vbus_memmap_stale() when it queued us. */
-	vbus_connection_put(conn);
 }
 
 /**
@@ -261,13 +263,13 @@ void vbus_memmap_stale(struct vbus_memmap *map)
 	struct vbus_connection *conn = r->signal->conn;
 
 	set_bit(VBUS_REGION_STALE, &r->stale);
-	kref_get(&conn->kref);
 	/*
-	 * A region is registered after the connection has its thread.
-	 * Already queued: that run sees the bit and holds a reference.
+	 * A region is registered after the connection has its thread, and
+	 * the teardown unmaps every region before it cancels the remap, so
+	 * the connection outlives the remap without a reference of its
+	 * own.  Already queued: that run sees the bit.
 	 */
-	if (!kthread_queue_delayed_work(conn->worker, &conn->remap_work, 0))
-		vbus_connection_put(conn);
+	kthread_queue_delayed_work(conn->worker, &conn->remap_work, 0);
 }
 EXPORT_SYMBOL_GPL(vbus_memmap_stale);
 

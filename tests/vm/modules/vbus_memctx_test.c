@@ -12,15 +12,30 @@
  * mapping is marked stale with vbus_memmap_stale(), and the core's remap
  * calls our remap(), which logs the task it runs on.  Write anything to
  * "detach": the module detaches and drops its own memctx reference.
+ *
+ * Write "CONTAINER ROUNDS" to "race": ROUNDS times, the module attaches
+ * as an untrusted client (as a VMM does), registers its ring and
+ * detaches at once.  Its unmap(), which the close runs with the
+ * connection's lock held, marks the mapping stale, so the remap tries
+ * the lock, fails and requeues itself a jiffy later; unmap() returns
+ * when that retry's timer is about to fire, so that the close cancels
+ * the remap as it fires (mct_race_unmap()).  Every round's memctx must
+ * be released (the connection freed); the write fails with -EIO if one
+ * was not.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/timer.h>
 
 #include <vbus/echo.h>
 #include <vbus_client.h>
@@ -40,6 +55,11 @@ static int echo_id = -1;		/* set by the attach's DEVADD */
 /* The core's mapping of the ring, from map() until unmap(). */
 static DEFINE_SPINLOCK(mct_map_lock);
 static struct vbus_memmap *ring_map;	/* under mct_map_lock */
+
+/* The race's rounds: unmap() marks the mapping stale and times the close. */
+static bool mct_racing;			/* under mct_lock */
+static unsigned int mct_race_round;	/* written under mct_lock */
+static atomic_t mct_released = ATOMIC_INIT(0);
 
 static void *mct_ptr(u64 addr, size_t len)
 {
@@ -94,8 +114,65 @@ static int mct_remap(struct vbus_memctx *c, struct vbus_memmap *map,
 	return 0;
 }
 
+/*
+ * A race round's timer: armed on the other CPU for the jiffy the
+ * remap's retry is due, after it, so it runs first in the same pass
+ * of that CPU's timer softirq.  It lets the close go on, then holds
+ * the remap's timer back a few microseconds more each round.
+ */
+static struct timer_list mct_race_timer;
+static bool mct_race_fired;
+
+static void mct_race_timer_fn(struct timer_list *t)
+{
+	/* Pairs with the acquire in mct_race_unmap(). */
+	smp_store_release(&mct_race_fired, true);
+	udelay(READ_ONCE(mct_race_round) % 64);
+}
+
+/*
+ * In a race round, with the connection's lock held by the close: the
+ * remap we ask for finds the lock taken and requeues itself a jiffy
+ * later.  We spin meanwhile, so it runs on the other CPU, and its
+ * timer is that CPU's.  When our timer fires there, we return: the
+ * close releases the lock and cancels the remap just as the remap's
+ * timer fires, a little earlier or later each round.
+ */
+static void mct_race_unmap(struct vbus_memmap *map)
+{
+	unsigned int cpu = cpumask_any_but(cpu_online_mask,
+					   raw_smp_processor_id());
+	unsigned long j = jiffies;
+	ktime_t end;
+
+	/* At the start of a jiffy: the retry is due in the next one. */
+	while (!time_after(jiffies, j))
+		cpu_relax();
+	vbus_memmap_stale(map);
+	/* Busy: the remap runs on the other CPU and retries there. */
+	end = ktime_add_us(ktime_get(), 300);
+	while (ktime_before(ktime_get(), end))
+		cpu_relax();
+	/* Still pending if the last round gave up waiting for it. */
+	del_timer_sync(&mct_race_timer);
+	WRITE_ONCE(mct_race_fired, false);
+	mct_race_timer.expires = jiffies + 1;
+	/* One CPU: no race to time, the round only closes. */
+	if (cpu >= nr_cpu_ids)
+		return;
+	add_timer_on(&mct_race_timer, cpu);
+	end = ktime_add_ms(ktime_get(), 20);
+	/* Pairs with the release in mct_race_timer_fn(). */
+	while (!smp_load_acquire(&mct_race_fired) &&
+	       ktime_before(ktime_get(), end))
+		cpu_relax();
+}
+
 static void mct_unmap(struct vbus_memctx *c, struct vbus_memmap *map)
 {
+	/* The parameter's write holds mct_lock while it detaches. */
+	if (READ_ONCE(mct_racing))
+		mct_race_unmap(map);
 	spin_lock(&mct_map_lock);
 	if (ring_map == map)
 		ring_map = NULL;
@@ -104,7 +181,10 @@ static void mct_unmap(struct vbus_memctx *c, struct vbus_memmap *map)
 
 static void mct_release(struct vbus_memctx *c)
 {
-	pr_info("memctx released\n");
+	if (READ_ONCE(mct_racing))
+		atomic_inc(&mct_released);
+	else
+		pr_info("memctx released\n");
 	kfree(c);
 }
 
@@ -136,6 +216,14 @@ static const struct vbus_client_ops mct_client_ops = {
 	.devadd = mct_devadd,
 	.devdrop = mct_devdrop,
 	.signal = mct_signal,
+};
+
+/* The race's client: a detach waits for the devices only for a while. */
+static const struct vbus_client_ops mct_race_client_ops = {
+	.devadd = mct_devadd,
+	.devdrop = mct_devdrop,
+	.signal = mct_signal,
+	.untrusted = true,
 };
 
 /* Detach and drop our memctx reference; with mct_lock held. */
@@ -173,6 +261,30 @@ static int mct_open_ring(void)
 				  &sig);
 }
 
+/* Attach to @name and register the ring; with mct_lock held. */
+static int mct_attach(const char *name, const struct vbus_client_ops *ops)
+{
+	int ret;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	vbus_memctx_init(ctx, &mct_memctx_ops);
+	echo_id = -1;
+	client = vbus_client_attach(name, ops, ctx, NULL);
+	if (IS_ERR(client)) {
+		ret = PTR_ERR(client);
+		client = NULL;
+		vbus_memctx_put(ctx);
+		ctx = NULL;
+		return ret;
+	}
+	ret = mct_open_ring();
+	if (ret)
+		mct_detach();
+	return ret;
+}
+
 static int mct_set_attach(const char *val, const struct kernel_param *kp)
 {
 	char name[64];
@@ -185,27 +297,72 @@ static int mct_set_attach(const char *val, const struct kernel_param *kp)
 		ret = -EBUSY;
 		goto out;
 	}
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	if (!ctx) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	vbus_memctx_init(ctx, &mct_memctx_ops);
-	echo_id = -1;
-	client = vbus_client_attach(name, &mct_client_ops, ctx, NULL);
-	if (IS_ERR(client)) {
-		ret = PTR_ERR(client);
-		client = NULL;
-		vbus_memctx_put(ctx);
-		ctx = NULL;
-		goto out;
-	}
-	ret = mct_open_ring();
-	if (ret)
-		mct_detach();
+	ret = mct_attach(name, &mct_client_ops);
 out:
 	mutex_unlock(&mct_lock);
 	pr_info("attach to %s: %d\n", name, ret);
+	return ret;
+}
+
+/*
+ * One race round; with mct_lock held.  If the detach gave up waiting, a
+ * connection still holds the ring's memory: it is left to it.
+ */
+static int mct_race_once(const char *name)
+{
+	ktime_t start;
+	int ret;
+
+	ret = mct_attach(name, &mct_race_client_ops);
+	if (ret)
+		return ret;
+	start = ktime_get();
+	vbus_client_detach(client);
+	client = NULL;
+	if (ktime_ms_delta(ktime_get(), start) < VBUS_CLOSE_WAIT_MS)
+		kfree(ring_mem);
+	else
+		pr_info("race: round %u: the detach gave up waiting\n",
+			mct_race_round);
+	ring_mem = NULL;
+	vbus_memctx_put(ctx);
+	ctx = NULL;
+	return 0;
+}
+
+static int mct_set_race(const char *val, const struct kernel_param *kp)
+{
+	unsigned int rounds, released;
+	char name[64];
+	int ret = 0;
+
+	if (sscanf(val, "%63s %u", name, &rounds) != 2 || !rounds)
+		return -EINVAL;
+	mutex_lock(&mct_lock);
+	if (client) {
+		mutex_unlock(&mct_lock);
+		return -EBUSY;
+	}
+	atomic_set(&mct_released, 0);
+	timer_setup(&mct_race_timer, mct_race_timer_fn, 0);
+	WRITE_ONCE(mct_racing, true);
+	for (mct_race_round = 0; mct_race_round < rounds && !ret;
+	     mct_race_round++)
+		ret = mct_race_once(name);
+	/* A connection finishes closing in the background at most 1 s on. */
+	for (released = 0; released < 30; released++) {
+		if (atomic_read(&mct_released) == mct_race_round)
+			break;
+		msleep(100);
+	}
+	released = atomic_read(&mct_released);
+	WRITE_ONCE(mct_racing, false);
+	del_timer_sync(&mct_race_timer);
+	pr_info("race: %u rounds, %u memctx released: %d\n", mct_race_round,
+		released, ret);
+	if (!ret && released != mct_race_round)
+		ret = -EIO;
+	mutex_unlock(&mct_lock);
 	return ret;
 }
 
@@ -240,6 +397,7 @@ static int mct_set_detach(const char *val, const struct kernel_param *kp)
 static const struct kernel_param_ops mct_attach_ops = { .set = mct_set_attach };
 static const struct kernel_param_ops mct_stale_ops = { .set = mct_set_stale };
 static const struct kernel_param_ops mct_detach_ops = { .set = mct_set_detach };
+static const struct kernel_param_ops mct_race_ops = { .set = mct_set_race };
 
 module_param_cb(attach, &mct_attach_ops, NULL, 0200);
 MODULE_PARM_DESC(attach, "attach to this container and open its echo device");
@@ -247,6 +405,8 @@ module_param_cb(stale, &mct_stale_ops, NULL, 0200);
 MODULE_PARM_DESC(stale, "mark the ring's mapping stale");
 module_param_cb(detach, &mct_detach_ops, NULL, 0200);
 MODULE_PARM_DESC(detach, "detach and drop the memctx");
+module_param_cb(race, &mct_race_ops, NULL, 0200);
+MODULE_PARM_DESC(race, "CONTAINER ROUNDS: close while a remap retries");
 
 static int __init mct_init(void)
 {

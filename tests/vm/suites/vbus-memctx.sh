@@ -15,7 +15,10 @@
 # remap was a per-CPU work item, it waited behind the held-back CPU and
 # only the teardown's cancel kept it from dropping the last reference
 # after the unload.)  Then: the module cannot be unloaded while its
-# memctx lives.
+# memctx lives.  Last, closes that cancel a remap as it retries: the
+# remap took a reference of its own, and a cancel that met its timer
+# (which then drops the item, and the cancel reports nothing pending)
+# leaked the connection with its memctx.
 # vm-retry: 1
 . tests/vm/lib.sh
 
@@ -56,6 +59,16 @@ check "the module loads again and its client attaches" sh -c \
 	"insmod $T/vbus_memctx_test.ko && echo M >$A/attach"
 check_fails "it cannot be unloaded while its memctx lives" rmmod vbus_memctx_test
 check "the client detaches" put $A/detach
+# The close cancels a remap that retries a jiffy later, as its timer
+# fires (the module times it): each connection must still be freed, its
+# memctx released.  Both CPUs stay busy meanwhile (at the lowest
+# priority): with the other CPU idle, the leak below was not seen.
+spin() { nice -n 19 taskset -c "$1" sh -c 'while :; do :; done' & }
+spin 0; s0=$!; spin 1; s1=$!
+check "300 closes that cancel a retrying remap each free their connection" \
+	put $A/race "M 300"
+kill $s0 $s1
+dmesg | grep 'vbus_memctx_test: race:'
 check "the module unloads now" rmmod vbus_memctx_test
 check "M removed" sh -c "rm $M/devices/m0 && echo 0 >$E/m0/enabled && rmdir $E/m0 $M"
 check "every module unloads" sh -c "rmmod wq_block && modprobe -r vbus_echo vbus"
