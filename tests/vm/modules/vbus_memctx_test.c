@@ -57,7 +57,7 @@ static DEFINE_SPINLOCK(mct_map_lock);
 static struct vbus_memmap *ring_map;	/* under mct_map_lock */
 
 /* The race's rounds: unmap() marks the mapping stale and times the close. */
-static bool mct_racing;			/* under mct_lock */
+static bool mct_racing;			/* written under mct_timer_lock */
 static unsigned int mct_race_round;	/* written under mct_lock */
 static atomic_t mct_released = ATOMIC_INIT(0);
 
@@ -120,8 +120,10 @@ static int mct_remap(struct vbus_memctx *c, struct vbus_memmap *map,
  * of that CPU's timer softirq.  It lets the close go on, then holds
  * the remap's timer back a few microseconds more each round.
  */
-static struct timer_list mct_race_timer;
+static struct timer_list mct_race_timer;	/* under mct_timer_lock */
 static bool mct_race_fired;
+/* A close late from an earlier round must not arm it again. */
+static DEFINE_MUTEX(mct_timer_lock);
 
 static void mct_race_timer_fn(struct timer_list *t)
 {
@@ -145,6 +147,10 @@ static void mct_race_unmap(struct vbus_memmap *map)
 	unsigned long j = jiffies;
 	ktime_t end;
 
+	if (!mutex_trylock(&mct_timer_lock))
+		return;
+	if (!READ_ONCE(mct_racing))
+		goto out;
 	/* At the start of a jiffy: the retry is due in the next one. */
 	while (!time_after(jiffies, j))
 		cpu_relax();
@@ -159,13 +165,15 @@ static void mct_race_unmap(struct vbus_memmap *map)
 	mct_race_timer.expires = jiffies + 1;
 	/* One CPU: no race to time, the round only closes. */
 	if (cpu >= nr_cpu_ids)
-		return;
+		goto out;
 	add_timer_on(&mct_race_timer, cpu);
 	end = ktime_add_ms(ktime_get(), 20);
 	/* Pairs with the release in mct_race_timer_fn(). */
 	while (!smp_load_acquire(&mct_race_fired) &&
 	       ktime_before(ktime_get(), end))
 		cpu_relax();
+out:
+	mutex_unlock(&mct_timer_lock);
 }
 
 static void mct_unmap(struct vbus_memctx *c, struct vbus_memmap *map)
@@ -344,20 +352,23 @@ static int mct_set_race(const char *val, const struct kernel_param *kp)
 		return -EBUSY;
 	}
 	atomic_set(&mct_released, 0);
-	timer_setup(&mct_race_timer, mct_race_timer_fn, 0);
+	mutex_lock(&mct_timer_lock);
 	WRITE_ONCE(mct_racing, true);
+	mutex_unlock(&mct_timer_lock);
 	for (mct_race_round = 0; mct_race_round < rounds && !ret;
 	     mct_race_round++)
 		ret = mct_race_once(name);
-	/* A connection finishes closing in the background at most 1 s on. */
+	/* A round whose detach gave up: its close may still end. */
 	for (released = 0; released < 30; released++) {
 		if (atomic_read(&mct_released) == mct_race_round)
 			break;
 		msleep(100);
 	}
 	released = atomic_read(&mct_released);
+	mutex_lock(&mct_timer_lock);
 	WRITE_ONCE(mct_racing, false);
 	del_timer_sync(&mct_race_timer);
+	mutex_unlock(&mct_timer_lock);
 	pr_info("race: %u rounds, %u memctx released: %d\n", mct_race_round,
 		released, ret);
 	if (!ret && released != mct_race_round)
@@ -410,6 +421,7 @@ MODULE_PARM_DESC(race, "CONTAINER ROUNDS: close while a remap retries");
 
 static int __init mct_init(void)
 {
+	timer_setup(&mct_race_timer, mct_race_timer_fn, 0);
 	return 0;
 }
 
@@ -419,6 +431,7 @@ static void __exit mct_exit(void)
 	if (client)
 		mct_detach();
 	mutex_unlock(&mct_lock);
+	del_timer_sync(&mct_race_timer);
 }
 
 module_init(mct_init);
