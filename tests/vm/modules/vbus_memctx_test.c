@@ -237,10 +237,21 @@ static const struct vbus_client_ops mct_race_client_ops = {
 /* Detach and drop our memctx reference; with mct_lock held. */
 static void mct_detach(void)
 {
+	ktime_t start = ktime_get();
+
 	vbus_client_detach(client);
 	client = NULL;
-	/* The trusted client's detach waited: nothing uses the ring. */
-	kfree(ring_mem);
+	/*
+	 * A trusted client's detach waited: nothing uses the ring.  A race
+	 * round's untrusted one may have given up waiting: a connection
+	 * still holds the ring's memory then, and it is left to it.
+	 */
+	if (!READ_ONCE(mct_racing) ||
+	    ktime_ms_delta(ktime_get(), start) < VBUS_CLOSE_WAIT_MS)
+		kfree(ring_mem);
+	else
+		pr_info("race: round %u: the detach gave up waiting\n",
+			mct_race_round);
 	ring_mem = NULL;
 	vbus_memctx_put(ctx);
 	ctx = NULL;
@@ -312,30 +323,15 @@ out:
 	return ret;
 }
 
-/*
- * One race round; with mct_lock held.  If the detach gave up waiting, a
- * connection still holds the ring's memory: it is left to it.
- */
+/* One race round; with mct_lock held. */
 static int mct_race_once(const char *name)
 {
-	ktime_t start;
 	int ret;
 
 	ret = mct_attach(name, &mct_race_client_ops);
-	if (ret)
-		return ret;
-	start = ktime_get();
-	vbus_client_detach(client);
-	client = NULL;
-	if (ktime_ms_delta(ktime_get(), start) < VBUS_CLOSE_WAIT_MS)
-		kfree(ring_mem);
-	else
-		pr_info("race: round %u: the detach gave up waiting\n",
-			mct_race_round);
-	ring_mem = NULL;
-	vbus_memctx_put(ctx);
-	ctx = NULL;
-	return 0;
+	if (!ret)
+		mct_detach();
+	return ret;
 }
 
 static int mct_set_race(const char *val, const struct kernel_param *kp)
