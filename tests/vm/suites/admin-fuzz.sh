@@ -13,7 +13,7 @@
 # run's operations (not their interleaving), VBUS_FUZZ_SECONDS sets the
 # fuzzing time (default 30).
 # vm-options: --timeout 400 --idle 150
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 FUZZ=build/cmake/tests/tools/cfs-fuzz

@@ -13,7 +13,7 @@
 # The seed is printed; VBUS_FUZZ_SEED=N replays one (VBUS_FUZZ_OPS and
 # VBUS_FUZZ_SECONDS change the count and the time bound).
 # vm-options: --timeout 300
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 FUZZ=build/cmake/tests/tools/kvm-fuzz

@@ -11,7 +11,7 @@
 # replaces the memory under a live ring in every way it can, and the
 # device must follow.
 # vm-options: --timeout 300
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 HOSTILE=build/cmake/tests/tools/kvm-hostile

@@ -8,7 +8,7 @@
 # unloads.  (No step waits more than 300 s in silence, so a VM silent for
 # 320 s is frozen: it is stopped and tried again at once.)
 # vm-options: --timeout 600 --idle 320
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
 

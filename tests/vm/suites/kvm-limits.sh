@@ -12,7 +12,7 @@
 #   gives the memory back.
 # Nothing stays pinned or attached, and every module unloads.
 # vm-options: --timeout 240
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 LIMITS=build/cmake/tests/tools/kvm-limits

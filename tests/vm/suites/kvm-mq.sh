@@ -9,7 +9,7 @@
 # both directions, and the interrupts must arrive on both CPUs, each
 # vector on one CPU.
 # vm-options: --timeout 600 --idle 320
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
 

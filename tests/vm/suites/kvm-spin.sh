@@ -23,7 +23,7 @@
 # ring_poll_us at 1000 than with it off (a quarter at most), and the
 # parameter refuses a value past its ceiling.
 # vm-options: --timeout 300
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 SPIN=build/cmake/tests/tools/kvm-spin

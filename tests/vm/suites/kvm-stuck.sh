@@ -14,7 +14,7 @@
 # finished); when the VMM is killed, its connection, pins and modules are
 # released.
 # vm-options: --timeout 300
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 STUCK=build/cmake/tests/tools/kvm-stuck

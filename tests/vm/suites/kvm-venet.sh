@@ -13,7 +13,7 @@
 # 16 venets of another container is killed: its 16 connections close
 # within a stated time, and the guest's traffic never stalls for long.
 # vm-options: --timeout 600
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
 

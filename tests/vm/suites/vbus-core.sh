@@ -3,7 +3,7 @@
 # The vbus core: the documented configfs session step by step with its
 # netlink events, the echo device through an in-kernel client, hotplug
 # events, refusal to unload while in use, and no leak afterwards.
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 install_modules

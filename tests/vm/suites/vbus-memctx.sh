@@ -19,7 +19,7 @@
 # remap took a reference of its own, and a cancel that met its timer
 # (which then drops the item, and the cancel reports nothing pending)
 # leaked the connection with its memctx.
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 E=$CFS/devices/echo

@@ -3,7 +3,7 @@
 # vbus.ko loads on the distribution kernel, registers its configfs
 # subsystem, unloads cleanly and taints the kernel only as an unsigned
 # out-of-tree module.
-# vm-retry: 1
+# vm-retry: 2
 . tests/lib/tap.sh
 
 ko=kernel/vbus/vbus.ko

@@ -4,7 +4,7 @@
 # placed and destroyed through configfs.  The time per object must stay
 # flat from the first tenth of the containers to the last, as far as vbus is
 # concerned, and slab usage must return to its baseline.
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 # 400 containers (4,400 directories) show growth as well as 1000 in a

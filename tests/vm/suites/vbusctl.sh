@@ -6,7 +6,7 @@
 # half-restorable configuration reported object by object with no
 # half-created device left, and vbusctl and plain mkdir/echo/ln
 # administration used interchangeably.
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 V=$PWD/build/cmake/tools/vbusctl/vbusctl

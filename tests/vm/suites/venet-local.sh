@@ -10,7 +10,7 @@
 # hot-unplug under load, and a clean unload with slab usage back to its
 # baseline.
 # vm-options: --timeout 1200
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 
 LOCAL=/sys/kernel/config/vbus-local

@@ -10,7 +10,7 @@
 # without a word.  Every step of the suite reports within its own limit
 # of at most 300 s, so a VM silent for 320 s is frozen: it is stopped and
 # tried again at once rather than at the 600 s timeout.)
-# vm-retry: 1
+# vm-retry: 2
 . tests/vm/lib.sh
 . tests/vm/l2/lib.sh
 
