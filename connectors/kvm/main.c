@@ -302,7 +302,13 @@ static long vkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return ret;
 	}
 
-	mutex_lock(&v->lock);
+	/*
+	 * A call holds the lock while it copies from the VMM's memory, and
+	 * may sleep there for as long as the VMM leaves a fault unserved:
+	 * its other threads wait killably, as for a connection's lock.
+	 */
+	if (mutex_lock_killable(&v->lock))
+		return -EINTR;
 	if (d->bound && !v->kvm)
 		ret = -ENOTCONN;
 	else

@@ -91,7 +91,9 @@ struct vkvm_event {
 
 /**
  * struct vkvm - one open /dev/vbus-kvm: a VM bound to a container
- * @lock:	serialises the ioctls: bind, doorbells, vectors, guest calls
+ * @lock:	serialises the ioctls: bind, doorbells, vectors, guest calls;
+ *		taken killably (a holder may sleep in a fault on the VMM's
+ *		memory for as long as the VMM pleases)
  * @kvm:	the VM, with a reference, once bound (set under @lock and
  *		the lock of the list of bound VMs before the attach; reset
  *		if the attach fails; constant afterwards)

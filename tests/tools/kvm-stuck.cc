@@ -25,7 +25,9 @@
 // buffer in the upper half: the call faults there and sleeps, holding its
 // connection.  Once the fault is seen ("stuck: ..."), the VMM drops the
 // page under its ring ("zapped": the host's remap finds the connection
-// held by the call) and waits, still bound, to be killed.
+// held by the call), makes from a third thread an ioctl that needs only
+// the connector's per-VM lock, which the call holds (GET_LIMITS; "second
+// ioctl: thread TID"), and waits, still bound, to be killed.
 //
 // other: HELLO, DEVOPEN of ECHO_ID, a DEVCALL that reverses a buffer and
 // DEVCLOSE; prints "other: ok in N ms".
@@ -203,6 +205,12 @@ int call(const std::string &container, uint32_t devid)
 	});
 	await_fault(uffd, vmm);
 	zap_ring_page(vmm);
+	// Never joined either: it waits for the call until the kill.
+	const std::jthread second([bus = vmm.vm().bus()] {
+		std::cout << "second ioctl: thread " << gettid() << std::endl;
+		vbus_kvm_limits limits{};
+		(void)ioctl(bus, VBUS_KVM_GET_LIMITS, &limits);
+	});
 	for (;;) {
 		pause();
 	}

@@ -182,6 +182,33 @@ thread_free() { # PID: vbus-PID-0 is not in vbus code (it waits for work)
 	return 1
 }
 check "... nor does the VMM's ring thread (the remap tries again later)" thread_free $caller
+# The VMM's other ioctls on its /dev/vbus-kvm wait for the stuck call
+# (the connector serialises them), and must wait killably: the hung-task
+# detector, set to 2 s for a while, reports a thread that waits
+# uninterruptibly, and this VM panics then.  It passes over a killable
+# wait, as it does over the VMM's own fault.
+second_waits() { # PID: the thread of "second ioctl" waits in the connector
+	local tid="" st
+	for _ in $(seq 100); do
+		tid=$(sed -n 's/^second ioctl: thread //p' /tmp/call.log)
+		[ -n "$tid" ] && grep -q vkvm_ioctl "/proc/$1/task/$tid/stack" && break
+		sleep 0.1
+	done
+	[ -n "$tid" ] || { echo "no second ioctl"; return 1; }
+	read -r _ _ st _ <"/proc/$1/task/$tid/stat"
+	echo "thread $tid is in state $st"
+	grep -q vkvm_ioctl "/proc/$1/task/$tid/stack"
+}
+killable_wait() { # PID: the detector at 2 s for 8 s; the thread still waits
+	local old
+	old=$(cat /proc/sys/kernel/hung_task_timeout_secs)
+	echo 2 >/proc/sys/kernel/hung_task_timeout_secs
+	sleep 8
+	echo "$old" >/proc/sys/kernel/hung_task_timeout_secs
+	second_waits "$1"
+}
+check "a second ioctl of the VMM waits for the call" second_waits $caller
+check "... killably: the hung-task detector at 2 s passes over it" killable_wait $caller
 check "the VMM dies on SIGKILL" kill -KILL $caller
 check "... and exits" sh -c "timeout 10 sh -c 'while kill -0 $caller 2>/dev/null; do sleep 0.1; done'"
 wait $caller 2>/dev/null
