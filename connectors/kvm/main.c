@@ -85,6 +85,18 @@ static const struct vbus_client_ops vkvm_client_ops = {
  * ------
  */
 
+/*
+ * Only the process that created a VM may bind it: its memory is the
+ * guest's, and KVM refuses every VM ioctl from another process (EIO).
+ * Ask the VM a harmless question, as its VMM would, instead of looking
+ * inside struct kvm.
+ */
+static bool vkvm_vm_is_ours(struct file *vm)
+{
+	return vm->f_op->unlocked_ioctl(vm, KVM_CHECK_EXTENSION,
+					KVM_CAP_USER_MEMORY) >= 0;
+}
+
 static int vkvm_bind(struct vkvm *v, unsigned int cmd, void *arg)
 {
 	const struct vbus_kvm_bind *b = arg;
@@ -109,6 +121,10 @@ static int vkvm_bind(struct vkvm *v, unsigned int cmd, void *arg)
 	if (!file_is_kvm(f.file)) {
 		fdput(f);
 		return -EINVAL;
+	}
+	if (!vkvm_vm_is_ours(f.file)) {
+		fdput(f);
+		return -EPERM;
 	}
 	kvm = f.file->private_data;
 	kvm_get_kvm(kvm);

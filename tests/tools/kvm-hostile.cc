@@ -25,8 +25,9 @@
 //      bytes, then their doorbells rung;
 //   6. a valid call again, which must still work.
 // Before that, the VMM's ioctls are abused: calls before a bind, a second
-// bind of the VM or of the fd, non-VM and non-eventfd descriptors and
-// unknown ioctls must all be refused, and every ioctl must follow the
+// bind of the VM or of the fd, a bind from a process that did not create
+// the VM, non-VM and non-eventfd descriptors and unknown ioctls must all
+// be refused, and every ioctl must follow the
 // argument rule of <vbus/kvm.h>: short sizes and other directions
 // refused, longer arguments accepted with a zero tail and refused with
 // E2BIG otherwise, no byte read past the size in the ioctl's number, and
@@ -40,6 +41,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -783,6 +785,47 @@ void ioctl_abuse(Guest &g, const std::string &container)
 		                  vm = Fd();
 		                  return bound;
 	                  }});
+
+	// VBUS_KVM_BIND from a process that holds the VM's fd but did not
+	// create the VM (a child that inherited it): EPERM, and the VM is
+	// still free for its creator.
+	vm = Fd(ioctl(kvm.get(), KVM_CREATE_VM, 0));
+	if (vm.get() < 0) {
+		fail("KVM_CREATE_VM for a bind from a child");
+	}
+	vbus_kvm_bind cb{};
+	cb.vm_fd = vm.get();
+	cb.container = reinterpret_cast<uintptr_t>(container.data()); // NOLINT
+	cb.container_len = container.size();
+	const pid_t child = fork();
+	if (child < 0) {
+		fail("fork");
+	}
+	if (child == 0) {
+		// Only async-signal-safe calls here: the exit status is the
+		// bind's errno, 0 for a success.
+		const int fd = open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			_exit(255);
+		}
+		_exit(ioctl(fd, VBUS_KVM_BIND, &cb) == 0 ? 0 : errno);
+	}
+	int status = 0;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status)) {
+		throw std::runtime_error("the child that binds the VM did not exit");
+	}
+	if (WEXITSTATUS(status) == 255) {
+		throw std::runtime_error("the child could not open /dev/vbus-kvm");
+	}
+	errno = WEXITSTATUS(status);
+	a.refused(errno == 0 ? 0 : -1, EPERM,
+	          "VBUS_KVM_BIND of the VM from a child of its creator");
+	bus = Fd(open("/dev/vbus-kvm", O_RDWR | O_CLOEXEC));
+	if (bus.get() < 0 || ioctl(bus.get(), VBUS_KVM_BIND, &cb) != 0) {
+		fail("VBUS_KVM_BIND of that VM by its creator");
+	}
+	bus = Fd();
+	vm = Fd();
 
 	std::cout << "ioctl abuse: " << a.refusals << " refusals as documented, " << a.acceptances
 	          << " accepted at the exact, a larger and the largest size\n";

@@ -227,10 +227,11 @@ struct vbus_kvm_call {
  * memory, as its VBUS_KVM_SET_MEM_TABLE describes; its memory cgroup
  * and RLIMIT_MEMLOCK pay for what the guest makes the host hold; and
  * only it may forward the guest's calls.  One VM binds to one
- * container, once.  Errors: ENOENT (no such container), EACCES (not
- * allowed on that container), EBADF or EINVAL (not a VM fd), EBUSY
- * (this fd or this VM is bound already), EINVAL (an empty name, or one
- * with a NUL), ENAMETOOLONG.
+ * container, once, and only the process that created it binds it.
+ * Errors: ENOENT (no such container), EACCES (not allowed on that
+ * container), EBADF or EINVAL (not a VM fd), EPERM (the VM is another
+ * process's), EBUSY (this fd or this VM is bound already), EINVAL (an
+ * empty name, or one with a NUL), ENAMETOOLONG.
  */
 struct vbus_kvm_bind {
 	__s32 vm_fd;
