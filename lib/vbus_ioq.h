@@ -69,6 +69,12 @@ static inline bool vbus_ioq_count_valid(__u32 count)
 	return count && !(count & (count - 1));
 }
 
+/* Does @mem start on a VBUS_IOQ_ALIGN boundary, as a ring must? */
+static inline bool vbus_ioq_aligned(const void *mem)
+{
+	return !((unsigned long)mem & (VBUS_IOQ_ALIGN - 1));
+}
+
 /**
  * vbus_ioq_drv_init() - lay out a ring in memory the driver owns
  * @q:		driver state to initialise
@@ -77,15 +83,16 @@ static inline bool vbus_ioq_count_valid(__u32 count)
  * @count:	number of descriptors, a power of two
  * @start:	initial value of both indices (a restored ring resumes there)
  *
- * Return: 0, or -EINVAL if @count is not a power of two or the ring does
- * not fit in @len bytes.
+ * Return: 0, or -EINVAL if @count is not a power of two, @mem is not
+ * aligned to VBUS_IOQ_ALIGN or the ring does not fit in @len bytes.
  */
 static inline int vbus_ioq_drv_init(struct vbus_ioq_driver *q, void *mem,
 				    size_t len, __u32 count, __u32 start)
 {
 	struct vbus_ioq_head *h = (struct vbus_ioq_head *)mem;
 
-	if (!vbus_ioq_count_valid(count) || len < sizeof(*h) ||
+	if (!vbus_ioq_count_valid(count) || !vbus_ioq_aligned(mem) ||
+	    len < sizeof(*h) ||
 	    count > (len - sizeof(*h)) / sizeof(struct vbus_ioq_desc))
 		return -EINVAL;
 
@@ -176,7 +183,8 @@ static inline int vbus_ioq_drv_reclaim(struct vbus_ioq_driver *q,
  *
  * The device resumes at the ring's published used index.
  *
- * Return: 0, or -EINVAL if the memory does not hold a valid ring.
+ * Return: 0, or -EINVAL if the memory does not hold a valid ring or is
+ * not aligned to VBUS_IOQ_ALIGN.
  */
 static inline int vbus_ioq_dev_attach(struct vbus_ioq_device *q, void *mem,
 				      size_t len)
@@ -184,7 +192,11 @@ static inline int vbus_ioq_dev_attach(struct vbus_ioq_device *q, void *mem,
 	struct vbus_ioq_head *h = (struct vbus_ioq_head *)mem;
 	__u32 count;
 
-	if (len < sizeof(*h) ||
+	/*
+	 * Misaligned, a signal's @pending could straddle two cache lines,
+	 * and the device's atomic exchange on it would be a split lock.
+	 */
+	if (!vbus_ioq_aligned(mem) || len < sizeof(*h) ||
 	    le32_to_cpu(vbus_load(&h->magic)) != VBUS_IOQ_MAGIC ||
 	    le32_to_cpu(vbus_load(&h->version)) != VBUS_IOQ_VERSION)
 		return -EINVAL;

@@ -14,7 +14,8 @@
 // call pages are filled with:
 //   1. the valid handshake: HELLO, the bus events (DEVICES devices must
 //      be announced, all of type virtual-ethernet), a venet opened,
-//      negotiated and given its rings: the host must accept all of it;
+//      negotiated and given its rings: the host must accept all of it,
+//      and refuse a ring that does not start on a 64-byte boundary;
 //   2. isolation: FOREIGN_ID (a device of another container) cannot be
 //      opened;
 //   3. ROUNDS random calls (random operations, handles, lengths, guest
@@ -363,6 +364,34 @@ Venet handshake(Guest &g, unsigned devices)
 	must(call(g, c), "NEGOTIATE");
 
 	const std::array<uint32_t, 2> ids_shm = {VBUS_VENET_SHM_RX(0), VBUS_VENET_SHM_TX(0)};
+	// A ring starts on a VBUS_IOQ_ALIGN (64-byte) boundary: a valid one
+	// 8 or 50 bytes past it is refused (at 50, a signal's pending word
+	// would straddle two cache lines).  The library lays out rings only
+	// where they may start, so each is laid out there and moved.
+	const size_t ring_size = VBUS_IOQ_SIZE(ring_count);
+	for (const uint64_t off : {uint64_t{8}, uint64_t{50}}) {
+		vbus_ioq_driver q{};
+		uint8_t *laid = g.at(ring_gpa, ring_size);
+		if (vbus_ioq_drv_init(&q, laid, ring_size, ring_count, 0) != 0) {
+			throw std::runtime_error("ring init");
+		}
+		std::memmove(g.at(ring_gpa + off, ring_size), laid, ring_size);
+		c = vbus_kvm_call{};
+		c.op = VBUS_KVM_OP_DEVSHM;
+		c.u.devshm.handle = v.handle;
+		c.u.devshm.id = ids_shm.at(0);
+		c.u.devshm.addr = ring_gpa + off;
+		c.u.devshm.len = ring_size;
+		c.u.devshm.cookie = 99;
+		c.u.devshm.vector = 1;
+		const int64_t r = call(g, c);
+		if (r != -EINVAL) {
+			throw std::runtime_error("DEVSHM of a ring " + std::to_string(off) +
+			                         " bytes past a 64-byte boundary gave " +
+			                         std::to_string(r) + ", not -EINVAL");
+		}
+	}
+	std::cout << "handshake: rings 8 and 50 bytes past a 64-byte boundary refused (EINVAL)\n";
 	for (size_t i = 0; i < ids_shm.size(); i++) {
 		const uint64_t gpa = ring_gpa + i * ring_stride;
 		vbus_ioq_driver q{};

@@ -15,6 +15,8 @@ extern "C" {
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -102,6 +104,28 @@ TEST(IoqLayout, AttachRejectsWhatADriverCouldForge)
 	vbus_shm_signal_init(&h->drv_signal);
 
 	EXPECT_EQ(vbus_ioq_dev_attach(&dev, mem.data(), mem.size()), 0);
+}
+
+// A ring starts on a 64-byte boundary: a valid header 8 or 50 bytes
+// past one is refused by the device (at 50 a signal's pending word
+// would straddle two cache lines), and the driver lays out none there.
+TEST(IoqLayout, RingsStartOnACacheLine)
+{
+	RingMemory mem(32); // room for a ring of 16 and an offset
+	RingMemory laid(16);
+	vbus_ioq_driver drv{};
+	vbus_ioq_device dev{};
+	const std::size_t size = VBUS_IOQ_SIZE(16);
+	ASSERT_EQ(vbus_ioq_drv_init(&drv, laid.data(), size, 16, 0), 0);
+	const std::span<unsigned char> bytes(static_cast<unsigned char *>(mem.data()), mem.size());
+	for (const std::size_t off : {std::size_t{8}, std::size_t{50}}) {
+		ASSERT_LE(off + size, bytes.size());
+		unsigned char *at = bytes.subspan(off).data();
+		EXPECT_EQ(vbus_ioq_drv_init(&drv, at, size, 16, 0), -EINVAL) << off;
+		std::memcpy(at, laid.data(), size);
+		EXPECT_EQ(vbus_ioq_dev_attach(&dev, at, size), -EINVAL) << off;
+	}
+	EXPECT_EQ(vbus_ioq_dev_attach(&dev, laid.data(), size), 0);
 }
 
 TEST_F(Ioq, EmptyRingHasNothingToPopOrReclaim)

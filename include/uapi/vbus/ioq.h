@@ -28,6 +28,12 @@
 
 #define VBUS_IOQ_MAGIC		0x76696f71	/* "vioq" */
 #define VBUS_IOQ_VERSION	1
+/*
+ * A ring starts on a boundary of this many bytes, a cache line: each
+ * index then has its line to itself, and no atomic access to a signal
+ * crosses two lines.
+ */
+#define VBUS_IOQ_ALIGN		64
 
 /**
  * struct vbus_ioq_desc - one buffer

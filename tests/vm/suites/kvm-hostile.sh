@@ -65,6 +65,8 @@ out=$tool_out
 check "its ioctl abuse was refused" sh -c "printf '%s\n' '$out' | grep -q 'ioctl abuse: 42 refusals'"
 check "every ioctl took its argument at the exact, a larger and the largest size" \
 	sh -c "printf '%s\n' '$out' | grep -q ', 12 accepted at the exact, a larger and the largest size'"
+check "a ring off a 64-byte boundary was refused" \
+	sh -c "printf '%s\n' '$out' | grep -q 'rings 8 and 50 bytes past a 64-byte boundary refused'"
 check "it could not open B's device" sh -c "printf '%s\n' '$out' | grep -q 'isolation: foreign device'"
 check "most of its calls were refused" sh -c "printf '%s\n' '$out' | grep -Eq 'Invalid argument=[0-9]{4}'"
 check "second hostile guest with another seed" $HOSTILE A 1 "$foreign" 8 5000
