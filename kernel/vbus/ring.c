@@ -320,12 +320,18 @@ static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
 			/*
 			 * Have the client ring when it posts.  Go round
 			 * again only for a descriptor, never for a pending
-			 * flag alone; the round is charged to this run.
+			 * flag alone.  The round costs a descriptor of the
+			 * budget even if the handler then finds none (the
+			 * client may take its index back in between), so
+			 * that no race of the client's makes a run longer.
 			 */
 			if (vbus_ioq_dev_enable(&ring->ioq)) {
 				if (poll)
 					vbus_shm_signal_disable(dev_signal);
-				continue;
+				b->descs -= min(b->descs, 1U);
+				if (!vbus_ring_spent(b))
+					continue;
+				vbus_ring_kick(ring);
 			}
 			break;
 		}
@@ -391,8 +397,13 @@ static void vbus_ring_try_direct(struct vbus_ring *ring, bool doorbell)
 	local_bh_disable();
 	/* A close's teardown waits a grace period for this run. */
 	rcu_read_lock();
-	/* Pairs with vbus_ring_attach(): the fields are valid when set. */
-	if (smp_load_acquire(&ring->attached) && vbus_ring_claim(ring)) {
+	/*
+	 * Pairs with vbus_ring_attach(): the fields are valid when set.
+	 * @direct is looked at again behind it: the first look may have
+	 * seen the value a connection before this one set.
+	 */
+	if (smp_load_acquire(&ring->attached) && READ_ONCE(ring->direct) &&
+	    vbus_ring_claim(ring)) {
 		if (!doorbell || (vbus_ring_ok(ring) && ring->ops->direct(ring))) {
 			WRITE_ONCE(ring->expected, false);
 			atomic_long_inc(&ring->direct_runs);
