@@ -237,7 +237,8 @@ static const struct vbus_connection_ops venet_conn_ops = {
  * @version:	in: the client's highest protocol version; out: the one used
  * @conn:	the new connection
  *
- * Called by the core with its lock held.
+ * Called by the core with the device's state lock held: the netdev
+ * stays registered meanwhile.
  *
  * Return: 0, -EPROTONOSUPPORT for a client older than version 1, -EBUSY
  * when a connection is already open, -ENOMEM.

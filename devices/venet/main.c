@@ -420,9 +420,10 @@ static ssize_t venet_ifname_show(struct config_item *item, char *page)
 	mutex_unlock(&vn->lock);
 	if (dev) {
 		/*
-		 * Renames happen under rtnl, which is not taken under
-		 * vn->lock: a venet_open() waiting for vn->lock holds the
-		 * core lock.  The reference keeps the netdev.
+		 * Renames happen under rtnl, which is never taken under
+		 * vn->lock: that stays a leaf, taken by venet_open() with
+		 * the device's state lock held.  The reference keeps the
+		 * netdev.
 		 */
 		rtnl_lock();
 		strscpy(name, dev->name, sizeof(name));

@@ -88,6 +88,8 @@ struct vbus_devclass {
  *		protocol version the client speaks; the device lowers it to
  *		the one it will use, or fails with -EPROTONOSUPPORT.  The
  *		device returns a connection whose ops and priv it set.
+ *		Called with @state_lock held and not the core lock, like
+ *		@enable: the device stays enabled and placed meanwhile.
  * @release:	free the device (its last reference is gone)
  */
 struct vbus_device_ops {
@@ -136,11 +138,13 @@ struct vbus_device_stats {
  * @free_work:	frees the device an RCU grace period after its last
  *		reference, so lockless id lookups never see freed memory
  * @put:	puts the first reference after the rmdir (vbus_configfs.h)
- * @state_lock:	serialises @ops->enable and @ops->disable with each other
- *		and with changes of the configuration (the section of
- *		vbus_device_config_begin()).  Taken before vbus_lock, never
+ * @state_lock:	serialises @ops->enable, @ops->disable and @ops->open
+ *		with each other, with changes of the configuration (the
+ *		section of vbus_device_config_begin()) and with taking the
+ *		device out of its container.  Taken before vbus_lock, never
  *		under it.  @enabled changes with both held, so either one
- *		is enough to read it.
+ *		is enough to read it; while it is held, a visible device
+ *		stays visible and placed.
  */
 struct vbus_device {
 	const char *type;

@@ -358,9 +358,16 @@ EXPORT_SYMBOL_GPL(vbus_client_id);
  *		out: the version the device will use
  * @handle:	out: the connection handle for the other calls
  *
+ * The device's open() runs with the device's state lock held and the
+ * core lock dropped: a slow open (a charged allocation that reclaims)
+ * delays that device's administration, no other tenant's.
+ * Context: process; not concurrently with vbus_client_detach() of
+ * @client.
+ *
  * Return: 0, -ENODEV for an id that names no visible device,
  * -EPROTONOSUPPORT when no common version exists, -ENOSPC when the
- * client holds too many connections, or the device's error.
+ * client holds too many connections, -EINTR when the caller is killed
+ * while the device's enable or disable runs, or the device's error.
  */
 int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 			u32 *handle)
@@ -394,6 +401,17 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 		return -ENODEV;
 	}
 
+	/*
+	 * The device's open() may sleep: its allocations are charged to
+	 * the client and reclaim at the client's memory cgroup's limit.
+	 * It runs under the device's state lock, which keeps the device
+	 * enabled and placed (enable, disable and unplacing take it), and
+	 * not under vbus_lock, which every tenant needs.
+	 */
+	if (mutex_lock_killable(&dev->state_lock)) {
+		ret = -EINTR;
+		goto err_put;
+	}
 	mutex_lock(&vbus_lock);
 	if (!dev->visible || dev->container != client->container) {
 		ret = -ENODEV;
@@ -408,7 +426,10 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 		ret = -ENODEV;
 		goto err_unlock;
 	}
-	/* Reserved (lookups see nothing) until the device accepted it. */
+	client->nconns++;	/* a place for it, given back on failure */
+	mutex_unlock(&vbus_lock);
+
+	/* Reserved (lookups and DEVCLOSE see nothing) until committed. */
 	ret = xa_alloc(&client->conns, handle, NULL, xa_limit_32b,
 		       VBUS_GFP_CLIENT);
 	if (ret)
@@ -421,6 +442,9 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 		ret = -EINVAL;
 		goto err_handle;
 	}
+
+	mutex_lock(&vbus_lock);
+	/* Fills the reserved slot: no allocation, no failure. */
 	xa_store(&client->conns, *handle, conn, GFP_KERNEL);
 	conn->handle = *handle;
 	vbus_memctx_get(conn->ctx);
@@ -428,17 +452,21 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	atomic_inc(&client->nlive);
 	list_add_tail(&conn->dev_node, &dev->conns);
 	dev->nconns++;
-	client->nconns++;
 	this_cpu_inc(dev->stats->opens);
 	mutex_unlock(&vbus_lock);
+	mutex_unlock(&dev->state_lock);
 	return 0;
 
 err_handle:
 	xa_release(&client->conns, *handle);
 err_module:
 	module_put(dev->class->owner);
+	mutex_lock(&vbus_lock);
+	client->nconns--;
 err_unlock:
 	mutex_unlock(&vbus_lock);
+	mutex_unlock(&dev->state_lock);
+err_put:
 	config_item_put(&dev->group.cg_item);
 	kfree(conn);
 	return ret;
@@ -460,8 +488,10 @@ int vbus_client_devclose(struct vbus_client *client, u32 handle)
 	struct vbus_connection *conn;
 
 	mutex_lock(&vbus_lock);
-	conn = xa_erase(&client->conns, handle);
+	/* A handle still being opened reads NULL: it stays reserved. */
+	conn = xa_load(&client->conns, handle);
 	if (conn) {
+		xa_erase(&client->conns, handle);
 		vbus_connection_close(conn);
 		client->nconns--;
 	}

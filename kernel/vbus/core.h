@@ -109,9 +109,10 @@ struct vbus_client {
 	struct vbus_memctx *ctx;
 	void *priv;
 	u32 id;
-	struct xarray conns;	/* handle -> struct vbus_connection */
+	/* handle -> struct vbus_connection; reserved (NULL) while opening */
+	struct xarray conns;
 	struct xarray signals;	/* handle -> struct vbus_signal, RCU */
-	unsigned int nconns;	/* in @conns, under vbus_lock */
+	unsigned int nconns;	/* in @conns, opening too; under vbus_lock */
 	struct list_head node;	/* in container->clients, under vbus_lock */
 	/*
 	 * Threads that serve the rings of the client's connections: the

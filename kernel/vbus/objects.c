@@ -222,9 +222,12 @@ void vbus_container_unplace(struct vbus_container *c, struct vbus_device *dev)
 {
 	bool closing;
 
+	/* Behind an open in progress: it commits or fails first. */
+	mutex_lock(&dev->state_lock);
 	mutex_lock(&vbus_lock);
 	if (dev->container != c) {
 		mutex_unlock(&vbus_lock);
+		mutex_unlock(&dev->state_lock);
 		return;
 	}
 	if (dev->visible)
@@ -235,6 +238,8 @@ void vbus_container_unplace(struct vbus_container *c, struct vbus_device *dev)
 	vbus_notify_device(VBUS_CMD_DEVICE_UNPLACE, dev);
 	dev->container = NULL;
 	mutex_unlock(&vbus_lock);
+	/* Before the wait: the last close takes it (disable_unused). */
+	mutex_unlock(&dev->state_lock);
 	/*
 	 * Usually the connections are closed within milliseconds, and the
 	 * administrator's next step (disable, rmdir, unloading the class)

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A device class whose enable and disable wait at a gate, for the VM
- * suites: a device's own enable or disable may take long (venet's
- * unregisters a netdev, which waits for RCU grace periods), and must
- * not make any other device or tenant wait meanwhile.
+ * A device class whose enable, disable and open wait at a gate, for the
+ * VM suites: a device's own enable or disable may take long (venet's
+ * unregisters a netdev, which waits for RCU grace periods), so may its
+ * open (a charged allocation that reclaims), and none may make any
+ * other device or tenant wait meanwhile.
  *
- * Write 1 to the parameter "closed": every enable and disable of a
+ * Write 1 to the parameter "closed": every enable, disable and open of a
  * "gate" device waits until 0 is written, or until GATE_MAX_MS have
  * passed: whoever waits behind it in D state stays within the 30 s of
  * the test VM's hung-task detector.  The parameter "waiting" says how
- * many wait now.  Devices of the class cannot be opened.
+ * many wait now.  An open fails (EOPNOTSUPP) once past the gate.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -42,7 +43,7 @@ static const struct kernel_param_ops gate_closed_ops = {
 	.get = param_get_bool,
 };
 module_param_cb(closed, &gate_closed_ops, &gate_closed, 0644);
-MODULE_PARM_DESC(closed, "enables and disables wait while set");
+MODULE_PARM_DESC(closed, "enables, disables and opens wait while set");
 
 static int gate_waiting_get(char *buf, const struct kernel_param *kp)
 {
@@ -53,7 +54,7 @@ static const struct kernel_param_ops gate_waiting_ops = {
 	.get = gate_waiting_get,
 };
 module_param_cb(waiting, &gate_waiting_ops, NULL, 0444);
-MODULE_PARM_DESC(waiting, "enables and disables waiting now");
+MODULE_PARM_DESC(waiting, "enables, disables and opens waiting now");
 
 /* Idle, not uninterruptible: the wait is the test's doing. */
 static void gate_pass(struct vbus_device *dev, const char *what)
@@ -84,6 +85,7 @@ static void gate_disable(struct vbus_device *dev)
 static int gate_open(struct vbus_device *dev, u32 *version,
 		     struct vbus_connection *conn)
 {
+	gate_pass(dev, "open");
 	return -EOPNOTSUPP;
 }
 
@@ -122,5 +124,5 @@ static struct vbus_devclass gate_class = {
 
 module_vbus_devclass(gate_class);
 
-MODULE_DESCRIPTION("vbus device class whose enable and disable wait (tests)");
+MODULE_DESCRIPTION("vbus device class whose enable, disable and open wait (tests)");
 MODULE_LICENSE("GPL");

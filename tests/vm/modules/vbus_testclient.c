@@ -12,8 +12,8 @@
  * attached until unloaded.  The hotplug events it receives are counted
  * in the read-only parameters devadds and devdrops.
  *
- * With hold=1 and keep_open=1 it also opens the first echo device and
- * keeps it open until unloaded.
+ * With hold=1 and keep_open=1 it also opens the first echo device (or
+ * the first of type open_type) and keeps it open until unloaded.
  *
  * With probe_uid=N it only tries to attach as user N without
  * CAP_NET_ADMIN and reports the result (0 or a negative errno) in the
@@ -45,6 +45,9 @@ MODULE_PARM_DESC(hold, "stay attached until unloaded");
 static bool keep_open;
 module_param(keep_open, bool, 0444);
 MODULE_PARM_DESC(keep_open, "with hold, keep the first echo device open");
+static char *open_type = VBUS_ECHO_TYPE;
+module_param(open_type, charp, 0444);
+MODULE_PARM_DESC(open_type, "the type of device keep_open opens");
 static unsigned int buffers = 20000;
 module_param(buffers, uint, 0444);
 MODULE_PARM_DESC(buffers, "buffers to send through the echo ring");
@@ -68,6 +71,7 @@ module_param_named(devdrops, devdrops.counter, int, 0444);
 static struct vbus_client *client;
 static struct vbus_memctx *ctx;
 static int echo_id = -1;	/* first echo device announced */
+static int open_id = -1;	/* first device of open_type announced */
 static DECLARE_COMPLETION(ring_done);
 
 static void tc_devadd(struct vbus_client *c, u32 id, const char *type)
@@ -75,6 +79,8 @@ static void tc_devadd(struct vbus_client *c, u32 id, const char *type)
 	atomic_inc(&devadds);
 	if (echo_id < 0 && !strcmp(type, VBUS_ECHO_TYPE))
 		echo_id = id;
+	if (open_id < 0 && !strcmp(type, open_type))
+		open_id = id;
 }
 
 static void tc_devdrop(struct vbus_client *c, u32 id)
@@ -413,8 +419,8 @@ static int __init tc_init(void)
 	if (hold && keep_open && !ret) {
 		u32 version = VBUS_ECHO_VERSION, handle;
 
-		ret = echo_id < 0 ? -ENODEV :
-		      vbus_client_devopen(client, echo_id, &version, &handle);
+		ret = open_id < 0 ? -ENODEV :
+		      vbus_client_devopen(client, open_id, &version, &handle);
 	}
 	if (ret || !hold) {
 		vbus_client_detach(client);

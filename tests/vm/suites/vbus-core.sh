@@ -179,6 +179,31 @@ gated() { # 1 (enable) or 0 (disable)
 }
 gated 1
 gated 0
+# A client's open of the device waits at the gate too, with the device
+# enabled and placed: its allocations may reclaim, and nobody else waits.
+put $CFS/devices/gate/g/enabled 1
+mkdir $CFS/containers/cg
+ln -s $CFS/devices/gate/g $CFS/containers/cg/devices/g
+rm -f /tmp/open.rc /tmp/other.rc
+put $G/closed 1
+(insmod tests/vm/modules/vbus_testclient.ko container=cg run=0 hold=1 \
+	keep_open=1 open_type=gate 2>/dev/null; echo $? >/tmp/open.rc) &
+opener=$!
+check "the gate holds a client's open of the device" wait_value $G/waiting 1 10
+(other_tenant; echo $? >/tmp/other.rc) &
+other=$!
+check "another tenant's session runs to its end meanwhile" \
+	wait_value /tmp/other.rc 0 8
+check "... and the open still waits" test ! -e /tmp/open.rc
+put $G/closed 0
+# The class refuses every open once past the gate; the client gives up.
+check "the open returns once the gate opens" wait_value /tmp/open.rc 1 10
+wait $opener $other
+check "the refused open left no connection" \
+	test "$(cat $CFS/devices/gate/g/connections)" -eq 0
+check "... and no client: the container goes" \
+	sh -c "rm $CFS/containers/cg/devices/g && rmdir $CFS/containers/cg"
+put $CFS/devices/gate/g/enabled 0
 rmdir $CFS/devices/gate/g
 check "vbus_gate unloads" rmmod vbus_gate
 check "all modules unload once the tree is empty" modprobe -r vbus_echo vbus
