@@ -61,7 +61,7 @@ tool_test "a hostile guest: 20000 random calls, doorbells and ring corruptions a
 	$HOSTILE A 1 "$foreign" 7 20000
 out=$tool_out
 # 10 plain refusals, then 8 argument-size refusals and 3 accepted sizes for
-# each of the 4 ioctls (tests/tools/kvm-hostile.cc, argument_rule()).
+# each of the 4 ioctls (tests/tools/kvm-hostile/abuse.hh, argument_rule()).
 check "its ioctl abuse was refused" sh -c "printf '%s\n' '$out' | grep -q 'ioctl abuse: 42 refusals'"
 check "every ioctl took its argument at the exact, a larger and the largest size" \
 	sh -c "printf '%s\n' '$out' | grep -q ', 12 accepted at the exact, a larger and the largest size'"
