@@ -413,7 +413,9 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 		goto err_put;
 	}
 	mutex_lock(&vbus_lock);
-	if (!dev->visible || dev->container != client->container) {
+	/* Unplaced and placed again while we waited: another id now. */
+	if (!dev->visible || dev->container != client->container ||
+	    dev->id != devid) {
 		ret = -ENODEV;
 		goto err_unlock;
 	}

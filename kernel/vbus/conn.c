@@ -93,6 +93,7 @@ static void vbus_connection_teardown(struct work_struct *work)
 	struct vbus_client *client = conn->client;
 	struct vbus_device *dev = conn->dev;
 	struct vbus_region *r, *tmp;
+	bool destroyed;
 
 	if (!mutex_trylock(&conn->lock)) {
 		queue_delayed_work(vbus_teardown_wq, &conn->close_work,
@@ -125,11 +126,17 @@ static void vbus_connection_teardown(struct work_struct *work)
 
 	mutex_lock(&vbus_lock);
 	dev->nconns--;
+	destroyed = dev->destroyed;
 	mutex_unlock(&vbus_lock);
-	/* The device's directory went while we closed: the last one out
-	 * disables it (nothing else will).
+	/*
+	 * The device's directory went while we closed: the last one out
+	 * disables it (nothing else will).  Only then is its state lock
+	 * taken: a live device's may be held by a client's open(), and
+	 * this work is shared by every client.  A destroyed device is
+	 * unplaced, which waited for any open of it.
 	 */
-	vbus_device_disable_unused(dev);
+	if (destroyed)
+		vbus_device_disable_unused(dev);
 	complete_all(&conn->shut);
 	wake_up_all(&vbus_teardown_wait);
 	vbus_connection_put(conn);	/* taken by vbus_connection_close() */
