@@ -33,16 +33,20 @@
  * Called from the core's event callbacks, with the core's lock held: it
  * only queues.  A DEVDROP cancels a DEVADD of the same device that the
  * guest has not fetched yet.  A guest that fetches nothing holds at most
- * %VKVM_MAX_EVENTS events; later ones are lost (and logged), as are
- * events the VMM's memory cgroup has no room for: the caller may be an
- * administrator, but the VM pays, and without waiting for reclaim under
- * the core's lock.
+ * %VKVM_MAX_EVENTS events; later ones are lost (and logged).  The
+ * caller may be an administrator, but the VM pays: the event is charged
+ * to the VMM's memory cgroup.  It is allocated without reclaim, since
+ * the core's lock is every tenant's and a cgroup at its limit may take
+ * long to reclaim from; memcg lets such an allocation exceed memory.max,
+ * here by at most %VKVM_MAX_EVENTS small events, and the cgroup's next
+ * allocation that may wait reclaims it back.
  */
 void vkvm_queue_event(struct vkvm *v, u32 type, u32 devid, const char *name)
 {
-	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN;
+	const gfp_t gfp = GFP_ATOMIC | __GFP_ACCOUNT | __GFP_NOWARN;
 	struct mem_cgroup *old_memcg;
 	struct vkvm_event *ev, *pos;
+	bool full;
 
 	if (type == VBUS_KVM_EVENT_DEVDROP) {
 		spin_lock(&v->event_lock);
@@ -59,6 +63,13 @@ void vkvm_queue_event(struct vkvm *v, u32 type, u32 devid, const char *name)
 		}
 		spin_unlock(&v->event_lock);
 	}
+
+	/* Checked again below: a full queue allocates nothing. */
+	spin_lock(&v->event_lock);
+	full = v->nevents >= VKVM_MAX_EVENTS;
+	spin_unlock(&v->event_lock);
+	if (full)
+		goto lost_full;
 
 	old_memcg = set_active_memcg(vkvm_memctx_memcg(v->mem));
 	ev = kzalloc(sizeof(*ev), gfp);
@@ -80,16 +91,19 @@ void vkvm_queue_event(struct vkvm *v, u32 type, u32 devid, const char *name)
 	spin_lock(&v->event_lock);
 	if (v->nevents >= VKVM_MAX_EVENTS) {
 		spin_unlock(&v->event_lock);
-		pr_warn_ratelimited("vbus_kvm: bus event of device %u lost: the guest has %u unread\n",
-				    devid, VKVM_MAX_EVENTS);
 		kfree(ev->name);
 		kfree(ev);
-		return;
+		goto lost_full;
 	}
 	list_add_tail(&ev->node, &v->events);
 	v->nevents++;
 	spin_unlock(&v->event_lock);
 	vkvm_notify(v, VBUS_KVM_VECTOR_EVENTS);
+	return;
+
+lost_full:
+	pr_warn_ratelimited("vbus_kvm: bus event of device %u lost: the guest has %u unread\n",
+			    devid, VKVM_MAX_EVENTS);
 }
 
 /**

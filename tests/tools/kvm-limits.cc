@@ -28,7 +28,8 @@
 //   must show in memory.current, and with memory.max a little above the
 //   baseline, opening connections must end in ENOMEM long before the
 //   connection limit, without an OOM kill, and closing them must give the
-//   memory back.
+//   memory back; a device an administrator places in the container while
+//   the cgroup is full must still reach the guest as a bus event.
 //
 // Prints one line per check and "kvm-limits: ok" at the end; exits
 // non-zero after naming every failed check.
@@ -40,6 +41,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,10 +50,12 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <span>
 #include <sstream>
 #include <stdexcept>
@@ -83,6 +87,10 @@ constexpr uint64_t mem_size = 12ULL << 20;
 constexpr uint64_t ring_gpa = 0x10000;
 constexpr uint32_t ring_count = 16;
 constexpr uint64_t big_gpa = 0x100000; // regions of many pages start here
+
+// The administrator's side, for the device added while the cgroup is full.
+constexpr const char *cfs_root = "/sys/kernel/config/vbus";
+constexpr const char *late_name = "memcg-late";
 
 // What the kernel of this version enforces, should GET_LIMITS be missing.
 constexpr vbus_kvm_limits fallback_limits = {1024, 256, 1024, 64, 4ULL << 20, 1024, 512};
@@ -525,8 +533,124 @@ void cg_write(const std::string &dir, const std::string &file, const std::string
 	}
 }
 
+// A process outside the VMM's cgroup that, told to with SIGUSR1, makes an
+// echo device, enables it and places it in @container, as an
+// administrator would, and exits with 0 if every step worked.  A standard
+// signal needs no memory to be sent, and waitpid() none to learn the
+// result, so the VMM can use both while its cgroup is full.
+class Placer
+{
+public:
+	explicit Placer(const std::string &container)
+	    : dev_(std::string(cfs_root) + "/devices/echo/" + late_name),
+	      link_(std::string(cfs_root) + "/containers/" + container + "/devices/" + late_name)
+	{
+		sigemptyset(&set_);
+		sigaddset(&set_, SIGUSR1);
+		if (sigprocmask(SIG_BLOCK, &set_, nullptr) < 0) {
+			fail("sigprocmask");
+		}
+		pid_ = fork();
+		if (pid_ < 0) {
+			fail("fork");
+		}
+		if (pid_ == 0) {
+			int sig = 0;
+			_exit(sigwait(&set_, &sig) == 0 && place() ? 0 : 1);
+		}
+	}
+	Placer(const Placer &) = delete;
+	Placer &operator=(const Placer &) = delete;
+	Placer(Placer &&) = delete;
+	Placer &operator=(Placer &&) = delete;
+	~Placer()
+	{
+		if (pid_ > 0) {
+			kill(pid_, SIGKILL);
+			waitpid(pid_, nullptr, 0);
+		}
+	}
+
+	// Places the device now and waits: whether every step worked.
+	bool place_now()
+	{
+		int status = 0;
+		if (kill(pid_, SIGUSR1) < 0 || waitpid(pid_, &status, 0) != pid_) {
+			return false;
+		}
+		pid_ = 0;
+		return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+
+	// Its id in the container.
+	[[nodiscard]] uint32_t id() const
+	{
+		std::ifstream f(dev_ + "/id");
+		uint32_t id = 0;
+		if (!(f >> id)) {
+			throw std::runtime_error("cannot read " + dev_ + "/id");
+		}
+		return id;
+	}
+
+	// Takes it out of the container and removes it.
+	void remove() const
+	{
+		if (unlink(link_.c_str()) < 0 || !write_file(dev_ + "/enabled", "0") ||
+		    rmdir(dev_.c_str()) < 0) {
+			fail("remove " + dev_);
+		}
+	}
+
+private:
+	static bool write_file(const std::string &path, const std::string &value)
+	{
+		const Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+		return fd.get() >= 0 && write(fd.get(), value.data(), value.size()) ==
+		                            static_cast<ssize_t>(value.size());
+	}
+
+	[[nodiscard]] bool place() const
+	{
+		return mkdir(dev_.c_str(), 0755) == 0 && write_file(dev_ + "/enabled", "1") &&
+		       symlink(dev_.c_str(), link_.c_str()) == 0;
+	}
+
+	std::string dev_;
+	std::string link_;
+	sigset_t set_{};
+	pid_t pid_ = 0;
+};
+
+// The devices the bus events announce, fetched until none is left: id ->
+// interface type (a DEVDROP cancels the device's DEVADD).
+std::map<uint32_t, std::string> fetch_devices(Vmm &vmm)
+{
+	std::map<uint32_t, std::string> devices;
+	for (;;) {
+		vbus_kvm_call c{};
+		c.op = VBUS_KVM_OP_EVENT;
+		c.u.event.type_len = 64;
+		const int64_t r = vmm.call(c);
+		if (r < 0) {
+			throw std::runtime_error("EVENT: " + errname(static_cast<int>(-r)));
+		}
+		const vbus_kvm_event &ev = vmm.page()->u.event;
+		if (ev.type == VBUS_KVM_EVENT_NONE) {
+			return devices;
+		}
+		if (ev.type == VBUS_KVM_EVENT_DEVADD) {
+			devices[ev.devid] = std::string(&ev.name[0], ev.type_len);
+		} else {
+			devices.erase(ev.devid);
+		}
+	}
+}
+
 void check_memcg(const std::string &container, uint32_t echo, const std::string &cg, long max_len)
 {
+	// Forked first: it stays in the cgroup it was started in.
+	Placer placer(container);
 	Vmm vmm(container);
 	const vbus_kvm_limits l = fallback_limits;
 	std::vector<uint32_t> conns;
@@ -576,6 +700,8 @@ void check_memcg(const std::string &container, uint32_t echo, const std::string 
 		conns.push_back(static_cast<uint32_t>(r));
 	}
 	const size_t opened = conns.size();
+	// The group is full: an administrator adds a device to the container.
+	const bool placed = placer.place_now();
 	for (const uint32_t h : conns) {
 		vmm.close_conn(h);
 	}
@@ -600,6 +726,15 @@ void check_memcg(const std::string &container, uint32_t echo, const std::string 
 	       "closing them gave the memory back: " + std::to_string((after - now) / 1024) +
 	           " KiB left (want < " + std::to_string(slack / 1024) + ")");
 	cg_write(cg, "memory.max", "max");
+
+	// Its bus event was queued while the VMM's cgroup was at memory.max.
+	report(placed, "a device placed in the container while the VMM's cgroup was full");
+	const uint32_t late = placer.id();
+	const std::map<uint32_t, std::string> devices = fetch_devices(vmm);
+	report(devices.contains(late) && devices.at(late) == VBUS_ECHO_TYPE,
+	       "... reached the guest as DEVADD of device " + std::to_string(late) + " (" +
+	           std::to_string(devices.size()) + " devices announced)");
+	placer.remove();
 }
 
 } // namespace

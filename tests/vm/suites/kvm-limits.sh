@@ -9,7 +9,8 @@
 #   CAP_IPC_LOCK) and show in its VmPin, also across a remap;
 # - what the VMM makes the host allocate is charged to its memory cgroup:
 #   at memory.max its calls fail with ENOMEM, no OOM kill, and closing
-#   gives the memory back.
+#   gives the memory back; a device placed meanwhile still reaches its
+#   guest as a bus event (queued without reclaim under the core's lock).
 # Nothing stays pinned or attached, and every module unloads.
 # vm-options: --timeout 240
 # vm-retry: 2
