@@ -7,9 +7,10 @@
  * what the guest transmits (its tx rings), "tx" what the host sends it
  * (its rx rings).  Per queue pair and direction: packets, bytes, drops,
  * errors, doorbells received from the guest on the ring, interrupts
- * (notifications) sent to the guest for it, and the ring's runs served
+ * (notifications) sent to the guest for it, the ring's runs served
  * directly, in the context that kicked it (a guest of the local
- * connector, vbus_ring.h); then the totals.
+ * connector, vbus_ring.h), and its runs that ended on their budget with
+ * work left; then the totals.
  */
 
 #include <linux/ethtool.h>
@@ -20,7 +21,7 @@
 
 static const char * const venet_stat_names[] = {
 	"packets", "bytes", "drops", "errors", "doorbells", "interrupts",
-	"direct",
+	"direct", "budget_stops",
 };
 
 #define VENET_NSTATS	ARRAY_SIZE(venet_stat_names)
@@ -75,6 +76,7 @@ static void venet_fill_dir(struct venet_qstats *s, u64 extra_drops,
 	out[4] = atomic_long_read(&ring->doorbells);
 	out[5] = READ_ONCE(ring->notifications);
 	out[6] = atomic_long_read(&ring->direct_runs);
+	out[7] = atomic_long_read(&ring->budget_stops);
 }
 
 static void venet_get_ethtool_stats(struct net_device *dev,

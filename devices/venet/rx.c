@@ -331,6 +331,7 @@ static int venet_rx_run(struct venet_queue *q, struct vbus_ring_budget *b)
 		}
 		n = min(buf.len, q->rx_total - q->rx_off);
 		q->rx_lens[q->rx_chain++] = n;
+		vbus_ring_charge(b, n);
 		if (buf.addr > U64_MAX - n ||
 		    venet_rx_copy(q, buf.addr, q->rx_off, n)) {
 			venet_rx_complete(q, false);

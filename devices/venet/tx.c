@@ -355,6 +355,8 @@ static int venet_tx_serve(struct vbus_ring *ring, struct vbus_ring_budget *b)
 		if (ret)
 			break;
 		ret = venet_tx_desc(q, &buf, f, vbus_ring_gfp(b));
+		/* What the guest handed over is what the run may take. */
+		vbus_ring_charge(b, buf.len);
 		/* The buffer is no longer read: hand it back. */
 		vbus_ring_complete(ring, 0, 0);
 		vbus_ring_publish_batch(ring);

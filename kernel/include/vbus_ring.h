@@ -186,6 +186,8 @@ struct vbus_ring_ops {
  * @work:	serves the ring (a run)
  * @doorbells:	doorbells the client rang
  * @direct_runs: runs served directly (see Direct runs above)
+ * @budget_stops: runs that ended with their budget spent and work left
+ *		(they requeued themselves)
  * @notifications: notifications sent to the client (written by @work)
  */
 struct vbus_ring {
@@ -214,6 +216,7 @@ struct vbus_ring {
 	struct kthread_work work;
 	atomic_long_t doorbells;
 	atomic_long_t direct_runs;
+	atomic_long_t budget_stops;
 	unsigned long notifications;
 };
 

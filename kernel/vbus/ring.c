@@ -331,6 +331,7 @@ static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
 				b->descs -= min(b->descs, 1U);
 				if (!vbus_ring_spent(b))
 					continue;
+				atomic_long_inc(&ring->budget_stops);
 				vbus_ring_kick(ring);
 			}
 			break;
@@ -342,6 +343,7 @@ static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
 		}
 		if (ret == -EBUSY) {
 			/* Out of budget: let others run, then go on. */
+			atomic_long_inc(&ring->budget_stops);
 			vbus_ring_kick(ring);
 			break;
 		}
@@ -445,6 +447,7 @@ void vbus_ring_init(struct vbus_ring *ring, const struct vbus_ring_ops *ops,
 	INIT_LIST_HEAD(&ring->node);
 	atomic_long_set(&ring->doorbells, 0);
 	atomic_long_set(&ring->direct_runs, 0);
+	atomic_long_set(&ring->budget_stops, 0);
 }
 EXPORT_SYMBOL_GPL(vbus_ring_init);
 

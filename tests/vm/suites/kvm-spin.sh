@@ -21,7 +21,8 @@
 # may follow a move.  Last, the ring engine's polling: a client that
 # streams buffers through an echo ring rings far fewer doorbells with
 # ring_poll_us at 1000 than with it off (a quarter at most), and the
-# parameter refuses a value past its ceiling.
+# parameter refuses a value past its ceiling.  And the byte budget: 64
+# large frames on a venet's tx ring in one doorbell take several runs.
 # vm-options: --timeout 300
 # vm-retry: 2
 . tests/vm/lib.sh
@@ -97,6 +98,20 @@ check "with ring_poll_us 1000, it rings a quarter as often at most" \
 check "ring_poll_us refuses 1001 and keeps its value" \
 	sh -c "! echo 1001 >$PARAM 2>/dev/null && [ \"\$(cat $PARAM)\" = 500 ]"
 put $PARAM "$default"
+
+# A guest that hands its tx ring 64 frames of 60000 bytes with one
+# doorbell: a run takes at most 512 KiB of them (the ring engine's byte
+# budget, VBUS_RING_WEIGHT_BYTES), then goes to the back of the thread's
+# queue: 3.84 MB take 8 runs, 7 of them stopped by the budget (the check
+# allows one fewer).  Without the byte budget one run takes all 64.
+FLOOD=build/cmake/tests/tools/kvm-flood
+budget_stops() { ethtool -S $IF | awk '$1 == "rx0_budget_stops:" { print $2 }'; }
+stops0=$(budget_stops)
+tool_test "a guest floods its venet's tx ring with 64 large frames" $FLOOD A "$va" 64 60000
+stops1=$(budget_stops)
+echo "# budget stops of the tx ring: ${stops0:-?} before, ${stops1:-?} after"
+check "a run took at most 512 KiB of them (at least 6 runs ended on the budget)" \
+	test -n "$stops0" -a -n "$stops1" -a "$((${stops1:-0} - ${stops0:-0}))" -ge 6
 
 check "A and B have no client left" \
 	sh -c "[ \"\$(cat $A/clients)\" = 0 ] && [ \"\$(cat $B/clients)\" = 0 ]"
