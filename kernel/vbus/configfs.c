@@ -284,8 +284,18 @@ static void containers_drop_item(struct config_group *group,
 	c->dead = true;
 	vbus_container_del(c);
 	mutex_unlock(&vbus_lock);
-	while ((dev = xa_find(&c->devices, &id, ULONG_MAX, XA_PRESENT)))
+	for (;;) {
+		/* Held: the racing link's removal may unplace it meanwhile. */
+		mutex_lock(&vbus_lock);
+		dev = xa_find(&c->devices, &id, ULONG_MAX, XA_PRESENT);
+		if (dev)
+			config_item_get(&dev->group.cg_item);
+		mutex_unlock(&vbus_lock);
+		if (!dev)
+			break;
 		vbus_container_unplace(c, dev);
+		config_item_put(&dev->group.cg_item);
+	}
 	vbus_configfs_put_after_rmdir(&c->put, group, item);
 }
 
