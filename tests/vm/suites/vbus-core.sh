@@ -157,48 +157,49 @@ other_tenant() {
 		put $CFS/devices/echo/t2e/enabled 0 &&
 		rmdir $CFS/devices/echo/t2e $CFS/containers/t2
 }
-gated() { # 1 (enable) or 0 (disable)
-	local what=disable writer other
-	[ "$1" = 1 ] && what=enable
+# gate_start WHAT CMD...: with the gate closed, CMD (the device's WHAT)
+# waits there in the background, and another tenant's whole session runs
+# to its end meanwhile.  gate_end WHAT RC: then CMD still waits, and
+# returns RC once the gate opens.
+gate_start() {
+	local what=$1
+	shift
 	rm -f /tmp/gate.rc /tmp/other.rc
 	put $G/closed 1
-	(put $CFS/devices/gate/g/enabled "$1"; echo $? >/tmp/gate.rc) &
-	writer=$!
+	("$@"; echo $? >/tmp/gate.rc) &
+	gate_cmd=$!
 	check "the gate holds the device's $what" wait_value $G/waiting 1 10
 	(other_tenant; echo $? >/tmp/other.rc) &
-	other=$!
+	gate_other=$!
 	check "another tenant's session runs to its end meanwhile" \
 		wait_value /tmp/other.rc 0 8
+}
+gate_end() {
+	check "... and its $1 still waits" test ! -e /tmp/gate.rc
+	put $G/closed 0
+	check "the $1 returns once the gate opens" wait_value /tmp/gate.rc "$2" 10
+	wait $gate_cmd $gate_other
+}
+gated() { # 1 (enable) or 0 (disable)
+	local what=disable
+	[ "$1" = 1 ] && what=enable
+	gate_start $what put $CFS/devices/gate/g/enabled "$1"
 	check "the device reads disabled while its $what waits" \
 		test "$(cat $CFS/devices/gate/g/enabled)" = 0
-	check "... and its $what still waits" test ! -e /tmp/gate.rc
-	put $G/closed 0
-	check "the $what returns once the gate opens" wait_value /tmp/gate.rc 0 10
+	gate_end $what 0
 	check "... and the device reads $1" test "$(cat $CFS/devices/gate/g/enabled)" = "$1"
-	wait $writer $other
 }
 gated 1
 gated 0
 # A client's open of the device waits at the gate too, with the device
 # enabled and placed: its allocations may reclaim, and nobody else waits.
+# The class refuses every open once past the gate; the client gives up.
 put $CFS/devices/gate/g/enabled 1
 mkdir $CFS/containers/cg
 ln -s $CFS/devices/gate/g $CFS/containers/cg/devices/g
-rm -f /tmp/open.rc /tmp/other.rc
-put $G/closed 1
-(insmod tests/vm/modules/vbus_testclient.ko container=cg run=0 hold=1 \
-	keep_open=1 open_type=gate 2>/dev/null; echo $? >/tmp/open.rc) &
-opener=$!
-check "the gate holds a client's open of the device" wait_value $G/waiting 1 10
-(other_tenant; echo $? >/tmp/other.rc) &
-other=$!
-check "another tenant's session runs to its end meanwhile" \
-	wait_value /tmp/other.rc 0 8
-check "... and the open still waits" test ! -e /tmp/open.rc
-put $G/closed 0
-# The class refuses every open once past the gate; the client gives up.
-check "the open returns once the gate opens" wait_value /tmp/open.rc 1 10
-wait $opener $other
+gate_start open sh -c "insmod tests/vm/modules/vbus_testclient.ko container=cg \
+	run=0 hold=1 keep_open=1 open_type=gate 2>/dev/null"
+gate_end open 1
 check "the refused open left no connection" \
 	test "$(cat $CFS/devices/gate/g/connections)" -eq 0
 check "... and no client: the container goes" \
