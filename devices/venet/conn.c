@@ -4,7 +4,7 @@
  *
  * Everything here runs in process context under the connection's lock
  * (the core serialises call, shm and close of a connection); open runs
- * under the core lock instead.  The guest is not trusted: every
+ * under the device's state lock instead.  The guest is not trusted: every
  * length, id and field it passes is checked before use.
  */
 
@@ -46,12 +46,67 @@ static long venet_get_config(struct venet_conn *vc, u64 addr, u32 len)
 }
 
 /*
+ * Changing the netdev's features or queue pairs takes rtnl, the lock of
+ * every netdev on the host, and shrinking its queues waits for an RCU
+ * grace period under it.  A guest can renegotiate as often as it opens
+ * and closes the device, so changes are spaced, in the manner of a
+ * token bucket: VENET_RENEG_BURST of them at once, then one every
+ * VENET_RENEG_GAP.  A NEGOTIATE that asks for a change before its turn
+ * waits for it, killably, on the guest's own calling thread: no one else
+ * waits.  One that changes nothing takes no lock and never waits.
+ *
+ * Return: 0, or -EINTR for a caller that was killed meanwhile.
+ */
+static int venet_reneg_wait(struct venet_priv *vp)
+{
+	const unsigned long slack = (VENET_RENEG_BURST - 1) * VENET_RENEG_GAP;
+	unsigned long now = jiffies;
+	/* How far the changes so far are ahead of their rate. */
+	unsigned long ahead = vp->reneg_tat - now;
+
+	/* Never more than this, unless the last change was long ago. */
+	if (ahead > slack + VENET_RENEG_GAP)
+		ahead = 0;
+	if (ahead > slack) {
+		schedule_timeout_killable(ahead - slack);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
+	vp->reneg_tat = now + ahead + VENET_RENEG_GAP;
+	return 0;
+}
+
+/*
+ * Give the netdev @qp queue pairs, both ways, or change nothing.  Under
+ * rtnl.  Growing a count can fail (sysfs objects for the new queues);
+ * shrinking cannot, and both counts move the same way.
+ */
+static int venet_set_queues(struct net_device *dev, unsigned int qp)
+{
+	unsigned int old = dev->real_num_tx_queues;
+	int ret;
+
+	ret = netif_set_real_num_tx_queues(dev, qp);
+	if (ret)
+		return ret;
+	ret = netif_set_real_num_rx_queues(dev, qp);
+	if (ret)
+		netif_set_real_num_tx_queues(dev, old);
+	return ret;
+}
+
+/*
  * NEGOTIATE: the device accepts the features it offers among those the
  * driver wants (others are not an error: the answer tells the driver
  * what it got), minus those whose dependencies were not accepted, by
  * the rules of lib/vbus_venet.h.  The queue pairs must be possible.
  * The answer is written back before the result is committed, so a
  * failed call changes nothing and may be retried.
+ *
+ * The netdev keeps what was negotiated when the connection closes: the
+ * next guest that asks for the same (a reconnecting or rebooted guest)
+ * changes nothing, and venet_features_check() keeps packets the guest
+ * cannot take from a netdev that has more offloads than it negotiated.
  */
 static long venet_negotiate(struct venet_conn *vc, u64 addr, u32 len)
 {
@@ -60,6 +115,7 @@ static long venet_negotiate(struct venet_conn *vc, u64 addr, u32 len)
 	struct vbus_venet_negotiate neg;
 	unsigned int qp;
 	u64 features;
+	bool change;
 	int ret;
 
 	if (len != sizeof(neg))
@@ -78,6 +134,12 @@ static long venet_negotiate(struct venet_conn *vc, u64 addr, u32 len)
 				      le16_to_cpu(neg.queue_pairs));
 	if (!qp)
 		return -EINVAL;
+	change = features != vp->features || qp != vp->queue_pairs;
+	if (change) {
+		ret = venet_reneg_wait(vp);
+		if (ret)
+			return ret;
+	}
 
 	neg.features = cpu_to_le64(features);
 	neg.queue_pairs = cpu_to_le16(qp);
@@ -85,14 +147,19 @@ static long venet_negotiate(struct venet_conn *vc, u64 addr, u32 len)
 	if (ret)
 		return ret;
 
+	if (change) {
+		rtnl_lock();
+		ret = venet_set_queues(dev, qp);
+		if (!ret) {
+			WRITE_ONCE(vp->features, features);
+			WRITE_ONCE(vp->queue_pairs, qp);
+			netdev_update_features(dev);
+		}
+		rtnl_unlock();
+		if (ret)
+			return ret;
+	}
 	vc->negotiated = true;
-	rtnl_lock();
-	WRITE_ONCE(vp->features, features);
-	WRITE_ONCE(vp->queue_pairs, qp);
-	netif_set_real_num_tx_queues(dev, qp);
-	netif_set_real_num_rx_queues(dev, qp);
-	netdev_update_features(dev);
-	rtnl_unlock();
 	return 0;
 }
 
@@ -177,42 +244,28 @@ static int venet_shm(struct vbus_connection *conn, u32 id,
 /*
  * The connection is gone.  The core has stopped its rings (no run is in
  * progress, none starts, no kick from our own contexts reaches them):
- * forget everything queued for or from the guest, and take the carrier
- * down.
+ * forget what was queued for the guest and what the rings' handlers had
+ * half done, and take the carrier down.  No rtnl: a guest may open and
+ * close at will (Documentation/vbus/design.rst, "Guest-driven control
+ * work").  Packets the guest sent before it closed are still the
+ * stack's to take (NAPI delivers them, or ndo_stop and ndo_open drop
+ * them), and the netdev keeps the negotiated features and queue pairs
+ * (see venet_negotiate()).
  */
 static void venet_close(struct vbus_connection *conn)
 {
 	struct venet_conn *vc = conn->priv;
 	struct venet_priv *vp = vc->vp;
-	struct net_device *dev = vp->netdev;
 	unsigned int i;
 
 	WRITE_ONCE(vp->connected, false);
 	WRITE_ONCE(vp->guest_link, false);
-	netif_carrier_off(dev);
+	netif_carrier_off(vp->netdev);
 
-	rtnl_lock();
-	for (i = 0; i < vp->nqueues; i++) {
-		struct venet_queue *q = &vp->queues[i];
-		bool running = netif_running(dev);
-
-		/* No poll runs while NAPI is disabled. */
-		if (running)
-			napi_disable(&q->napi);
-		skb_queue_purge(&q->rx_list);
-		__skb_queue_purge(&q->napi_skbs);
-		if (running)
-			napi_enable(&q->napi);
-		venet_queue_reset(q);
-	}
-	WRITE_ONCE(vp->features, 0);
-	WRITE_ONCE(vp->queue_pairs, 0);
-	netif_set_real_num_tx_queues(dev, vp->nqueues);
-	netif_set_real_num_rx_queues(dev, vp->nqueues);
-	netdev_update_features(dev);
+	for (i = 0; i < vp->nqueues; i++)
+		venet_queue_reset(&vp->queues[i]);
 	/* Queues stopped for a guest that no longer reads them. */
-	netif_tx_wake_all_queues(dev);
-	rtnl_unlock();
+	netif_tx_wake_all_queues(vp->netdev);
 
 	mutex_lock(&vc->vn->lock);
 	vc->vn->conn = NULL;

@@ -51,13 +51,25 @@ static struct venet_dev *item_to_venet(struct config_item *item)
 /* ---------------------------------------------------------------- */
 /* netdev operations */
 
+static void venet_purge_rx(struct venet_queue *q)
+{
+	skb_queue_purge(&q->rx_list);
+	__skb_queue_purge(&q->napi_skbs);
+}
+
 static int venet_ndo_open(struct net_device *dev)
 {
 	struct venet_priv *vp = netdev_priv(dev);
 	unsigned int i;
 
-	for (i = 0; i < vp->nqueues; i++)
+	for (i = 0; i < vp->nqueues; i++) {
+		/*
+		 * NAPI is disabled: drop what a run that raced ndo_stop
+		 * queued for it while the netdev was down.
+		 */
+		venet_purge_rx(&vp->queues[i]);
 		napi_enable(&vp->queues[i].napi);
+	}
 	netif_tx_start_all_queues(dev);
 	WRITE_ONCE(vp->host_up, true);
 	vbus_ring_kick(&vp->evr);
@@ -67,12 +79,6 @@ static int venet_ndo_open(struct net_device *dev)
 		vbus_ring_kick(&vp->queues[i].txr);
 	}
 	return 0;
-}
-
-static void venet_purge_rx(struct venet_queue *q)
-{
-	skb_queue_purge(&q->rx_list);
-	__skb_queue_purge(&q->napi_skbs);
 }
 
 static int venet_ndo_stop(struct net_device *dev)
@@ -148,8 +154,9 @@ static void venet_get_stats64(struct net_device *dev,
  * The offloads the host netdev may have are those the guest negotiated:
  * sending partial checksums and TSO frames to the guest needs its RX_*
  * features, and rx-checksumming says the guest may send partial
- * checksums (TX_CSUM).  Without a guest there are none.  Called under
- * rtnl; conn.c calls netdev_update_features() after NEGOTIATE and close.
+ * checksums (TX_CSUM).  Before the first guest there are none; then
+ * those of the last negotiation.  Called under rtnl; conn.c calls
+ * netdev_update_features() when a NEGOTIATE changes them.
  */
 static netdev_features_t venet_fix_features(struct net_device *dev,
 					    netdev_features_t features)

@@ -14,12 +14,12 @@
  *    so between open() and close() the netdev is always there.  At most
  *    one connection exists at a time.
  *
- * Lock order: the device's state lock (enable and disable run under
- * it), then the core lock (open runs under it), then the connection's
- * lock (call, shm, close), then venet_dev.lock, then rtnl.  Nothing
- * here takes one of the first four while holding rtnl, nor rtnl while
- * holding venet_dev.lock (the core lock may wait for that one), and no
- * ring handler takes any of them.
+ * Lock order: the device's state lock (enable, disable and open run
+ * under it), then the core lock, then the connection's lock (call, shm,
+ * close), then venet_dev.lock, then rtnl (only a NEGOTIATE that changes
+ * the netdev takes it).  Nothing here takes one of the first four
+ * while holding rtnl, nor rtnl while holding venet_dev.lock (the core
+ * lock may wait for that one), and no ring handler takes any of them.
  *
  * Execution contexts of the data path:
  *  - each guest ring is a struct vbus_ring served by the core's ring
@@ -82,6 +82,14 @@
  * given.  Larger frames, and streams, go to the connection's thread.
  */
 #define VENET_DIRECT_MAX	256
+
+/*
+ * Changes of the netdev's features or queue pairs a guest may make by
+ * renegotiating: this many at once, then one per VENET_RENEG_GAP
+ * (conn.c, venet_reneg_wait()).
+ */
+#define VENET_RENEG_BURST	4
+#define VENET_RENEG_GAP		(HZ / 10)
 
 /* The device's configfs name, for messages. */
 #define venet_name(vp)		config_item_name(&(vp)->vn->dev.group.cg_item)
@@ -245,8 +253,12 @@ struct venet_queue {
  * lock) and by close(), read anywhere with READ_ONCE():
  * @connected:	a connection is open
  * @guest_link:	the guest sent LINK_UP (and no LINK_DOWN since)
- * @features:	negotiated features, 0 before NEGOTIATE
- * @queue_pairs: negotiated queue pairs, 0 before NEGOTIATE
+ * @features:	negotiated features, 0 before the first NEGOTIATE; kept
+ *		when the connection closes, as the netdev's offloads are
+ * @queue_pairs: negotiated queue pairs, 0 before the first NEGOTIATE;
+ *		kept likewise
+ * @reneg_tat:	when the next change of the two above is due at the
+ *		allowed rate (venet_reneg_wait()); used by NEGOTIATE alone
  *
  * @host_up:	the netdev is up (between ndo_open and ndo_stop); written
  *		under rtnl, read by @evr's handler with READ_ONCE()
@@ -267,6 +279,7 @@ struct venet_priv {
 	bool guest_link;
 	u64 features;
 	unsigned int queue_pairs;
+	unsigned long reneg_tat;
 
 	bool host_up;
 	struct vbus_ring evr;

@@ -6,7 +6,10 @@
  * call sizes and orders, reserved bits, rings before negotiation, garbage
  * rings, malformed headers and chains, then thousands of random packets
  * (random headers, flags, lengths and chains), a tx ring whose index runs
- * past the ring, and rx buffers that are too small.  Each refusal it
+ * past the ring, and rx buffers that are too small.  Before all that it
+ * renegotiates in a loop (open, NEGOTIATE, close): with nothing to change
+ * that must not need rtnl, and changes must be spaced at the documented
+ * rate.  Each refusal it
  * expects is checked; the number of unmet expectations is the read-only
  * parameter "failures".  The host must stay healthy meanwhile: the suite
  * checks that no WARN fired and that a real driver works afterwards.
@@ -18,11 +21,15 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/etherdevice.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/random.h>
+#include <linux/rtnetlink.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include <vbus/venet.h>
 #include <vbus_client.h>
@@ -329,6 +336,88 @@ static void random_packets(struct hring *r)
 	expect(sent == packets);
 }
 
+/*
+ * Renegotiation.  The device spaces the changes a guest makes to its
+ * netdev's features and queue pairs (Documentation/vbus/design.rst,
+ * "Guest-driven control work"): four at once, then one per 100 ms.
+ */
+#define RENEG_BURST	4
+#define RENEG_GAP	(HZ / 10)
+#define RENEG_ALL	(~0ULL)
+#define RENEG_LESS	(~(u64)VBUS_VENET_F_RX_TSO4)
+
+/* One connection: open, NEGOTIATE @features on two queue pairs, close. */
+static long reneg_cycle(u64 features)
+{
+	struct vbus_venet_negotiate *neg = (void *)buf;
+	u32 version = VBUS_VENET_VERSION;
+	u32 h;
+	long ret;
+
+	ret = vbus_client_devopen(client, 0, &version, &h);
+	if (ret)
+		return ret;
+	memset(neg, 0, sizeof(*neg));
+	neg->features = cpu_to_le64(features);
+	neg->queue_pairs = cpu_to_le16(2);
+	ret = vbus_client_devcall(client, h, VBUS_VENET_CALL_NEGOTIATE,
+				  addr(neg), sizeof(*neg), 0);
+	if (vbus_client_devclose(client, h) && !ret)
+		ret = -EBADF;
+	return ret;
+}
+
+struct reneg_loop {
+	struct work_struct work;
+	struct completion done;
+	int failed;
+};
+
+static void reneg_loop_fn(struct work_struct *work)
+{
+	struct reneg_loop *l = container_of(work, struct reneg_loop, work);
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (reneg_cycle(RENEG_ALL))
+			l->failed++;
+	complete(&l->done);
+}
+
+static void renegotiation(void)
+{
+	struct reneg_loop l = { .failed = 0 };
+	unsigned long t0;
+	bool in_time;
+	int i;
+
+	expect(reneg_cycle(RENEG_ALL) == 0);
+
+	/*
+	 * The same again and again, while rtnl is held here: neither the
+	 * NEGOTIATE nor the close may need it.
+	 */
+	INIT_WORK_ONSTACK(&l.work, reneg_loop_fn);
+	init_completion(&l.done);
+	rtnl_lock();
+	queue_work(system_unbound_wq, &l.work);
+	in_time = wait_for_completion_timeout(&l.done, 5 * HZ);
+	rtnl_unlock();
+	expect(in_time);
+	if (!in_time)
+		wait_for_completion(&l.done);
+	destroy_work_on_stack(&l.work);
+	expect(l.failed == 0);
+
+	/* Twelve changes: the last eight each wait for their turn. */
+	t0 = jiffies;
+	for (i = 0; i < 12; i++)
+		expect(reneg_cycle(i & 1 ? RENEG_ALL : RENEG_LESS) == 0);
+	expect(time_after_eq(jiffies, t0 + (12 - RENEG_BURST) * RENEG_GAP));
+	pr_info("12 renegotiations took %u ms\n",
+		jiffies_to_msecs(jiffies - t0));
+}
+
 static int __init hostile_init(void)
 {
 	struct vbus_memctx *ctx;
@@ -348,6 +437,8 @@ static int __init hostile_init(void)
 		kfree(garbage);
 		return PTR_ERR(client);
 	}
+
+	renegotiation();
 
 	expect(vbus_client_devopen(client, 0, &version, &handle) ==
 	       -EPROTONOSUPPORT);
