@@ -269,16 +269,20 @@ struct vbus_connection {
 	struct kthread_delayed_work remap_work;
 	unsigned long remap_delay;	/* only the remap work uses it */
 	/*
-	 * The teardown (conn.c), in three work items that never wait
-	 * for the client: @teardown after a grace period, @quiesce behind
-	 * the runs of the rings on @worker, then @close_work, requeued
-	 * after @close_delay jiffies while a call holds @lock.  Together
-	 * they hold the reference vbus_connection_close() took.
+	 * The teardown (conn.c), in five work items, none of which waits
+	 * for the client on a thread other clients share: @teardown after
+	 * a grace period, @quiesce behind the runs of the rings on
+	 * @worker, then @close_work, requeued after @close_delay jiffies
+	 * while a call holds @lock, then @unmap_work on @worker, then
+	 * @finish_work.  Together they hold the reference
+	 * vbus_connection_close() took.
 	 */
 	struct rcu_work teardown;
 	struct kthread_work quiesce;
 	struct delayed_work close_work;
 	unsigned long close_delay;	/* only @close_work uses it */
+	struct kthread_work unmap_work;
+	struct work_struct finish_work;
 	struct completion shut;	/* the teardown is over */
 	struct rcu_head rcu;	/* the free: signal paths may still look */
 	/*

@@ -18,8 +18,10 @@
  *    stuck in a VMM's memory: only that client's thread waits), then,
  *    on vbus_teardown_wq, takes the connection's own lock (trying again
  *    later while a call holds it), stops the rings and calls the
- *    device's close(), unmaps the regions, and only then, under
- *    vbus_lock for a moment, counts the device's connection as gone.
+ *    device's close(); back on the connection's thread it unmaps the
+ *    regions (which may wait for the client's address space), and only
+ *    then, on vbus_teardown_wq and under vbus_lock for a moment, counts
+ *    the device's connection as gone.
  *    No worker of the workqueues every client shares ever waits for a
  *    client, so no number of stuck connections fills them.
  *    Connections closed together share one grace period: their
@@ -75,54 +77,16 @@ static unsigned long vbus_conn_backoff(unsigned long *delay)
 }
 
 /*
- * Step 2 of a close, a grace period after step 1 if the connection had
- * signals: every SHMSIGNAL and notification that could have seen the
- * connection open is over, and (vbus_connection_quiesced()) the
- * connection's thread has finished every run of its rings.  The device
- * stops using it, its regions are unmapped and unpinned, its signals
- * leave the client's table.  On vbus_teardown_wq, shared by all
- * clients, so it never waits for the client: not for a run stuck in the
- * client's memory (it is queued only after them), not for a call that
- * holds the connection's lock (it tries again later).
+ * The end of step 2, on vbus_teardown_wq: the device's connection is
+ * gone.  Not on the connection's thread: the last reference may go
+ * here, and with it the client, which destroys its threads.
  */
-static void vbus_connection_teardown(struct work_struct *work)
+static void vbus_connection_finish(struct work_struct *work)
 {
 	struct vbus_connection *conn =
-		container_of(to_delayed_work(work), struct vbus_connection,
-			     close_work);
-	struct vbus_client *client = conn->client;
+		container_of(work, struct vbus_connection, finish_work);
 	struct vbus_device *dev = conn->dev;
-	struct vbus_region *r, *tmp;
 	bool destroyed;
-
-	if (!mutex_trylock(&conn->lock)) {
-		queue_delayed_work(vbus_teardown_wq, &conn->close_work,
-				   vbus_conn_backoff(&conn->close_delay));
-		return;
-	}
-	conn->closed = true;
-	list_for_each_entry(r, &conn->regions, node)
-		xa_erase(&client->signals, r->signal->handle);
-	vbus_rings_stop(conn);
-	if (conn->ops->close)
-		conn->ops->close(conn);
-	list_for_each_entry_safe(r, tmp, &conn->regions, node) {
-		list_del(&r->node);
-		if (conn->ctx->ops->unmap)
-			conn->ctx->ops->unmap(conn->ctx, &r->map);
-		kfree_rcu(r->signal, rcu);
-		kfree(r);
-	}
-	mutex_unlock(&conn->lock);
-	/*
-	 * Nothing is mapped: nothing can mark a region stale any more.  A
-	 * remap that runs now finds the connection closed and returns at
-	 * once; one queued behind a stuck run is only taken off the queue,
-	 * and one that tries to requeue itself meanwhile cannot.  The
-	 * remap holds no reference of its own: ours keeps the connection
-	 * until here, and no other path frees a connection with regions.
-	 */
-	kthread_cancel_delayed_work_sync(&conn->remap_work);
 
 	mutex_lock(&vbus_lock);
 	dev->nconns--;
@@ -140,6 +104,84 @@ static void vbus_connection_teardown(struct work_struct *work)
 	complete_all(&conn->shut);
 	wake_up_all(&vbus_teardown_wait);
 	vbus_connection_put(conn);	/* taken by vbus_connection_close() */
+}
+
+/*
+ * Step 2, on the connection's thread once the device has closed: unmap
+ * and unpin the regions.  Here and not on vbus_teardown_wq because the
+ * unmap may wait for the client: a memctx that follows the client's
+ * memory (KVM's) removes an MMU notifier, which waits for every
+ * invalidation of the client's address space in progress, and a client
+ * whose threads keep invalidations going (overlapping madvise() calls)
+ * would hold a shared worker for as long as it liked.  The list is no
+ * longer changed by anyone else: the connection is closed (DEVSHM fails)
+ * and a remap, which runs on this thread, finds it closed.
+ */
+static void vbus_connection_unmap(struct kthread_work *work)
+{
+	struct vbus_connection *conn =
+		container_of(work, struct vbus_connection, unmap_work);
+	struct vbus_region *r, *tmp;
+
+	list_for_each_entry_safe(r, tmp, &conn->regions, node) {
+		list_del(&r->node);
+		if (conn->ctx->ops->unmap)
+			conn->ctx->ops->unmap(conn->ctx, &r->map);
+		kfree_rcu(r->signal, rcu);
+		kfree(r);
+	}
+	/*
+	 * Nothing is mapped: nothing can mark a region stale any more.  A
+	 * queued remap is only taken off the queue (none runs: this is its
+	 * thread), and none is queued again.  The remap holds no reference
+	 * of its own: ours keeps the connection until the finish, and no
+	 * other path frees a connection with regions.
+	 */
+	kthread_cancel_delayed_work_sync(&conn->remap_work);
+	queue_work(vbus_teardown_wq, &conn->finish_work);
+}
+
+/*
+ * Step 2 of a close, a grace period after step 1 if the connection had
+ * signals: every SHMSIGNAL and notification that could have seen the
+ * connection open is over, and (vbus_connection_quiesced()) the
+ * connection's thread has finished every run of its rings.  The device
+ * stops using it, its signals leave the client's table, then its
+ * regions are unmapped and unpinned on its thread.  On vbus_teardown_wq,
+ * shared by all clients, so it never waits for the client: not for a
+ * run stuck in the client's memory (it is queued only after them), not
+ * for a call that holds the connection's lock (it tries again later),
+ * not for the client's address space (the unmap is on the client's
+ * thread).
+ */
+static void vbus_connection_teardown(struct work_struct *work)
+{
+	struct vbus_connection *conn =
+		container_of(to_delayed_work(work), struct vbus_connection,
+			     close_work);
+	struct vbus_client *client = conn->client;
+	struct vbus_region *r;
+	bool mapped;
+
+	if (!mutex_trylock(&conn->lock)) {
+		queue_delayed_work(vbus_teardown_wq, &conn->close_work,
+				   vbus_conn_backoff(&conn->close_delay));
+		return;
+	}
+	conn->closed = true;
+	list_for_each_entry(r, &conn->regions, node)
+		xa_erase(&client->signals, r->signal->handle);
+	vbus_rings_stop(conn);
+	if (conn->ops->close)
+		conn->ops->close(conn);
+	mapped = !list_empty(&conn->regions);
+	mutex_unlock(&conn->lock);
+
+	/* A region was registered: @worker was set before it. */
+	if (mapped)
+		kthread_queue_work(conn->worker, &conn->unmap_work);
+	else
+		vbus_connection_unmap(&conn->unmap_work);
 }
 
 /*
@@ -287,4 +329,6 @@ void vbus_connection_init_work(struct vbus_connection *conn)
 	INIT_RCU_WORK(&conn->teardown, vbus_connection_teardown_start);
 	kthread_init_work(&conn->quiesce, vbus_connection_quiesced);
 	INIT_DELAYED_WORK(&conn->close_work, vbus_connection_teardown);
+	kthread_init_work(&conn->unmap_work, vbus_connection_unmap);
+	INIT_WORK(&conn->finish_work, vbus_connection_finish);
 }

@@ -5,6 +5,7 @@
 //
 //   kvm-stuck hold CONTAINER ECHO_ID
 //   kvm-stuck call CONTAINER ECHO_ID
+//   kvm-stuck inval CONTAINER ECHO_ID
 //   kvm-stuck other CONTAINER ECHO_ID
 //
 // Both create a VM without a vCPU, bind it to CONTAINER through
@@ -29,6 +30,15 @@
 // the connector's per-VM lock, which the call holds (GET_LIMITS; "second
 // ioctl: thread TID"), and waits, still bound, to be killed.
 //
+// inval: opens ECHO_ID and registers its ring in the lower half, has the
+// test module mm_hold watch a page of the upper half (the suite has closed
+// its gate) and drops that page from a second thread: the invalidation
+// waits in mm_hold, so the VMM's address space stays in an invalidation
+// ("invalidating"), as a VMM whose threads keep overlapping
+// madvise(MADV_DONTNEED) calls going keeps it.  It then closes the echo
+// connection ("closed in N ms"): the host unmaps the ring, which waits
+// for that invalidation to end.  Waits to be killed.
+//
 // other: HELLO, DEVOPEN of ECHO_ID, a DEVCALL that reverses a buffer and
 // DEVCLOSE; prints "other: ok in N ms".
 //
@@ -45,14 +55,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 
 extern "C" {
 #include <vbus/echo.h>
@@ -216,6 +229,67 @@ int call(const std::string &container, uint32_t devid)
 	}
 }
 
+// Write @value to the parameter @name of the test module mm_hold.
+void mm_hold_set(const std::string &name, const std::string &value)
+{
+	const std::string path = "/sys/module/mm_hold/parameters/" + name;
+	const Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+	if (fd.get() < 0 ||
+	    write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+		fail("write " + value + " to " + path);
+	}
+}
+
+int mm_hold_waiting()
+{
+	const Fd fd(open("/sys/module/mm_hold/parameters/waiting", O_RDONLY | O_CLOEXEC));
+	std::array<char, 16> text{};
+	if (fd.get() < 0 || read(fd.get(), text.data(), text.size() - 1) <= 0) {
+		fail("read /sys/module/mm_hold/parameters/waiting");
+	}
+	return static_cast<int>(std::stol(text.data()));
+}
+
+int inval(const std::string &container, uint32_t devid)
+{
+	Vmm vmm(container);
+	const uint32_t handle = vmm.open_echo(devid);
+	testtools::RingPlace at(VBUS_ECHO_SHM_RING, ring_gpa, ring_count);
+	at.notify = false;
+	[[maybe_unused]] const testtools::Ring ring = vmm.add_ring(handle, at, "echo ring");
+
+	const std::span<uint8_t> page = vmm.mem().subspan(stuck_gpa, page_size);
+	page[0] = 1; // a page to drop
+	std::ostringstream watch;
+	watch << std::hex << reinterpret_cast<uintptr_t>(page.data()) << ' ' << std::dec // NOLINT
+	      << page_size;
+	mm_hold_set("watch", watch.str());
+	// Never joined: its madvise() ends when the suite opens the gate.
+	const std::jthread zapper(
+	    [page] {
+		    if (madvise(page.data(), page.size(), MADV_DONTNEED) != 0) {
+			    std::cerr
+			        << "kvm-stuck: madvise(MADV_DONTNEED) of the watched page failed\n";
+		    }
+	    });
+	const auto t0 = Clock::now();
+	while (mm_hold_waiting() == 0) {
+		if (elapsed_ms(t0) > fault_wait_ms) {
+			std::cerr << "kvm-stuck: the invalidation never reached mm_hold\n";
+			_exit(1);
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	std::cout << "invalidating: the dropped page's invalidation waits" << std::endl;
+
+	const auto t1 = Clock::now();
+	vmm.dev_close(handle);
+	std::cout << "closed in " << elapsed_ms(t1) << " ms" << std::endl;
+	for (;;) {
+		pause();
+	}
+}
+
 int other(const std::string &container, uint32_t devid)
 {
 	const auto t0 = Clock::now();
@@ -242,21 +316,22 @@ int other(const std::string &container, uint32_t devid)
 int main(int argc, char **argv)
 {
 	const std::span args(argv, argc);
-	if (args.size() != 4 ||
-	    (std::strcmp(args[1], "hold") != 0 && std::strcmp(args[1], "call") != 0 &&
-	     std::strcmp(args[1], "other") != 0)) {
-		std::cerr << "usage: kvm-stuck hold|call|other CONTAINER ECHO_ID\n";
+	using Mode = int (*)(const std::string &, uint32_t);
+	const std::array<std::pair<const char *, Mode>, 4> modes = {{
+	    {"hold", hold},
+	    {"call", call},
+	    {"inval", inval},
+	    {"other", other},
+	}};
+	const auto *const mode = std::ranges::find_if(modes, [&args](const auto &m) {
+		return args.size() == 4 && std::strcmp(args[1], m.first) == 0;
+	});
+	if (mode == modes.end()) {
+		std::cerr << "usage: kvm-stuck hold|call|inval|other CONTAINER ECHO_ID\n";
 		return 2;
 	}
 	try {
-		const auto devid = static_cast<uint32_t>(std::stoul(args[3]));
-		if (std::strcmp(args[1], "hold") == 0) {
-			return hold(args[2], devid);
-		}
-		if (std::strcmp(args[1], "call") == 0) {
-			return call(args[2], devid);
-		}
-		return other(args[2], devid);
+		return mode->second(args[2], static_cast<uint32_t>(std::stoul(args[3])));
 	} catch (const std::exception &ex) {
 		std::cerr << "kvm-stuck: " << ex.what() << "\n";
 		return 1;

@@ -12,7 +12,9 @@
 # steps are timed first with nobody stuck; under emulation a plain mkdir
 # takes most of a second, so the bound is 5 s, and the old code never
 # finished); when the VMM is killed, its connection, pins and modules are
-# released.
+# released.  The same for a VMM's DEVCALL stuck in its userfaultfd, and for
+# a VMM that keeps an invalidation of its address space in progress while
+# its connection's regions are unmapped.
 # vm-options: --timeout 300
 # vm-retry: 2
 . tests/vm/lib.sh
@@ -214,10 +216,50 @@ check "... and exits" sh -c "timeout 10 sh -c 'while kill -0 $caller 2>/dev/null
 wait $caller 2>/dev/null
 check "s1's connection finishes closing" sh -c "for i in \$(seq 100); do
 	[ \"\$(cat $E/s1/connections)\" = 0 ] && exit 0; sleep 0.1; done; exit 1"
+
+# The same with the VMM's address space: an invalidation of it is always
+# in progress (a VMM whose threads keep overlapping madvise() calls going
+# can do that; the test module mm_hold stands in for them with one that
+# waits at its gate) while the VMM closes a connection.  Unmapping the
+# connection's ring removes an MMU notifier, which waits for the
+# invalidations to end: on the VMM's own thread, not on a shared worker.
+HOLD=/sys/module/mm_hold/parameters
+inval_setup() {
+	mkdir $E/s2 && put $E/s2/enabled 1 && ln -s $E/s2 $S/devices/s2 &&
+	insmod tests/vm/modules/mm_hold.ko && put $HOLD/closed 1
+}
+check "another echo device in S; mm_hold holds invalidations" inval_setup
+$STUCK inval S "$(cat $E/s2/id)" >/tmp/inval.log 2>&1 &
+inval=$!
+check "the VMM keeps an invalidation of its memory going and closes its connection" \
+	log_wait /tmp/inval.log '^closed' $inval 300
+sed 's/^/# /' /tmp/inval.log
+check "s2's connection is still closing (its unmap waits)" \
+	test "$(cat $E/s2/connections)" = 1
+check "... and no host worker waits for the VMM's invalidation" no_kworker_waits
+unmap_waits() { # PID: vbus-PID-0 waits to remove the ring's notifier
+	local t
+	t=$(ring_thread "$1") || return 1
+	grep -q mmu_interval_notifier_remove "$t/stack" && return 0
+	cat "$t/stack"
+	return 1
+}
+check "... its own thread does, in the unmap" unmap_waits $inval
+qcheck "another VMM binds to O, opens o0, calls it and closes it meanwhile" \
+	quick $STUCK other O "$(cat $E/o0/id)"
+check "the invalidation ends" put $HOLD/closed 0
+check "s2's connection finishes closing" sh -c "for i in \$(seq 100); do
+	[ \"\$(cat $E/s2/connections)\" = 0 ] && exit 0; sleep 0.1; done; exit 1"
+check "the VMM dies on SIGKILL" kill -KILL $inval
+check "... and exits" sh -c "timeout 10 sh -c 'while kill -0 $inval 2>/dev/null; do sleep 0.1; done'"
+wait $inval 2>/dev/null
+check "mm_hold unloads" rmmod mm_hold
+
 check "every pinned page is unpinned" pins_back_to "$pins0"
 teardown() {
-	rm $O/devices/o0 && for d in s0 s1 o0; do put $E/$d/enabled 0 || return 1; done &&
-	rmdir $E/s0 $E/s1 $E/o0 $E/x0 $S $O
+	rm $O/devices/o0 $S/devices/s2 &&
+	for d in s0 s1 s2 o0; do put $E/$d/enabled 0 || return 1; done &&
+	rmdir $E/s0 $E/s1 $E/s2 $E/o0 $E/x0 $S $O
 }
 check "tear down" teardown
 unload_kvm() {
