@@ -78,6 +78,12 @@ netdev_tx_t venet_start_xmit(struct sk_buff *skb, struct net_device *dev)
 
 drop:
 	atomic_long_inc(&q->xmit_drops);
+	dev_kfree_skb_any(skb);
+	/* Those queued before it with xmit_more wait for the kick it owed. */
+	if (!netdev_xmit_more() && !skb_queue_empty_lockless(&q->xmit_q))
+		vbus_ring_kick(&q->rxr);
+	return NETDEV_TX_OK;
+
 drop_uncounted:
 	dev_kfree_skb_any(skb);
 	return NETDEV_TX_OK;
