@@ -195,7 +195,7 @@ iperf() {
 	ip netns exec A iperf3 -s -1 -D -I /tmp/iperf.pid >/dev/null 2>&1
 	sleep 0.5
 	ip netns exec B timeout 90 iperf3 -c 10.9.0.1 --connect-timeout 5000 \
-		--snd-timeout 5000 -J "$@" >$out
+		--snd-timeout "${IPERF_SND_TIMEOUT:-5000}" -J "$@" >$out
 	rc=$?
 	kill "$(cat /tmp/iperf.pid 2>/dev/null)" 2>/dev/null
 	python3 - "$out" "$rc" <<-'EOF'
@@ -311,12 +311,16 @@ inject_off() {
 	echo $((INJECT_TIMES - $(cat $FF/times)))
 }
 # Under injection: the run completes and drops are counted, one per
-# failed mapping of a packet at most.
+# failed mapping of a packet at most.  A TSO packet of 64 KiB needs
+# seventeen mappings, so most of them are dropped: the stream crawls and
+# its retransmissions back off, on the debug kernel for longer than the
+# 5 s a segment may otherwise stay unacknowledged (iperf3 --snd-timeout,
+# which once broke the control connection here).  These runs allow 20 s.
 mapping_failures() {	# iperf3 options
 	local d0 d1 n rc=0
 	read -r _ _ _ _ _ d0 <<<"$(counters B $GUEST_IF)"
 	inject_on || { echo 0 >$FF/probability; return 1; }
-	iperf -t 3 "$@" || rc=1
+	IPERF_SND_TIMEOUT=20000 iperf -t 3 "$@" || rc=1
 	n=$(inject_off)
 	read -r _ _ _ _ _ d1 <<<"$(counters B $GUEST_IF)"
 	echo "$n failed mappings, $((d1 - d0)) packets dropped by the guest's transmit path"
