@@ -60,19 +60,24 @@ static long venet_get_config(struct venet_conn *vc, u64 addr, u32 len)
 static int venet_reneg_wait(struct venet_priv *vp)
 {
 	const unsigned long slack = (VENET_RENEG_BURST - 1) * VENET_RENEG_GAP;
-	unsigned long now = jiffies;
-	/* How far the changes so far are ahead of their rate. */
-	unsigned long ahead = vp->reneg_tat - now;
+	unsigned long tat = vp->reneg_tat, now = jiffies;
 
-	/* Never more than this, unless the last change was long ago. */
-	if (ahead > slack + VENET_RENEG_GAP)
-		ahead = 0;
-	if (ahead > slack) {
-		schedule_timeout_killable(ahead - slack);
+	/*
+	 * The changes so far are never more than slack + VENET_RENEG_GAP
+	 * ahead of their rate; a time due in the past, or not set yet,
+	 * means a full bucket.
+	 */
+	if (time_before(tat, now) ||
+	    time_after(tat, now + slack + VENET_RENEG_GAP))
+		tat = now;
+	/* Until its turn: an early wake-up sleeps again. */
+	while (time_after(tat, now + slack)) {
+		schedule_timeout_killable(tat - slack - now);
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		now = jiffies;
 	}
-	vp->reneg_tat = now + ahead + VENET_RENEG_GAP;
+	vp->reneg_tat = tat + VENET_RENEG_GAP;
 	return 0;
 }
 

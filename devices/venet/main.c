@@ -63,12 +63,22 @@ static int venet_ndo_open(struct net_device *dev)
 	unsigned int i;
 
 	for (i = 0; i < vp->nqueues; i++) {
+		struct venet_queue *q = &vp->queues[i];
+
 		/*
 		 * NAPI is disabled: drop what a run that raced ndo_stop
-		 * queued for it while the netdev was down.
+		 * queued for it while the netdev was down.  A run may
+		 * queue more before NAPI is enabled (the netdev counts as
+		 * running already), and its napi_schedule() then did
+		 * nothing: schedule it here.
 		 */
-		venet_purge_rx(&vp->queues[i]);
-		napi_enable(&vp->queues[i].napi);
+		venet_purge_rx(q);
+		napi_enable(&q->napi);
+		if (!skb_queue_empty_lockless(&q->rx_list)) {
+			local_bh_disable();
+			napi_schedule(&q->napi);
+			local_bh_enable();
+		}
 	}
 	netif_tx_start_all_queues(dev);
 	WRITE_ONCE(vp->host_up, true);

@@ -16,10 +16,10 @@
  *
  * Lock order: the device's state lock (enable, disable and open run
  * under it), then the core lock, then the connection's lock (call, shm,
- * close), then venet_dev.lock, then rtnl (only a NEGOTIATE that changes
- * the netdev takes it).  Nothing here takes one of the first four
- * while holding rtnl, nor rtnl while holding venet_dev.lock (the core
- * lock may wait for that one), and no ring handler takes any of them.
+ * close), then rtnl (only a NEGOTIATE that changes the netdev takes
+ * it).  venet_dev.lock is a leaf: nothing is taken while holding it.
+ * Nothing here takes one of the first three while holding rtnl, and no
+ * ring handler takes any of them.
  *
  * Execution contexts of the data path:
  *  - each guest ring is a struct vbus_ring served by the core's ring

@@ -273,7 +273,8 @@ struct vbus_connection {
 	 * for the client on a thread other clients share: @teardown after
 	 * a grace period, @quiesce behind the runs of the rings on
 	 * @worker, then @close_work, requeued after @close_delay jiffies
-	 * while a call holds @lock, then @unmap_work on @worker, then
+	 * while a call holds @lock, then @unmap_work on @worker (run
+	 * directly when no region was ever registered), then
 	 * @finish_work.  Together they hold the reference
 	 * vbus_connection_close() took.
 	 */

@@ -108,7 +108,9 @@ static void vbus_connection_finish(struct work_struct *work)
 
 /*
  * Step 2, on the connection's thread once the device has closed: unmap
- * and unpin the regions.  Here and not on vbus_teardown_wq because the
+ * and unpin the regions (a connection that never registered one has no
+ * thread, nothing to unmap and no remap: the teardown calls this
+ * directly).  Here and not on vbus_teardown_wq because the
  * unmap may wait for the client: a memctx that follows the client's
  * memory (KVM's) removes an MMU notifier, which waits for every
  * invalidation of the client's address space in progress, and a client
@@ -133,7 +135,7 @@ static void vbus_connection_unmap(struct kthread_work *work)
 	/*
 	 * Nothing is mapped: nothing can mark a region stale any more.  A
 	 * queued remap is only taken off the queue (none runs: this is its
-	 * thread), and none is queued again.  The remap holds no reference
+	 * thread, or there never was one), and none is queued again.  The remap holds no reference
 	 * of its own: ours keeps the connection until the finish, and no
 	 * other path frees a connection with regions.
 	 */

@@ -27,7 +27,7 @@ static int __init vbus_init(void)
 	vbus_wq = alloc_workqueue("vbus", 0, 0);
 	if (!vbus_wq)
 		return -ENOMEM;
-	/* Unbound: a device's close() may take long (rtnl, NAPI). */
+	/* Unbound: a device's close() may take long (it may sleep). */
 	vbus_teardown_wq = alloc_workqueue("vbus_teardown", WQ_UNBOUND,
 					   WQ_UNBOUND_MAX_ACTIVE);
 	if (!vbus_teardown_wq) {

@@ -223,6 +223,9 @@ check "s1's connection finishes closing" sh -c "for i in \$(seq 100); do
 # waits at its gate) while the VMM closes a connection.  Unmapping the
 # connection's ring removes an MMU notifier, which waits for the
 # invalidations to end: on the VMM's own thread, not on a shared worker.
+# That wait is uninterruptible (the kernel's; there is no killable
+# removal), unlike the fault's above; mm_hold lets the invalidation go on
+# after 20 s at most, within the 30 s of this VM's hung-task detector.
 HOLD=/sys/module/mm_hold/parameters
 inval_setup() {
 	mkdir $E/s2 && put $E/s2/enabled 1 && ln -s $E/s2 $S/devices/s2 &&
