@@ -146,18 +146,20 @@ qcheck "an unused device class loads and unloads" quick within 10 sh -c "modprob
 refused() { rm $S/devices/s0 && ! put $E/s0/enabled 0 2>/dev/null; }
 check "the stuck device, unplaced, refuses to be disabled while closing" refused
 
-check "the stuck VMM dies on SIGKILL" kill -KILL $stuck
-exited() { timeout 10 sh -c "while kill -0 $stuck 2>/dev/null; do sleep 0.1; done"; }
-check "... and exits" exited
-wait $stuck 2>/dev/null
-closed() {
+exited() { # PID: the process is gone within 10 s
+	timeout 10 sh -c "while kill -0 $1 2>/dev/null; do sleep 0.1; done"
+}
+closed() { # DEVICE: its connections finish closing within 10 s
 	for _ in $(seq 100); do
-		[ "$(cat $E/s0/connections)" = 0 ] && return 0
+		[ "$(cat $E/$1/connections)" = 0 ] && return 0
 		sleep 0.1
 	done
 	return 1
 }
-check "s0's connection finishes closing" closed
+check "the stuck VMM dies on SIGKILL" kill -KILL $stuck
+check "... and exits" exited $stuck
+wait $stuck 2>/dev/null
+check "s0's connection finishes closing" closed s0
 
 # The same with a call: the VMM's DEVCALL faults on a userfaultfd range
 # it never serves and holds its connection; the page under the
@@ -212,10 +214,9 @@ killable_wait() { # PID: the detector at 2 s for 8 s; the thread still waits
 check "a second ioctl of the VMM waits for the call" second_waits $caller
 check "... killably: the hung-task detector at 2 s passes over it" killable_wait $caller
 check "the VMM dies on SIGKILL" kill -KILL $caller
-check "... and exits" sh -c "timeout 10 sh -c 'while kill -0 $caller 2>/dev/null; do sleep 0.1; done'"
+check "... and exits" exited $caller
 wait $caller 2>/dev/null
-check "s1's connection finishes closing" sh -c "for i in \$(seq 100); do
-	[ \"\$(cat $E/s1/connections)\" = 0 ] && exit 0; sleep 0.1; done; exit 1"
+check "s1's connection finishes closing" closed s1
 
 # The same with the VMM's address space: an invalidation of it is always
 # in progress (a VMM whose threads keep overlapping madvise() calls going
@@ -251,10 +252,9 @@ check "... its own thread does, in the unmap" unmap_waits $inval
 qcheck "another VMM binds to O, opens o0, calls it and closes it meanwhile" \
 	quick $STUCK other O "$(cat $E/o0/id)"
 check "the invalidation ends" put $HOLD/closed 0
-check "s2's connection finishes closing" sh -c "for i in \$(seq 100); do
-	[ \"\$(cat $E/s2/connections)\" = 0 ] && exit 0; sleep 0.1; done; exit 1"
+check "s2's connection finishes closing" closed s2
 check "the VMM dies on SIGKILL" kill -KILL $inval
-check "... and exits" sh -c "timeout 10 sh -c 'while kill -0 $inval 2>/dev/null; do sleep 0.1; done'"
+check "... and exits" exited $inval
 wait $inval 2>/dev/null
 check "mm_hold unloads" rmmod mm_hold
 
