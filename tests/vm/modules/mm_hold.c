@@ -26,7 +26,7 @@
 #include <linux/sched.h>
 #include <linux/wait.h>
 
-#define HOLD_MAX_MS	20000
+#define HOLD_MAX_MS	25000
 
 static DECLARE_WAIT_QUEUE_HEAD(hold_wq);
 static bool hold_closed;
