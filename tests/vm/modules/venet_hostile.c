@@ -6,7 +6,9 @@
  * call sizes and orders, reserved bits, rings before negotiation, garbage
  * rings, malformed headers and chains, then thousands of random packets
  * (random headers, flags, lengths and chains), a tx ring whose index runs
- * past the ring, and rx buffers that are too small.  Before all that it
+ * past the ring, and rx buffers that are too small.  It also has the
+ * host send it a packet with xmit_more and drop the next (its link went
+ * down): the first must still arrive.  Before all that it
  * renegotiates in a loop (open, NEGOTIATE, close): with nothing to change
  * that must not need rtnl, and changes must be spaced at the documented
  * rate.  Each refusal it
@@ -26,6 +28,7 @@
 #include <linux/etherdevice.h>
 #include <linux/jiffies.h>
 #include <linux/module.h>
+#include <linux/netdevice.h>
 #include <linux/random.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -47,6 +50,9 @@ MODULE_PARM_DESC(failures, "expectations not met (read-only)");
 static int rx_packets;
 module_param(rx_packets, int, 0444);
 MODULE_PARM_DESC(rx_packets, "rx completions with data, counted at unload");
+static char *ifname;
+module_param(ifname, charp, 0444);
+MODULE_PARM_DESC(ifname, "the attacked device's host netdev");
 
 #define RING		64
 #define BUF_SIZE	(128 * 1024)
@@ -418,6 +424,68 @@ static void renegotiation(void)
 		jiffies_to_msecs(jiffies - t0));
 }
 
+/*
+ * The host netdev's transmit, as the stack calls it for a batch: with
+ * the queue's lock held, bottom halves off, and xmit_more saying
+ * whether more packets follow at once.
+ */
+static netdev_tx_t host_xmit(struct net_device *dev, u16 qi, bool more)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, qi);
+	struct sk_buff *skb;
+	netdev_tx_t ret;
+	struct ethhdr *eh;
+
+	skb = alloc_skb(ETH_HLEN + 64, GFP_KERNEL);
+	if (!skb)
+		return NETDEV_TX_BUSY;
+	eh = skb_put(skb, ETH_HLEN);
+	eth_broadcast_addr(eh->h_dest);
+	memset(eh->h_source, 2, ETH_ALEN);
+	eh->h_proto = htons(ETH_P_802_EX1);
+	skb_put_zero(skb, 64);
+	skb->dev = dev;
+	skb_set_queue_mapping(skb, qi);
+
+	rcu_read_lock_bh();
+	__netif_tx_lock(txq, smp_processor_id());
+	ret = netdev_start_xmit(skb, dev, txq, more);
+	__netif_tx_unlock(txq);
+	rcu_read_unlock_bh();
+	return ret;
+}
+
+/*
+ * A packet sent with xmit_more waits for the kick of the one after it.
+ * When that one is dropped (here: the guest's link went down between
+ * the two), its drop must give the kick, or the first waits for the
+ * next packet the host sends.
+ */
+static void xmit_more_then_drop(void)
+{
+	struct net_device *dev;
+	int got = 0, i;
+
+	dev = ifname ? dev_get_by_name(&init_net, ifname) : NULL;
+	expect(dev);
+	if (!dev)
+		return;
+	reclaim_all(&rx1);
+	expect(host_xmit(dev, 1, true) == NETDEV_TX_OK);
+	msleep(100);
+	/* Held back for the rest of its batch. */
+	expect(reclaim_all(&rx1) == 0);
+	expect(call(VBUS_VENET_CALL_LINK_DOWN, NULL, 0) == 0);
+	expect(host_xmit(dev, 1, false) == NETDEV_TX_OK);
+	for (i = 0; i < 50 && !got; i++) {
+		msleep(20);
+		got = reclaim_all(&rx1);
+	}
+	expect(got == 1);
+	expect(call(VBUS_VENET_CALL_LINK_UP, NULL, 0) == 0);
+	dev_put(dev);
+}
+
 static int __init hostile_init(void)
 {
 	struct vbus_memctx *ctx;
@@ -465,6 +533,7 @@ static int __init hostile_init(void)
 	}
 	kick(&rx0);
 	kick(&rx1);
+	xmit_more_then_drop();
 	pr_info("%d notifications so far, %d failures\n",
 		atomic_read(&signals), failures);
 	return 0;

@@ -426,8 +426,8 @@ hostile_setup() {
 	ip link set vnhostile up
 }
 check "a device with two queue pairs for the hostile driver" hostile_setup
-check "the hostile driver runs (bad calls, rings, headers, 20000 random packets)" \
-	insmod tests/vm/modules/venet_hostile.ko container=c1
+check "the hostile driver runs (bad calls, rings, headers, 20000 random packets, a dropped batch end)" \
+	insmod tests/vm/modules/venet_hostile.ko container=c1 ifname=vnhostile
 check "every refusal it expected came" \
 	test "$(cat /sys/module/venet_hostile/parameters/failures)" = 0
 host_frames() {
