@@ -11,7 +11,7 @@
  * down): the first must still arrive.  Before all that it
  * renegotiates in a loop (open, NEGOTIATE, close): with nothing to change
  * that must not need rtnl, and changes must be spaced at the documented
- * rate.  Each refusal it
+ * rate, even when the waiting caller is woken early.  Each refusal it
  * expects is checked; the number of unmet expectations is the read-only
  * parameter "failures".  The host must stay healthy meanwhile: the suite
  * checks that no WARN fired and that a real driver works afterwards.
@@ -31,7 +31,9 @@
 #include <linux/netdevice.h>
 #include <linux/random.h>
 #include <linux/rtnetlink.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/timer.h>
 #include <linux/workqueue.h>
 
 #include <vbus/venet.h>
@@ -390,8 +392,25 @@ static void reneg_loop_fn(struct work_struct *work)
 	complete(&l->done);
 }
 
+/* Wakes a task every tick: a sleep must survive early wake-ups. */
+struct waker {
+	struct timer_list timer;
+	struct task_struct *task;
+	bool stop;
+};
+
+static void waker_fn(struct timer_list *t)
+{
+	struct waker *w = from_timer(w, t, timer);
+
+	wake_up_process(w->task);
+	if (!READ_ONCE(w->stop))
+		mod_timer(&w->timer, jiffies + 1);
+}
+
 static void renegotiation(void)
 {
+	struct waker w = { .task = current };
 	struct reneg_loop l = { .failed = 0 };
 	unsigned long t0;
 	bool in_time;
@@ -415,11 +434,19 @@ static void renegotiation(void)
 	destroy_work_on_stack(&l.work);
 	expect(l.failed == 0);
 
-	/* Twelve changes: the last eight each wait for their turn. */
+	/*
+	 * Twelve changes: the last eight each wait for their turn, woken
+	 * early at every tick meanwhile.
+	 */
+	timer_setup_on_stack(&w.timer, waker_fn, 0);
+	mod_timer(&w.timer, jiffies + 1);
 	t0 = jiffies;
 	for (i = 0; i < 12; i++)
 		expect(reneg_cycle(i & 1 ? RENEG_ALL : RENEG_LESS) == 0);
 	expect(time_after_eq(jiffies, t0 + (12 - RENEG_BURST) * RENEG_GAP));
+	WRITE_ONCE(w.stop, true);
+	del_timer_sync(&w.timer);
+	destroy_timer_on_stack(&w.timer);
 	pr_info("12 renegotiations took %u ms\n",
 		jiffies_to_msecs(jiffies - t0));
 }
