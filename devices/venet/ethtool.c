@@ -9,8 +9,9 @@
  * errors, doorbells received from the guest on the ring, interrupts
  * (notifications) sent to the guest for it, the ring's runs served
  * directly, in the context that kicked it (a guest of the local
- * connector, vbus_ring.h), and its runs that ended on their budget with
- * work left; then the totals.
+ * connector, vbus_ring.h), the times its thread polled it when it was
+ * empty instead of turning the doorbells on (kernel/vbus/ring.c), and
+ * its runs that ended on their budget with work left; then the totals.
  */
 
 #include <linux/ethtool.h>
@@ -21,7 +22,7 @@
 
 static const char * const venet_stat_names[] = {
 	"packets", "bytes", "drops", "errors", "doorbells", "interrupts",
-	"direct", "budget_stops",
+	"direct", "polls", "budget_stops",
 };
 
 #define VENET_NSTATS	ARRAY_SIZE(venet_stat_names)
@@ -76,7 +77,8 @@ static void venet_fill_dir(struct venet_qstats *s, u64 extra_drops,
 	out[4] = atomic_long_read(&ring->doorbells);
 	out[5] = READ_ONCE(ring->notifications);
 	out[6] = atomic_long_read(&ring->direct_runs);
-	out[7] = atomic_long_read(&ring->budget_stops);
+	out[7] = atomic_long_read(&ring->polls);
+	out[8] = atomic_long_read(&ring->budget_stops);
 }
 
 static void venet_get_ethtool_stats(struct net_device *dev,

@@ -97,8 +97,9 @@ struct vbus_ring_budget {
 /*
  * The client posts work on this ring (a transmit ring): its doorbells
  * are off while a run serves it, and on again when the ring is empty
- * (after a round that served descriptors, once it has stayed empty for
- * the ring's polling window: see ring.c).
+ * (after a round that served descriptors, for a client outside this
+ * kernel once it has stayed empty for the ring's polling window: see
+ * ring.c).
  */
 #define VBUS_RING_F_POLL	BIT(0)
 /*
@@ -174,6 +175,9 @@ struct vbus_ring_ops {
  * @worker:	the connection's thread, which runs @work
  * @direct:	the ring may be served directly (VBUS_RING_F_ATOMIC, and an
  *		atomic memctx)
+ * @polled:	the thread's runs may poll the empty ring
+ *		(VBUS_RING_F_POLL, and a client outside this kernel: see
+ *		Polling in ring.c)
  *
  * @node:	in the connection's rings from vbus_ring_attach() to the
  *		stop (the connection's @rings_lock and @lock)
@@ -186,6 +190,7 @@ struct vbus_ring_ops {
  * @work:	serves the ring (a run)
  * @doorbells:	doorbells the client rang
  * @direct_runs: runs served directly (see Direct runs above)
+ * @polls:	runs that polled the empty ring (ring.c)
  * @budget_stops: runs that ended with their budget spent and work left
  *		(they requeued themselves)
  * @notifications: notifications sent to the client (written by @work)
@@ -210,12 +215,14 @@ struct vbus_ring {
 	struct vbus_signal *signal;
 	struct kthread_worker *worker;
 	bool direct;
+	bool polled;
 	struct list_head node;
 
 	bool attached;
 	struct kthread_work work;
 	atomic_long_t doorbells;
 	atomic_long_t direct_runs;
+	atomic_long_t polls;
 	atomic_long_t budget_stops;
 	unsigned long notifications;
 };

@@ -61,7 +61,11 @@
  * doorbell); and every descriptor found so is charged to the run's
  * budget like any other.
  * The time polled is CPU time of the connection's thread, in the
- * client's cgroups.
+ * client's cgroups.  A client in this kernel (an atomic memctx: the
+ * local connector) is never polled for: its doorbell is a call, not an
+ * exit, and it posts from the same CPUs the poll would hold (a stream
+ * then lost a third of its small packets, dropped at a receiver that
+ * got less of the CPU).
  *
  * Direct runs (vbus_ring_serve_now()) and the thread's runs exclude each
  * other through VBUS_RING_RUNNING, taken with acquire and dropped with
@@ -141,7 +145,7 @@ static const struct kernel_param_ops ring_poll_us_ops = {
 
 module_param_cb(ring_poll_us, &ring_poll_us_ops, &ring_poll_us, 0644);
 MODULE_PARM_DESC(ring_poll_us,
-		 "the longest a transmit ring that was just served is polled before its client must ring again, in microseconds (0: never; at most 1000, the default)");
+		 "the longest a transmit ring that was just served is polled before its client must ring again, in microseconds (0: never; at most 1000, the default); never for a client in this kernel");
 
 /* Tell the client what the run published, if it asked for it. */
 static void vbus_ring_notify(struct vbus_ring *ring)
@@ -174,19 +178,19 @@ static bool vbus_ring_thread_wanted(struct vbus_ring *ring)
  * receive ring of the same NIC, say), or another task the scheduler
  * wants to run, ends the poll at once, without the doorbells: the caller
  * requeues the run, and the run that follows watches the rest of the
- * same window.  With @answers (a ring served directly, after a round of
- * one packet), an answer that vbus_ring_expect() announces, or another
- * task that wants the CPU, ends it with the doorbells on: the answer
- * comes through its doorbell and is served directly.
+ * same window.
  */
 static enum vbus_ring_polled vbus_ring_poll(struct vbus_ring *ring,
-					    bool served, u64 max, bool answers)
+					    bool served, u64 max)
 {
 	u64 limit = min_t(u64, ring->poll_ns, max);
 	u64 now = local_clock();
 
-	if (served)
+	if (served) {
 		ring->poll_until = limit ? now + limit : 0;
+		if (limit)
+			atomic_long_inc(&ring->polls);
+	}
 	if (ring->poll_until) {
 		/* The client need not wait for what was published. */
 		vbus_ring_notify(ring);
@@ -197,9 +201,7 @@ static enum vbus_ring_polled vbus_ring_poll(struct vbus_ring *ring,
 			}
 			if (vbus_ring_thread_wanted(ring))
 				return VBUS_RING_YIELD;
-			if (!vbus_ring_ok(ring) ||
-			    (answers && (need_resched() ||
-					 READ_ONCE(ring->expected)))) {
+			if (!vbus_ring_ok(ring)) {
 				ring->poll_until = 0;
 				return VBUS_RING_IDLE;
 			}
@@ -260,9 +262,7 @@ static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
 {
 	bool poll = ring->ops->flags & VBUS_RING_F_POLL;
 	/* Busy polling is for the thread. */
-	bool busy = poll && !b->atomic;
-	bool direct = vbus_ring_direct(ring);
-	unsigned int start = b->items;
+	bool busy = ring->polled && !b->atomic;
 	/* The ceiling, read once so that one run sees one value. */
 	u64 poll_max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
 	enum vbus_ring_polled polled;
@@ -278,11 +278,8 @@ static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
 	if (poll)
 		vbus_shm_signal_disable(dev_signal);
 	if (busy) {
-		/* A direct ring's answers are @direct's to serve. */
-		if (!direct) {
-			expected = READ_ONCE(ring->expected);
-			WRITE_ONCE(ring->expected, false);
-		}
+		expected = READ_ONCE(ring->expected);
+		WRITE_ONCE(ring->expected, false);
 		/* Only the client's timing tells the window's size. */
 		if (expected)
 			ring->poll_end = 0;
@@ -300,14 +297,8 @@ static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
 		/* Served or expected something, or polling: more soon? */
 		served = b->descs != descs || expected;
 		expected = false;
-		/*
-		 * A direct ring that served one packet this run may be in a
-		 * ping-pong: its poll gives way to the answer, which the
-		 * doorbell serves directly.
-		 */
 		if (ret == -EAGAIN && busy && (served || ring->poll_until)) {
-			polled = vbus_ring_poll(ring, served, poll_max,
-						direct && start - b->items <= 1);
+			polled = vbus_ring_poll(ring, served, poll_max);
 			if (polled == VBUS_RING_POSTED)
 				continue;
 			if (polled == VBUS_RING_YIELD) {
@@ -447,6 +438,7 @@ void vbus_ring_init(struct vbus_ring *ring, const struct vbus_ring_ops *ops,
 	INIT_LIST_HEAD(&ring->node);
 	atomic_long_set(&ring->doorbells, 0);
 	atomic_long_set(&ring->direct_runs, 0);
+	atomic_long_set(&ring->polls, 0);
 	atomic_long_set(&ring->budget_stops, 0);
 }
 EXPORT_SYMBOL_GPL(vbus_ring_init);
@@ -497,6 +489,8 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->worker = conn->worker;
 	ring->direct = (ring->ops->flags & VBUS_RING_F_ATOMIC) &&
 		       conn->ctx->ops->atomic;
+	ring->polled = (ring->ops->flags & VBUS_RING_F_POLL) &&
+		       !conn->ctx->ops->atomic;
 	ring->run_state = 0;
 	/*
 	 * The run is idle; a work may only be queued on the thread it was
@@ -627,7 +621,8 @@ EXPORT_SYMBOL_GPL(vbus_ring_abandon);
  * guest, which acknowledges or replies on its transmit ring; packets
  * from it, which the host answers on its receive ring).
  *
- * For a VBUS_RING_F_POLL ring served by its thread: @ring's next run
+ * For a ring its thread polls (VBUS_RING_F_POLL, a client outside this
+ * kernel): @ring's next run
  * polls it as after a round that served descriptors, so the answer needs
  * no doorbell when it comes within the ring's polling window.  The
  * window adapts as for any poll: answers that keep coming after it
@@ -643,7 +638,7 @@ void vbus_ring_expect(struct vbus_ring *ring)
 		return;
 	}
 	/* Only a ring that may be polled now. */
-	if (!(ring->ops->flags & VBUS_RING_F_POLL) || !READ_ONCE(ring_poll_us))
+	if (!READ_ONCE(ring->polled) || !READ_ONCE(ring_poll_us))
 		return;
 	WRITE_ONCE(ring->expected, true);
 	vbus_ring_kick(ring);

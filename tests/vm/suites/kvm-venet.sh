@@ -109,23 +109,30 @@ check "the host pings the guest" ping -c 3 -W 5 10.77.0.2
 # Pings 10 ms apart are not checked: whether a guest that idled for 10 ms
 # answers within 1000 us depends on how fast the emulator is that day.
 
-# "DOORBELLS RTT": the guest's tx doorbells for 200 flood pings with the
-# ceiling at $1, and their mean round trip in us.
+# "DOORBELLS RTT POLLS": the guest's tx doorbells for 200 flood pings
+# with the ceiling at $1, their mean round trip in us, and the times the
+# thread polled the ring (ethtool -S: rx0_polls).
 tx_doorbells() { ethtool -S $HOST_IF | awk '$1 == "rx0_doorbells:" { print $2 }'; }
+tx_polls() { ethtool -S $HOST_IF | awk '$1 == "rx0_polls:" { print $2 }'; }
 reply_doorbells() { # RING_POLL_US
-	local n0 n1 rtt
+	local n0 n1 p0 p1 rtt
 	echo "$1" >/sys/module/vbus/parameters/ring_poll_us || return 1
 	n0=$(tx_doorbells)
+	p0=$(tx_polls)
 	rtt=$(ping -q -f -c 200 -W 5 10.77.0.2 | awk -F/ '/^rtt/ { printf "%d", $5 * 1000 }')
 	n1=$(tx_doorbells)
-	[ -n "$rtt" ] && echo "$((n1 - n0)) $rtt"
+	p1=$(tx_polls)
+	[ -n "$rtt" ] && echo "$((n1 - n0)) $rtt $((p1 - p0))"
 }
 default=$(cat /sys/module/vbus/parameters/ring_poll_us)
-read -r off off_rtt <<<"$(reply_doorbells 0)"
-read -r on on_rtt <<<"$(reply_doorbells 1000)"
+read -r off off_rtt off_polls <<<"$(reply_doorbells 0)"
+read -r on on_rtt on_polls <<<"$(reply_doorbells 1000)"
 echo "$default" >/sys/module/vbus/parameters/ring_poll_us
 echo "# doorbells for 200 flood ping replies: ${off:-?} without polling (mean round trip" \
-	"${off_rtt:-?} us), ${on:-?} polling up to 1000 us (${on_rtt:-?} us)"
+	"${off_rtt:-?} us, ${off_polls:-?} polls), ${on:-?} polling up to 1000 us" \
+	"(${on_rtt:-?} us, ${on_polls:-?} polls)"
+check "flood pings: the thread never polls the guest's ring with ring_poll_us 0" \
+	test "${off_polls:-1}" = 0
 # Flood ping sends the next request when the reply comes or 10 ms
 # after the last one, whichever is first: past 10 ms of round trip (the
 # debug lane's guest took 139 ms) several requests are out at once and
@@ -161,6 +168,9 @@ if [ "${off_rtt:-0}" -gt 1500 ]; then
 else
 	check "flood pings: polling for the replies saves at least half the doorbells" \
 		test "${on:-999}" -le 100
+	# The doorbells saved were saved by polls, which the ring counts.
+	check "flood pings: with ring_poll_us 1000 the thread polls the guest's ring" \
+		test "${on_polls:-0}" -gt 0
 fi
 
 # ---- a VM with 16 venets goes away while this guest receives
