@@ -9,9 +9,10 @@
  * errors, doorbells received from the guest on the ring, interrupts
  * (notifications) sent to the guest for it, the ring's runs served
  * directly, in the context that kicked it (a guest of the local
- * connector, vbus_ring.h), the times its thread polled it when it was
- * empty instead of turning the doorbells on (kernel/vbus/ring.c), and
- * its runs that ended on their budget with work left; then the totals.
+ * connector, vbus_ring.h), the polling windows its thread opened on it
+ * when it was empty, before turning the doorbells on (kernel/vbus/ring.c),
+ * and its runs that ended on their budget with work left; then the
+ * totals.
  */
 
 #include <linux/ethtool.h>
@@ -72,6 +73,7 @@ static void venet_get_strings(struct net_device *dev, u32 sset, u8 *data)
 static void venet_fill_dir(struct venet_qstats *s, u64 extra_drops,
 			   const struct vbus_ring *ring, u64 *out)
 {
+	BUILD_BUG_ON(VENET_NSTATS != 9);
 	venet_qstats_read(s, &out[0], &out[1], &out[2], &out[3]);
 	out[2] += extra_drops;
 	out[4] = atomic_long_read(&ring->doorbells);

@@ -60,7 +60,8 @@ struct vbus_memmap {
  * @atomic:	@copy_to and @copy_from never sleep, and the memory never
  *		moves (no @remap, no @enter): the client's memory is the
  *		kernel's own.  Rings of such a client may be served in the
- *		context that kicks them (vbus_ring.h).
+ *		context that kicks them (vbus_ring.h), and its thread never
+ *		busy-polls them (ring.c).
  *
  * All may sleep, unless @atomic says otherwise.  Each returns 0 or a
  * negative errno (-EFAULT for an address outside the client's memory),

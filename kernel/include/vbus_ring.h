@@ -96,10 +96,9 @@ struct vbus_ring_budget {
 /* Flags of struct vbus_ring_ops. */
 /*
  * The client posts work on this ring (a transmit ring): its doorbells
- * are off while a run serves it, and on again when the ring is empty
- * (after a round that served descriptors, for a client outside this
- * kernel once it has stayed empty for the ring's polling window: see
- * ring.c).
+ * are off while a run serves it, and on again when the ring is empty.
+ * For a client outside this kernel, a run that served descriptors first
+ * watches the empty ring for the ring's polling window (see ring.c).
  */
 #define VBUS_RING_F_POLL	BIT(0)
 /*
@@ -190,7 +189,8 @@ struct vbus_ring_ops {
  * @work:	serves the ring (a run)
  * @doorbells:	doorbells the client rang
  * @direct_runs: runs served directly (see Direct runs above)
- * @polls:	runs that polled the empty ring (ring.c)
+ * @polls:	polling windows opened on the empty ring, after a round
+ *		that served descriptors or expected an answer (ring.c)
  * @budget_stops: runs that ended with their budget spent and work left
  *		(they requeued themselves)
  * @notifications: notifications sent to the client (written by @work)

@@ -261,8 +261,7 @@ static void vbus_ring_unclaim(struct vbus_ring *ring)
 static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
 {
 	bool poll = ring->ops->flags & VBUS_RING_F_POLL;
-	/* Busy polling is for the thread. */
-	bool busy = ring->polled && !b->atomic;
+	bool busy;
 	/* The ceiling, read once so that one run sees one value. */
 	u64 poll_max = (u64)READ_ONCE(ring_poll_us) * NSEC_PER_USEC;
 	enum vbus_ring_polled polled;
@@ -273,6 +272,8 @@ static void vbus_ring_run(struct vbus_ring *ring, struct vbus_ring_budget *b)
 
 	if (!vbus_ring_ok(ring))
 		return;
+	/* Busy polling is for the thread (a direct run's ring never is). */
+	busy = ring->polled && !b->atomic;
 	dev_signal = &ring->ioq.head->dev_signal;
 	/* Served now: the client need not ring. */
 	if (poll)
@@ -476,6 +477,9 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 		      struct vbus_connection *conn, struct vbus_memmap *shm,
 		      struct vbus_signal *signal)
 {
+	/* The client's memory is the kernel's own: see Polling above. */
+	bool atomic = conn->ctx->ops->atomic;
+
 	ring->ioq = *ioq;
 	ring->published = ioq->used;
 	ring->notify = false;
@@ -487,10 +491,11 @@ void vbus_ring_attach(struct vbus_ring *ring, const struct vbus_ioq_device *ioq,
 	ring->shm = shm;
 	ring->signal = signal;
 	ring->worker = conn->worker;
-	ring->direct = (ring->ops->flags & VBUS_RING_F_ATOMIC) &&
-		       conn->ctx->ops->atomic;
-	ring->polled = (ring->ops->flags & VBUS_RING_F_POLL) &&
-		       !conn->ctx->ops->atomic;
+	/* Read by the runs of the connection's other rings, too. */
+	WRITE_ONCE(ring->direct, (ring->ops->flags & VBUS_RING_F_ATOMIC) &&
+		   atomic);
+	WRITE_ONCE(ring->polled, (ring->ops->flags & VBUS_RING_F_POLL) &&
+		   !atomic);
 	ring->run_state = 0;
 	/*
 	 * The run is idle; a work may only be queued on the thread it was
@@ -622,14 +627,14 @@ EXPORT_SYMBOL_GPL(vbus_ring_abandon);
  * from it, which the host answers on its receive ring).
  *
  * For a ring its thread polls (VBUS_RING_F_POLL, a client outside this
- * kernel): @ring's next run
- * polls it as after a round that served descriptors, so the answer needs
- * no doorbell when it comes within the ring's polling window.  The
- * window adapts as for any poll: answers that keep coming after it
- * ends shrink it to nothing, and the run then costs one look at the
- * ring.  For a ring that may be served directly: only marks it, for the
- * class's @direct and vbus_ring_expected(), so the answer is served in
- * the context that sends it.  Otherwise nothing.
+ * kernel): @ring's next run polls it as after a round that served
+ * descriptors, so the answer needs no doorbell when it comes within the
+ * ring's polling window.  The window adapts as for any poll: answers
+ * that keep coming after it ends shrink it to nothing, and the run then
+ * costs one look at the ring.  For a ring that may be served directly:
+ * only marks it, for the class's @direct and vbus_ring_expected(), so
+ * the answer is served in the context that sends it.  Otherwise (an
+ * in-kernel client's ring not served directly) nothing.
  */
 void vbus_ring_expect(struct vbus_ring *ring)
 {
@@ -637,7 +642,10 @@ void vbus_ring_expect(struct vbus_ring *ring)
 		WRITE_ONCE(ring->expected, true);
 		return;
 	}
-	/* Only a ring that may be polled now. */
+	/*
+	 * Only a ring that may be polled now.  Read unattached, @polled
+	 * may be a past connection's: the kick then does nothing.
+	 */
 	if (!READ_ONCE(ring->polled) || !READ_ONCE(ring_poll_us))
 		return;
 	WRITE_ONCE(ring->expected, true);

@@ -122,7 +122,8 @@ reply_doorbells() { # RING_POLL_US
 	rtt=$(ping -q -f -c 200 -W 5 10.77.0.2 | awk -F/ '/^rtt/ { printf "%d", $5 * 1000 }')
 	n1=$(tx_doorbells)
 	p1=$(tx_polls)
-	[ -n "$rtt" ] && echo "$((n1 - n0)) $rtt $((p1 - p0))"
+	# Nothing if a counter is missing: the checks below fail then.
+	[ -n "$rtt" ] && [ -n "$p0" ] && [ -n "$p1" ] && echo "$((n1 - n0)) $rtt $((p1 - p0))"
 }
 default=$(cat /sys/module/vbus/parameters/ring_poll_us)
 read -r off off_rtt off_polls <<<"$(reply_doorbells 0)"

@@ -236,25 +236,28 @@ counters_match() {
 		[ "$ard$atd$brd$btd" = "0000" ]
 }
 
-# The guest's transmit ring: "DOORBELLS POLLS" (ethtool -S of the host
-# netdev).
+# The guest's transmit rings: "DOORBELLS POLLS" (ethtool -S of the host
+# netdev, all queues); fails if either counter is missing.
 tx_ring_stats() {
 	ip netns exec A ethtool -S $HOST_IF |
-		awk '$1 == "rx0_doorbells:" { d = $2 } $1 == "rx0_polls:" { p = $2 }
-			END { print d + 0, p + 0 }'
+		awk '$1 == "rx_doorbells:" { d = $2 } $1 == "rx_polls:" { p = $2 }
+			END { if (d == "" || p == "") exit 1; print d, p }'
 }
 # A stream from B: the connection's thread never polls an in-kernel
 # guest's ring (the guest posts from the same CPUs), so the guest rings.
 unpolled_stream() {
-	local d0 p0 d1 p1
-	read -r d0 p0 <<<"$(tx_ring_stats)"
-	iperf -t "$IPERF_T" || return 1
-	read -r d1 p1 <<<"$(tx_ring_stats)"
-	echo "the guest's transmit ring: $((d1 - d0)) doorbells, $((p1 - p0)) polls"
+	local d0 p0 d1 p1 s
+	s=$(tx_ring_stats) || return 1
+	read -r d0 p0 <<<"$s"
+	iperf "$@" || return 1
+	s=$(tx_ring_stats) || return 1
+	read -r d1 p1 <<<"$s"
+	echo "the guest's transmit rings: $((d1 - d0)) doorbells, $((p1 - p0)) polls"
 	[ "$((d1 - d0))" -gt 0 ] && [ "$p1" = "$p0" ]
 }
 round() {	# $1: label
-	check "$1: iperf3 TCP B to A, ${IPERF_T}s, its ring never polled" unpolled_stream
+	check "$1: iperf3 TCP B to A, ${IPERF_T}s, its ring never polled" \
+		unpolled_stream -t "$IPERF_T"
 	echo "# $t_out"
 	check "$1: iperf3 TCP A to B, ${IPERF_T}s" iperf -t "$IPERF_T" -R
 	echo "# $t_out"
@@ -300,7 +303,8 @@ check "MTU 9000 on both sides" sh -c "ip -n A link set $HOST_IF mtu 9000 && ip -
 check "MTU 9000: ping with 8972-byte payload, no fragmentation" \
 	ip netns exec B ping -c 2 -M do -s 8972 -W 3 10.9.0.1
 round "MTU 9000"
-check "UDP with 64-byte payloads" iperf -u -l 64 -b 20M -t 3
+check "UDP with 64-byte payloads, its ring never polled" \
+	unpolled_stream -u -l 64 -b 20M -t 3
 echo "# $t_out"
 check "UDP with 64-byte payloads: counters agree" counters_match
 check "ethtool -S on the host shows per-queue counters" \
