@@ -112,16 +112,16 @@ check "the host pings the guest" ping -c 3 -W 5 10.77.0.2
 # "DOORBELLS RTT POLLS": the guest's tx doorbells for 200 flood pings
 # with the ceiling at $1, their mean round trip in us, and the times the
 # thread polled the ring (ethtool -S: rx0_polls).
-tx_doorbells() { ethtool -S $HOST_IF | awk '$1 == "rx0_doorbells:" { print $2 }'; }
-tx_polls() { ethtool -S $HOST_IF | awk '$1 == "rx0_polls:" { print $2 }'; }
+# tx_stat NAME: the guest's transmit ring's counter NAME (doorbells, polls).
+tx_stat() { ethtool -S $HOST_IF | awk -v k="rx0_$1:" '$1 == k { print $2 }'; }
 reply_doorbells() { # RING_POLL_US
 	local n0 n1 p0 p1 rtt
 	echo "$1" >/sys/module/vbus/parameters/ring_poll_us || return 1
-	n0=$(tx_doorbells)
-	p0=$(tx_polls)
+	n0=$(tx_stat doorbells)
+	p0=$(tx_stat polls)
 	rtt=$(ping -q -f -c 200 -W 5 10.77.0.2 | awk -F/ '/^rtt/ { printf "%d", $5 * 1000 }')
-	n1=$(tx_doorbells)
-	p1=$(tx_polls)
+	n1=$(tx_stat doorbells)
+	p1=$(tx_stat polls)
 	# Nothing if a counter is missing: the checks below fail then.
 	[ -n "$rtt" ] && [ -n "$p0" ] && [ -n "$p1" ] && echo "$((n1 - n0)) $rtt $((p1 - p0))"
 }
@@ -142,11 +142,11 @@ check "flood pings: the thread never polls the guest's ring with ring_poll_us 0"
 sequential_doorbells() {
 	local n0 n1 i ok=1
 	echo 0 >/sys/module/vbus/parameters/ring_poll_us || return 1
-	n0=$(tx_doorbells)
+	n0=$(tx_stat doorbells)
 	for i in $(seq 30); do
 		ping -q -c 1 -W 5 10.77.0.2 >/dev/null || { ok=0; break; }
 	done
-	n1=$(tx_doorbells)
+	n1=$(tx_stat doorbells)
 	echo "$default" >/sys/module/vbus/parameters/ring_poll_us
 	[ $ok = 1 ] && echo "$((n1 - n0))"
 }
