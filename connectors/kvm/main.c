@@ -288,7 +288,8 @@ union vkvm_ioctl_arg {
  * _IOC_SIZE(@cmd) and nothing else (at most 16383 bytes); smaller than
  * the first published size is EINVAL, larger is read when its tail is
  * zero (E2BIG otherwise); an output argument gets min(size, ours) bytes
- * and zeroes after them.  Argument errors come before ENOTCONN.
+ * and zeroes after them.  A size error comes before ENOTCONN; the
+ * fields are checked after the bind is.
  */
 static long vkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {

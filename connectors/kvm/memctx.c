@@ -34,7 +34,11 @@
  * core remap the region and move its device to the new pages
  * (vbus_memmap_stale()); until then the device keeps the old pages,
  * which stay pinned, so a VMM's change can never make the host touch
- * memory it no longer owns.
+ * memory it no longer owns.  Only anonymous, shmem and hugetlb memory is
+ * pinned so (vkvm_pinnable()).  When the VMM's address space exits the
+ * connections holding maps close (vbus_memmap_gone()), so no pin
+ * outlives the mm whose RLIMIT_MEMLOCK counted it, even while the VMM's
+ * file lives on in another process.
  *
  * Accounting: the VMM pays for what its guest makes us hold.  Pinned
  * pages are added to the VMM's mm->pinned_vm (its VmPin) and refused
@@ -47,6 +51,7 @@
  */
 
 #include <linux/highmem.h>
+#include <linux/hugetlb_inline.h>
 #include <linux/kthread.h>
 #include <linux/capability.h>
 #include <linux/memcontrol.h>
@@ -56,6 +61,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
@@ -369,7 +375,11 @@ struct vkvm_map {
  * The VMM changed its page tables under a run: munmap(), mremap(),
  * mmap(MAP_FIXED), madvise(MADV_DONTNEED), a changed protection...  The
  * core remaps from a work item; the pinned pages stay valid until then.
- * The VMM's exit (MMU_NOTIFY_RELEASE) moves nothing.
+ * The VMM's address space exited (MMU_NOTIFY_RELEASE): nothing can use
+ * the guest's memory any more, but the VMM's file may live on (kept
+ * across an execve(), passed to another process), and with it pins that
+ * the exited mm's RLIMIT_MEMLOCK no longer bounds.  The core closes the
+ * connection, which unpins.
  */
 static bool vkvm_range_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range,
@@ -378,7 +388,9 @@ static bool vkvm_range_invalidate(struct mmu_interval_notifier *mni,
 	struct vkvm_range *r = container_of(mni, struct vkvm_range, mni);
 
 	mmu_interval_set_seq(mni, cur_seq);
-	if (range->event != MMU_NOTIFY_RELEASE)
+	if (range->event == MMU_NOTIFY_RELEASE)
+		vbus_memmap_gone(r->map->owner);
+	else
 		vbus_memmap_stale(r->map->owner);
 	return true;
 }
@@ -413,7 +425,37 @@ static unsigned int vkvm_count_runs(const unsigned long *hva,
 	return runs;
 }
 
-/* Pin the pages of every run; 0, -EAGAIN if a run changed meanwhile. */
+/*
+ * May [start, start + len) be pinned for long?  Only memory that no
+ * writeback cleans and write-protects behind the pin: anonymous, shmem
+ * (memfd, /dev/shm, a shared anonymous mapping) or hugetlb.  6.1's
+ * FOLL_LONGTERM refuses only fsdax, so a page of an ordinary file would
+ * be written through the pin while its filesystem thinks it clean.
+ * 0, -EFAULT where nothing is mapped, -EOPNOTSUPP for a file.  Called
+ * with the mmap lock held.
+ */
+static int vkvm_pinnable(struct mm_struct *mm, unsigned long start,
+			 unsigned long len)
+{
+	unsigned long end = start + len;
+
+	while (start < end) {
+		struct vm_area_struct *vma = vma_lookup(mm, start);
+
+		if (!vma)
+			return -EFAULT;
+		if (!vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
+		    !(vma->vm_file && shmem_file(vma->vm_file)))
+			return -EOPNOTSUPP;
+		start = vma->vm_end;
+	}
+	return 0;
+}
+
+/*
+ * Pin the pages of every run; 0, -EAGAIN if a run changed meanwhile,
+ * -EOPNOTSUPP if one is a file's (vkvm_pinnable()).
+ */
 static int vkvm_pin_runs(struct mm_struct *mm, struct vkvm_map *m,
 			 const unsigned long *hva)
 {
@@ -428,6 +470,9 @@ static int vkvm_pin_runs(struct mm_struct *mm, struct vkvm_map *m,
 	for (k = 0; k < m->nranges; k++) {
 		struct vkvm_range *r = &m->ranges[k];
 
+		ret = vkvm_pinnable(mm, hva[r->first], r->npages * PAGE_SIZE);
+		if (ret)
+			break;
 		ret = pin_user_pages_remote(mm, hva[r->first], r->npages,
 					    FOLL_WRITE | FOLL_LONGTERM,
 					    &m->pages[r->first], NULL, NULL);

@@ -72,7 +72,10 @@ struct vbus_memmap {
  * mapping when that happens, from any context; the core then calls
  * @remap on the connection's ring thread and, if the mapping moved,
  * moves the device over to the new one before it calls @unmap on the
- * old.
+ * old.  A memctx whose memory is gone for good (a VMM's address space
+ * exited while its file lives on) calls vbus_memmap_gone() instead: the
+ * core closes the connection that holds the mapping, which unmaps it,
+ * so no page stays pinned for memory nobody can use.
  *
  * A memctx pins @owner from vbus_memctx_init() until its release has
  * returned: the core's connections, their teardown and remap work items
@@ -159,5 +162,6 @@ static inline void vbus_memctx_leave(struct vbus_memctx *ctx, bool entered)
 struct vbus_memctx *vbus_memctx_kernel_create(void);
 
 void vbus_memmap_stale(struct vbus_memmap *map);
+void vbus_memmap_gone(struct vbus_memmap *map);
 
 #endif /* _VBUS_MEMCTX_H */

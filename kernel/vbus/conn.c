@@ -279,6 +279,7 @@ static void vbus_connection_remap_work(struct kthread_work *work)
 	struct vbus_connection *conn =
 		container_of(work, struct vbus_connection, remap_work.work);
 	struct vbus_region *r;
+	bool gone = false;
 
 	if (!mutex_trylock(&conn->lock)) {
 		/*
@@ -292,10 +293,26 @@ static void vbus_connection_remap_work(struct kthread_work *work)
 	conn->remap_delay = 0;
 	if (!conn->closed) {
 		list_for_each_entry(r, &conn->regions, node)
-			if (test_and_clear_bit(VBUS_REGION_STALE, &r->stale))
+			gone |= test_bit(VBUS_REGION_GONE, &r->stale);
+		list_for_each_entry(r, &conn->regions, node)
+			if (test_and_clear_bit(VBUS_REGION_STALE, &r->stale) &&
+			    !gone)
 				vbus_region_remap(conn, r);
 	}
 	mutex_unlock(&conn->lock);
+
+	/*
+	 * The client's memory is gone for good: close the connection as
+	 * DEVCLOSE would, which unmaps (and unpins) its regions.  Its
+	 * handle stays in the client's table until the client closes it or
+	 * detaches.  The connection lives until this item has returned:
+	 * its unmap runs on this thread and cancels this item first.
+	 */
+	if (gone) {
+		mutex_lock(&vbus_lock);
+		vbus_connection_close(conn);
+		mutex_unlock(&vbus_lock);
+	}
 }
 
 /**
@@ -323,6 +340,26 @@ void vbus_memmap_stale(struct vbus_memmap *map)
 	kthread_queue_delayed_work(conn->worker, &conn->remap_work, 0);
 }
 EXPORT_SYMBOL_GPL(vbus_memmap_stale);
+
+/**
+ * vbus_memmap_gone() - the memory behind a mapping is gone for good
+ * @map:	as for vbus_memmap_stale()
+ *
+ * For connectors: the client's memory went away while the client lives
+ * on (a VMM's address space exited and its file is still open, kept
+ * across an execve() or passed to another process).  The core closes
+ * the connection that holds @map from a work item, which unmaps its
+ * regions, so their pages are not held for memory nobody can use any
+ * more.  Any context; the same rule as for vbus_memmap_stale() applies.
+ */
+void vbus_memmap_gone(struct vbus_memmap *map)
+{
+	struct vbus_region *r = container_of(map, struct vbus_region, map);
+
+	set_bit(VBUS_REGION_GONE, &r->stale);
+	vbus_memmap_stale(map);
+}
+EXPORT_SYMBOL_GPL(vbus_memmap_gone);
 
 /* The work items of a new connection's close and remap. */
 void vbus_connection_init_work(struct vbus_connection *conn)

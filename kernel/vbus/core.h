@@ -146,17 +146,19 @@ void vbus_connection_put(struct vbus_connection *conn);
 
 /*
  * A shared-memory region registered on a connection.  @map and @node
- * are under conn->lock; @stale is set by vbus_memmap_stale() from any
- * context and cleared by the connection's remap work.
+ * are under conn->lock; @stale's bits are set by vbus_memmap_stale()
+ * and vbus_memmap_gone() from any context and read by the connection's
+ * remap work, which clears VBUS_REGION_STALE.
  */
 struct vbus_region {
 	struct list_head node;		/* in conn->regions */
 	struct vbus_memmap map;
 	struct vbus_signal *signal;
-	unsigned long stale;		/* bit 0: remap wanted */
+	unsigned long stale;		/* VBUS_REGION_* */
 };
 
-#define VBUS_REGION_STALE	0
+#define VBUS_REGION_STALE	0	/* remap wanted */
+#define VBUS_REGION_GONE	1	/* the memory is gone: close */
 
 /* conn.c */
 void vbus_connection_init_work(struct vbus_connection *conn);

@@ -5,6 +5,8 @@
 //   kvm-limits CONTAINER ECHO_ID counts
 //   kvm-limits CONTAINER ECHO_ID memlock PAGES
 //   kvm-limits CONTAINER ECHO_ID memcg CGROUP_DIR ECHO_MAX_LEN
+//   kvm-limits CONTAINER ECHO_ID memexec PAGES
+//   kvm-limits CONTAINER ECHO_ID filemem FILE
 //
 // It creates a VM without a vCPU, binds it to CONTAINER through
 // /dev/vbus-kvm and makes the guest's calls itself (VBUS_KVM_CALL on a call
@@ -23,6 +25,13 @@
 //   before the bind; a region of PAGES pages must map and show in VmPin,
 //   one page more must fail with ENOMEM; closing gives the pages back, and
 //   a region moved by the VMM (MADV_DONTNEED under it) stays counted once.
+// memexec: as memlock, a region of PAGES pages; then the VMM execs
+//   itself with its /dev/vbus-kvm file left open.  The exited address
+//   space's pins must go (the host pins no more than RLIMIT_MEMLOCK for
+//   memory nobody can use) while the new image still holds the file.
+// filemem: a ring on a page of FILE (an ordinary file, mapped shared
+//   over the guest's memory) is refused with EOPNOTSUPP; the same page
+//   from a memfd maps.
 // memcg: moves itself into CGROUP_DIR (cgroup v2, memory controller on)
 //   after setting up; echo connections (two ECHO_MAX_LEN buffers each)
 //   must show in memory.current, and with memory.max a little above the
@@ -503,6 +512,120 @@ void check_memlock(const std::string &container, uint32_t echo, unsigned long pa
 	       "closing the last connection unpins: VmPin " + std::to_string(vm_pin_kb()) + " kB");
 }
 
+// Pages pinned in the whole system (FOLL_PIN), as tests/vm/lib.sh counts.
+long pins_held()
+{
+	std::ofstream("/proc/sys/vm/stat_refresh") << "1\n";
+	std::ifstream f("/proc/vmstat");
+	std::string key;
+	long value = 0;
+	long acquired = -1;
+	long released = -1;
+	while (f >> key >> value) {
+		if (key == "nr_foll_pin_acquired") {
+			acquired = value;
+		} else if (key == "nr_foll_pin_released") {
+			released = value;
+		}
+	}
+	if (acquired < 0 || released < 0) {
+		throw std::runtime_error("no nr_foll_pin_* in /proc/vmstat");
+	}
+	return acquired - released;
+}
+
+// Phase 1 of memexec: pin @pages pages, then exec @self with the
+// VMM's file left open, for check_memexec_after().
+void check_memexec(const std::string &self, const std::string &container, uint32_t echo,
+                   unsigned long pages)
+{
+	drop_ipc_lock();
+	const rlimit rl{pages * page, pages * page};
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0) {
+		fail("setrlimit(RLIMIT_MEMLOCK)");
+	}
+	const long before = pins_held();
+	Vmm vmm(container);
+	vmm.add_doorbells(4);
+	const int64_t a = vmm.open_echo(echo);
+	if (a < 0) {
+		throw std::runtime_error("DEVOPEN of the echo device failed");
+	}
+	const int64_t r = vmm.add_ring(static_cast<uint32_t>(a), big_gpa, pages * page, 1);
+	const long held = pins_held();
+	report(r == 0 && held - before >= static_cast<long>(pages),
+	       "a region of RLIMIT_MEMLOCK's " + std::to_string(pages) + " pages maps (" +
+	           errname(static_cast<int>(-r)) + "), " + std::to_string(held - before) +
+	           " pages pinned");
+	if (failures != 0) {
+		return;
+	}
+	std::cout << std::flush;
+	if (fcntl(vmm.bus(), F_SETFD, 0) < 0) {
+		fail("fcntl(F_SETFD) of /dev/vbus-kvm");
+	}
+	const std::string before_s = std::to_string(before);
+	const std::string fd_s = std::to_string(vmm.bus());
+	const std::array<const char *, 7> argv{self.c_str(),    container.c_str(), "0",
+	                                       "memexec-after", before_s.c_str(),  fd_s.c_str(),
+	                                       nullptr};
+	// NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): execv's prototype
+	execv("/proc/self/exe", const_cast<char *const *>(argv.data()));
+	fail("execv(/proc/self/exe)");
+}
+
+// Phase 2 of memexec: the new image, holding the old VMM's file @fd.
+void check_memexec_after(long before, int fd)
+{
+	report(fcntl(fd, F_GETFD) >= 0,
+	       "the VMM's /dev/vbus-kvm file is still open after execve()");
+	long held = pins_held();
+	for (int i = 0; i < 100 && held > before; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+		held = pins_held();
+	}
+	report(held <= before, "the exited address space's pins are gone while its file is open: " +
+	                           std::to_string(held) + " pages pinned, " +
+	                           std::to_string(before) + " before");
+	close(fd);
+}
+
+// A ring on a page of the ordinary file @path is refused; on a memfd's, not.
+void check_filemem(const std::string &container, uint32_t echo, const std::string &path)
+{
+	Vmm vmm(container);
+	vmm.add_doorbells(4);
+	const int64_t a = vmm.open_echo(echo);
+	if (a < 0) {
+		throw std::runtime_error("DEVOPEN of the echo device failed");
+	}
+	const auto ring_page = vmm.mem().subspan(ring_gpa, page);
+	const Fd file(open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+	if (!file || ftruncate(file.get(), page) < 0) {
+		fail("create " + path);
+	}
+	if (mmap(ring_page.data(), page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, file.get(),
+	         0) == MAP_FAILED) {
+		fail("mmap(MAP_FIXED) of " + path);
+	}
+	const long before = pins_held();
+	int64_t r = vmm.add_ring(static_cast<uint32_t>(a), ring_gpa, page, 1);
+	report(r == -EOPNOTSUPP, "a ring on a page of " + path + " is refused: " +
+	                             errname(static_cast<int>(-r)) + " (want EOPNOTSUPP)");
+	report(pins_held() == before, "and nothing stays pinned");
+
+	const auto copy = testtools::GuestMemory::memfd("ring-page", page);
+	if (mmap(ring_page.data(), page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, copy.fd(),
+	         0) == MAP_FAILED) {
+		fail("mmap(MAP_FIXED) of a memfd");
+	}
+	r = vmm.add_ring(static_cast<uint32_t>(a), ring_gpa, page, 2);
+	report(r == 0,
+	       "the same ring on a memfd's page maps (" + errname(static_cast<int>(-r)) + ")");
+	r = vmm.close_conn(static_cast<uint32_t>(a));
+	report(r == 0, "the connection closes (" + errname(static_cast<int>(-r)) + ")");
+}
+
 // A cgroup v2 file's first number, or a key's ("max 3") in a flat keyed file.
 long cg_read(const std::string &dir, const std::string &file, const std::string &key = "")
 {
@@ -744,7 +867,7 @@ int main(int argc, char **argv)
 	const std::span args(argv, argc);
 	if (args.size() < 4) {
 		std::cerr << "usage: kvm-limits CONTAINER ECHO_ID counts|memlock PAGES|"
-		             "memcg CGROUP_DIR ECHO_MAX_LEN\n";
+		             "memcg CGROUP_DIR ECHO_MAX_LEN|memexec PAGES|filemem FILE\n";
 		return 2;
 	}
 	try {
@@ -761,6 +884,12 @@ int main(int argc, char **argv)
 			check_memlock(container, echo, std::stoul(args[4]));
 		} else if (mode == "memcg" && args.size() == 6) {
 			check_memcg(container, echo, args[4], std::stol(args[5]));
+		} else if (mode == "memexec" && args.size() == 5) {
+			check_memexec(args[0], container, echo, std::stoul(args[4]));
+		} else if (mode == "memexec-after" && args.size() == 6) {
+			check_memexec_after(std::stol(args[4]), std::stoi(args[5]));
+		} else if (mode == "filemem" && args.size() == 5) {
+			check_filemem(container, echo, args[4]);
 		} else {
 			std::cerr << "kvm-limits: unknown mode " << mode << "\n";
 			return 2;
