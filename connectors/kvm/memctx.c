@@ -34,8 +34,8 @@
  * core remap the region and move its device to the new pages
  * (vbus_memmap_stale()); until then the device keeps the old pages,
  * which stay pinned, so a VMM's change can never make the host touch
- * memory it no longer owns.  Only anonymous, shmem and hugetlb memory is
- * pinned so (vkvm_pinnable()).  When the VMM's address space exits the
+ * memory it no longer owns.  Pages a filesystem writes back through a
+ * shared mapping are never pinned so (vkvm_vma_pinnable()).  When the VMM's address space exits the
  * connections holding maps close (vbus_memmap_gone()), so no pin
  * outlives the mm whose RLIMIT_MEMLOCK counted it, even while the VMM's
  * file lives on in another process.
@@ -50,6 +50,7 @@
  * at bind time, also when a remap runs in a kworker.
  */
 
+#include <linux/backing-dev.h>
 #include <linux/highmem.h>
 #include <linux/hugetlb_inline.h>
 #include <linux/kthread.h>
@@ -426,13 +427,32 @@ static unsigned int vkvm_count_runs(const unsigned long *hva,
 }
 
 /*
- * May [start, start + len) be pinned for long?  Only memory that no
- * writeback cleans and write-protects behind the pin: anonymous, shmem
- * (memfd, /dev/shm, a shared anonymous mapping) or hugetlb.  6.1's
- * FOLL_LONGTERM refuses only fsdax, so a page of an ordinary file would
- * be written through the pin while its filesystem thinks it clean.
- * 0, -EFAULT where nothing is mapped, -EOPNOTSUPP for a file.  Called
- * with the mmap lock held.
+ * May @vma's pages be pinned for long?  Not those of a shared mapping of
+ * a file that its filesystem writes back (or wants to hear of writes
+ * to): writeback cleans and write-protects them behind the pin, and the
+ * host's writes through it would go unseen.  6.1's FOLL_LONGTERM refuses
+ * only fsdax; later kernels refuse these too.  Anonymous memory, a
+ * private mapping (FOLL_WRITE pins its own anonymous copies), shmem (a
+ * memfd, /dev/shm, a shared anonymous mapping), hugetlbfs and a file
+ * system without writeback (ramfs) may be pinned.
+ */
+static bool vkvm_vma_pinnable(struct vm_area_struct *vma)
+{
+	struct file *file = vma->vm_file;
+
+	if (!file || !(vma->vm_flags & VM_SHARED))
+		return true;
+	if (shmem_file(file) || is_vm_hugetlb_page(vma))
+		return true;
+	if (vma->vm_ops && (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite))
+		return false;
+	return !mapping_can_writeback(file->f_mapping);
+}
+
+/*
+ * Every VMA of [start, start + len) as vkvm_vma_pinnable() wants: 0,
+ * -EFAULT where nothing is mapped, -EOPNOTSUPP otherwise.  Called with
+ * the mmap lock held.
  */
 static int vkvm_pinnable(struct mm_struct *mm, unsigned long start,
 			 unsigned long len)
@@ -444,8 +464,7 @@ static int vkvm_pinnable(struct mm_struct *mm, unsigned long start,
 
 		if (!vma)
 			return -EFAULT;
-		if (!vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
-		    !(vma->vm_file && shmem_file(vma->vm_file)))
+		if (!vkvm_vma_pinnable(vma))
 			return -EOPNOTSUPP;
 		start = vma->vm_end;
 	}

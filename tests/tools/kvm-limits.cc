@@ -29,9 +29,9 @@
 //   itself with its /dev/vbus-kvm file left open.  The exited address
 //   space's pins must go (the host pins no more than RLIMIT_MEMLOCK for
 //   memory nobody can use) while the new image still holds the file.
-// filemem: a ring on a page of FILE (an ordinary file, mapped shared
-//   over the guest's memory) is refused with EOPNOTSUPP; the same page
-//   from a memfd maps.
+// filemem: a ring on a page of FILE (on a filesystem with writeback),
+//   mapped shared over the guest's memory, is refused with EOPNOTSUPP;
+//   a private mapping of it, and a memfd's shared page, map.
 // memcg: moves itself into CGROUP_DIR (cgroup v2, memory controller on)
 //   after setting up; echo connections (two ECHO_MAX_LEN buffers each)
 //   must show in memory.current, and with memory.max a little above the
@@ -590,7 +590,16 @@ void check_memexec_after(long before, int fd)
 	close(fd);
 }
 
-// A ring on a page of the ordinary file @path is refused; on a memfd's, not.
+// Map a page of @fd over @at, shared or private.
+void map_page_over(std::span<uint8_t> at, int fd, int flags, const std::string &what)
+{
+	if (mmap(at.data(), page, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		fail("mmap(MAP_FIXED) of " + what);
+	}
+}
+
+// A ring on a shared page of @path (a file its filesystem writes back)
+// is refused; on a private mapping of it, or a memfd's page, it maps.
 void check_filemem(const std::string &container, uint32_t echo, const std::string &path)
 {
 	Vmm vmm(container);
@@ -599,30 +608,33 @@ void check_filemem(const std::string &container, uint32_t echo, const std::strin
 	if (a < 0) {
 		throw std::runtime_error("DEVOPEN of the echo device failed");
 	}
+	const auto handle = static_cast<uint32_t>(a);
 	const auto ring_page = vmm.mem().subspan(ring_gpa, page);
 	const Fd file(open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
 	if (!file || ftruncate(file.get(), page) < 0) {
 		fail("create " + path);
 	}
-	if (mmap(ring_page.data(), page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, file.get(),
-	         0) == MAP_FAILED) {
-		fail("mmap(MAP_FIXED) of " + path);
-	}
-	const long before = pins_held();
-	int64_t r = vmm.add_ring(static_cast<uint32_t>(a), ring_gpa, page, 1);
-	report(r == -EOPNOTSUPP, "a ring on a page of " + path + " is refused: " +
+	map_page_over(ring_page, file.get(), MAP_SHARED, path);
+	int64_t r = vmm.add_ring(handle, ring_gpa, page, 1);
+	report(r == -EOPNOTSUPP, "a ring on a shared page of " + path + " is refused: " +
 	                             errname(static_cast<int>(-r)) + " (want EOPNOTSUPP)");
-	report(pins_held() == before, "and nothing stays pinned");
+	report(vm_pin_kb() == 0,
+	       "and nothing stays pinned: VmPin " + std::to_string(vm_pin_kb()) + " kB");
 
-	const auto copy = testtools::GuestMemory::memfd("ring-page", page);
-	if (mmap(ring_page.data(), page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, copy.fd(),
-	         0) == MAP_FAILED) {
-		fail("mmap(MAP_FIXED) of a memfd");
-	}
-	r = vmm.add_ring(static_cast<uint32_t>(a), ring_gpa, page, 2);
+	map_page_over(ring_page, file.get(), MAP_PRIVATE, path + " (private)");
+	r = vmm.add_ring(handle, ring_gpa, page, 2);
 	report(r == 0,
-	       "the same ring on a memfd's page maps (" + errname(static_cast<int>(-r)) + ")");
-	r = vmm.close_conn(static_cast<uint32_t>(a));
+	       "on a private mapping of it the ring maps (" + errname(static_cast<int>(-r)) + ")");
+	r = vmm.close_conn(handle);
+	report(r == 0, "the connection closes (" + errname(static_cast<int>(-r)) + ")");
+
+	const int64_t b = vmm.open_echo(echo);
+	const auto copy = testtools::GuestMemory::memfd("ring-page", page);
+	map_page_over(ring_page, copy.fd(), MAP_SHARED, "a memfd");
+	r = b < 0 ? b : vmm.add_ring(static_cast<uint32_t>(b), ring_gpa, page, 3);
+	report(r == 0,
+	       "on a memfd's shared page the ring maps (" + errname(static_cast<int>(-r)) + ")");
+	r = b < 0 ? b : vmm.close_conn(static_cast<uint32_t>(b));
 	report(r == 0, "the connection closes (" + errname(static_cast<int>(-r)) + ")");
 }
 

@@ -8,8 +8,8 @@
 # - pinned guest pages count against the VMM's RLIMIT_MEMLOCK (without
 #   CAP_IPC_LOCK) and show in its VmPin, also across a remap; they go
 #   when the VMM's address space does, even if its file lives on (an
-#   execve() that keeps it), and a page of an ordinary file (ramfs here)
-#   is never pinned for long;
+#   execve() that keeps it), and a shared page of a file its filesystem
+#   writes back (ext4 here) is never pinned for long;
 # - what the VMM makes the host allocate is charged to its memory cgroup:
 #   at memory.max its calls fail with ENOMEM, no OOM kill, and closing
 #   gives the memory back; a device placed meanwhile still reaches its
@@ -46,13 +46,16 @@ tool_test "pins count against RLIMIT_MEMLOCK and show in VmPin" $LIMITS L "$e0" 
 tool_test "pins go with the VMM's address space, its file kept across execve()" \
 	$LIMITS L "$e0" memexec 16
 check "L has no client left" test "$(cat $L/clients)" = 0
-RAMFS=/tmp/vbus-limits-ramfs
-ramfs_up() { mkdir -p $RAMFS && mount -t ramfs ramfs $RAMFS; }
-ramfs_down() { umount $RAMFS && rmdir $RAMFS; }
-check "a ramfs for an ordinary file" ramfs_up
-tool_test "a ring on a page of an ordinary file is refused" \
-	$LIMITS L "$e0" filemem $RAMFS/guest-page
-check "the ramfs goes" ramfs_down
+EXT4=/tmp/vbus-limits-ext4
+ext4_up() {
+	modprobe loop && modprobe ext4 && truncate -s 8M $EXT4.img && mkfs.ext4 -q -F $EXT4.img &&
+		mkdir -p $EXT4 && mount -o loop $EXT4.img $EXT4
+}
+ext4_down() { umount $EXT4 && rmdir $EXT4 && rm $EXT4.img; }
+check "an ext4 file system for an ordinary file" ext4_up
+tool_test "a ring on a shared page of an ext4 file is refused" \
+	$LIMITS L "$e0" filemem $EXT4/guest-page
+check "the ext4 file system goes" ext4_down
 
 cgroup_setup() {
 	cgroup_make $CG && grep -qw memory /sys/fs/cgroup/cgroup.controllers &&
