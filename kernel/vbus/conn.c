@@ -133,10 +133,13 @@ static void vbus_connection_unmap(struct kthread_work *work)
 		kfree(r);
 	}
 	/*
-	 * Nothing is mapped: nothing can mark a region stale any more.  A
-	 * queued remap is only taken off the queue (none runs: this is its
-	 * thread, or there never was one), and none is queued again.  The remap holds no reference
-	 * of its own: ours keeps the connection until the finish, and no
+	 * Nothing is mapped: nothing can mark a region stale any more, so
+	 * no remap is queued again.  One still queued is taken off; none
+	 * runs on this thread.  Called directly (no region left), a remap
+	 * may be running on the thread if a DEVSHM that failed had its map
+	 * marked stale before it unmapped it: that remap finds no region,
+	 * so the wait lasts one trylock.  The remap holds no reference of
+	 * its own: ours keeps the connection until the finish, and no
 	 * other path frees a connection with regions.
 	 */
 	kthread_cancel_delayed_work_sync(&conn->remap_work);
