@@ -35,10 +35,10 @@
  * (vbus_memmap_stale()); until then the device keeps the old pages,
  * which stay pinned, so a VMM's change can never make the host touch
  * memory it no longer owns.  Pages a filesystem writes back through a
- * shared mapping are never pinned so (vkvm_vma_pinnable()).  When the VMM's address space exits the
- * connections holding maps close (vbus_memmap_gone()), so no pin
- * outlives the mm whose RLIMIT_MEMLOCK counted it, even while the VMM's
- * file lives on in another process.
+ * shared mapping are never pinned so (vkvm_vma_pinnable()).  When the
+ * VMM's address space exits, the connections holding maps close
+ * (vbus_memmap_gone()), so no pin outlives the mm whose RLIMIT_MEMLOCK
+ * counted it, even while the VMM's file lives on in another process.
  *
  * Accounting: the VMM pays for what its guest makes us hold.  Pinned
  * pages are added to the VMM's mm->pinned_vm (its VmPin) and refused
@@ -444,7 +444,8 @@ static bool vkvm_vma_pinnable(struct vm_area_struct *vma)
 		return true;
 	if (shmem_file(file) || is_vm_hugetlb_page(vma))
 		return true;
-	if (vma->vm_ops && (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite))
+	if (vma->vm_ops &&
+	    (vma->vm_ops->page_mkwrite || vma->vm_ops->pfn_mkwrite))
 		return false;
 	return !mapping_can_writeback(file->f_mapping);
 }
@@ -473,7 +474,7 @@ static int vkvm_pinnable(struct mm_struct *mm, unsigned long start,
 
 /*
  * Pin the pages of every run; 0, -EAGAIN if a run changed meanwhile,
- * -EOPNOTSUPP if one is a file's (vkvm_pinnable()).
+ * -EOPNOTSUPP if one may not be pinned for long (vkvm_vma_pinnable()).
  */
 static int vkvm_pin_runs(struct mm_struct *mm, struct vkvm_map *m,
 			 const unsigned long *hva)
