@@ -463,13 +463,19 @@ void drop_ipc_lock()
 	}
 }
 
-void check_memlock(const std::string &container, uint32_t echo, unsigned long pages)
+// Without CAP_IPC_LOCK, with RLIMIT_MEMLOCK at @pages pages.
+void limit_memlock(unsigned long pages)
 {
 	drop_ipc_lock();
 	const rlimit rl{pages * page, pages * page};
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0) {
 		fail("setrlimit(RLIMIT_MEMLOCK)");
 	}
+}
+
+void check_memlock(const std::string &container, uint32_t echo, unsigned long pages)
+{
+	limit_memlock(pages);
 	Vmm vmm(container);
 	vmm.add_doorbells(4);
 	const long kb = static_cast<long>(pages * page / 1024);
@@ -539,11 +545,7 @@ long pins_held()
 void check_memexec(const std::string &self, const std::string &container, uint32_t echo,
                    unsigned long pages)
 {
-	drop_ipc_lock();
-	const rlimit rl{pages * page, pages * page};
-	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0) {
-		fail("setrlimit(RLIMIT_MEMLOCK)");
-	}
+	limit_memlock(pages);
 	const long before = pins_held();
 	Vmm vmm(container);
 	vmm.add_doorbells(4);
