@@ -374,6 +374,7 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 {
 	struct vbus_connection *conn;
 	struct vbus_device *dev;
+	struct module *owner;
 	int ret;
 
 	conn = kzalloc(sizeof(*conn), VBUS_GFP_CLIENT);
@@ -390,16 +391,28 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	conn->client = client;
 	conn->ctx = client->ctx;
 
-	/* The id table is read locklessly; devices are freed after RCU. */
+	/*
+	 * The id table is read locklessly; devices are freed after RCU.
+	 * The class is pinned before the device: from here on the device
+	 * may be unplaced and removed, and the put below may then be its
+	 * last, which runs the class's release.  A class whose module is
+	 * going refuses (its exit waits for the devices freed meanwhile).
+	 * A connection keeps both references for its life.
+	 */
 	rcu_read_lock();
 	dev = xa_load(&client->container->devices, devid);
-	if (dev && !config_item_get_unless_zero(&dev->group.cg_item))
+	if (dev && !try_module_get(dev->class->owner))
 		dev = NULL;
+	if (dev && !config_item_get_unless_zero(&dev->group.cg_item)) {
+		module_put(dev->class->owner);
+		dev = NULL;
+	}
 	rcu_read_unlock();
 	if (!dev) {
 		kfree(conn);
 		return -ENODEV;
 	}
+	owner = dev->class->owner;
 
 	/*
 	 * The device's open() may sleep: its allocations are charged to
@@ -423,11 +436,6 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 		ret = -ENOSPC;
 		goto err_unlock;
 	}
-	/* A connection outlives the device's directory: pin the class. */
-	if (!try_module_get(dev->class->owner)) {
-		ret = -ENODEV;
-		goto err_unlock;
-	}
 	client->nconns++;	/* a place for it, given back on failure */
 	mutex_unlock(&vbus_lock);
 
@@ -435,7 +443,7 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 	ret = xa_alloc(&client->conns, handle, NULL, xa_limit_32b,
 		       VBUS_GFP_CLIENT);
 	if (ret)
-		goto err_module;
+		goto err_nconns;
 	conn->dev = dev;
 	ret = dev->ops->open(dev, version, conn);
 	if (ret)
@@ -461,8 +469,7 @@ int vbus_client_devopen(struct vbus_client *client, u32 devid, u32 *version,
 
 err_handle:
 	xa_release(&client->conns, *handle);
-err_module:
-	module_put(dev->class->owner);
+err_nconns:
 	mutex_lock(&vbus_lock);
 	client->nconns--;
 err_unlock:
@@ -470,6 +477,8 @@ err_unlock:
 	mutex_unlock(&dev->state_lock);
 err_put:
 	config_item_put(&dev->group.cg_item);
+	/* After the put: its release may run the class's code. */
+	module_put(owner);
 	kfree(conn);
 	return ret;
 }

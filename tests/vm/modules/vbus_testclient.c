@@ -13,7 +13,8 @@
  * in the read-only parameters devadds and devdrops.
  *
  * With hold=1 and keep_open=1 it also opens the first echo device (or
- * the first of type open_type) and keeps it open until unloaded.
+ * the first of type open_type, or the device of id open_devid, announced
+ * or not) and keeps it open until unloaded.
  *
  * With probe_uid=N it only tries to attach as user N without
  * CAP_NET_ADMIN and reports the result (0 or a negative errno) in the
@@ -48,6 +49,9 @@ MODULE_PARM_DESC(keep_open, "with hold, keep the first echo device open");
 static char *open_type = VBUS_ECHO_TYPE;
 module_param(open_type, charp, 0444);
 MODULE_PARM_DESC(open_type, "the type of device keep_open opens");
+static int open_devid = -1;
+module_param(open_devid, int, 0444);
+MODULE_PARM_DESC(open_devid, "the id of the device keep_open opens (default: by type)");
 static unsigned int buffers = 20000;
 module_param(buffers, uint, 0444);
 MODULE_PARM_DESC(buffers, "buffers to send through the echo ring");
@@ -419,6 +423,8 @@ static int __init tc_init(void)
 	if (hold && keep_open && !ret) {
 		u32 version = VBUS_ECHO_VERSION, handle;
 
+		if (open_devid >= 0)
+			open_id = open_devid;
 		ret = open_id < 0 ? -ENODEV :
 		      vbus_client_devopen(client, open_id, &version, &handle);
 	}

@@ -204,6 +204,33 @@ check "the refused open left no connection" \
 	test "$(cat $CFS/devices/gate/g/connections)" -eq 0
 check "... and no client: the container goes" \
 	sh -c "rm $CFS/containers/cg/devices/g && rmdir $CFS/containers/cg"
+# An open that has found the device pins the device's class before it
+# waits for the device (here behind its disable, held at the gate):
+# meanwhile the device may be unplaced and removed, and the open's put
+# may then be the device's last, which runs the class's code.
+mkdir $CFS/containers/cg
+ln -s $CFS/devices/gate/g $CFS/containers/cg/devices/g
+refs0=$(cat /sys/module/vbus_gate/refcnt)
+rm -f /tmp/gate.rc /tmp/open.rc
+put $G/closed 1
+(put $CFS/devices/gate/g/enabled 0; echo $? >/tmp/gate.rc) &
+gate_cmd=$!
+check "the gate holds the device's disable" wait_value $G/waiting 1 10
+(insmod tests/vm/modules/vbus_testclient.ko container=cg run=0 hold=1 \
+	keep_open=1 open_devid="$(cat $CFS/devices/gate/g/id)" 2>/dev/null
+	echo $? >/tmp/open.rc) &
+open_cmd=$!
+check "an open waiting behind the disable holds the class's module" \
+	wait_value /sys/module/vbus_gate/refcnt $((refs0 + 1)) 10
+check "... and still waits" test ! -e /tmp/open.rc
+put $G/closed 0
+check "the disable returns once the gate opens" wait_value /tmp/gate.rc 0 10
+check "... and the open finds the device gone" wait_value /tmp/open.rc 1 10
+wait $gate_cmd $open_cmd
+check "... and gives the module back" \
+	test "$(cat /sys/module/vbus_gate/refcnt)" -eq "$refs0"
+check "... and the container goes" \
+	sh -c "rm $CFS/containers/cg/devices/g && rmdir $CFS/containers/cg"
 put $CFS/devices/gate/g/enabled 0
 rmdir $CFS/devices/gate/g
 check "vbus_gate unloads" rmmod vbus_gate
