@@ -392,6 +392,69 @@ long vbus_proxy_call(struct vbus_proxy_device *pdev, u32 func, void *data,
 }
 EXPORT_SYMBOL_GPL(vbus_proxy_call);
 
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+/*
+ * Failures on demand, for tests of the drivers' error paths, where no
+ * IOMMU runs out and no device refuses (probability, interval, times,
+ * space, verbose: Documentation/fault-injection/fault-injection.rst).
+ * Off (probability 0) until set there.
+ *   /sys/kernel/debug/vbus_proxy_fail_map/	vbus_proxy_map_page(), the
+ *	size being the buffer's length
+ *   /sys/kernel/debug/vbus_proxy_fail_shm/	vbus_proxy_shm(), the size
+ *	being 1: with space N (at least 1), the Nth region from then on
+ *	fails
+ */
+static DECLARE_FAULT_ATTR(vbus_proxy_fail_map);
+static DECLARE_FAULT_ATTR(vbus_proxy_fail_shm);
+static struct dentry *vbus_proxy_fail_map_dir;
+static struct dentry *vbus_proxy_fail_shm_dir;
+
+static bool vbus_proxy_map_fails(size_t len)
+{
+	return should_fail(&vbus_proxy_fail_map, len);
+}
+
+static bool vbus_proxy_shm_fails(void)
+{
+	return should_fail(&vbus_proxy_fail_shm, 1);
+}
+
+static void vbus_proxy_fault_init(void)
+{
+	/* Like all of debugfs, optional: an error leaves the point off. */
+	vbus_proxy_fail_map_dir =
+		fault_create_debugfs_attr("vbus_proxy_fail_map", NULL,
+					  &vbus_proxy_fail_map);
+	vbus_proxy_fail_shm_dir =
+		fault_create_debugfs_attr("vbus_proxy_fail_shm", NULL,
+					  &vbus_proxy_fail_shm);
+}
+
+static void vbus_proxy_fault_exit(void)
+{
+	debugfs_remove_recursive(vbus_proxy_fail_shm_dir);
+	debugfs_remove_recursive(vbus_proxy_fail_map_dir);
+}
+#else
+static bool vbus_proxy_map_fails(size_t len)
+{
+	return false;
+}
+
+static bool vbus_proxy_shm_fails(void)
+{
+	return false;
+}
+
+static void vbus_proxy_fault_init(void)
+{
+}
+
+static void vbus_proxy_fault_exit(void)
+{
+}
+#endif
+
 /**
  * vbus_proxy_shm() - share a region of driver memory with the device
  * @pdev:	the open device
@@ -419,6 +482,10 @@ int vbus_proxy_shm(struct vbus_proxy_device *pdev, u32 id, dma_addr_t addr,
 	mutex_lock(&pdev->lock);
 	if (!pdev->open) {
 		ret = -ENODEV;
+		goto out;
+	}
+	if (vbus_proxy_shm_fails()) {
+		ret = -ENOMEM;
 		goto out;
 	}
 	sig->pdev = pdev;
@@ -501,48 +568,6 @@ void vbus_proxy_free_shared(struct vbus_proxy_device *pdev, size_t size,
 		free_pages_exact(ptr, size);
 }
 EXPORT_SYMBOL_GPL(vbus_proxy_free_shared);
-
-#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
-/*
- * Mapping failures on demand, for tests of the drivers' error paths:
- * /sys/kernel/debug/vbus_proxy_fail_map/ (probability, interval, times,
- * verbose: Documentation/fault-injection/fault-injection.rst).  Off
- * (probability 0) until set there.
- */
-static DECLARE_FAULT_ATTR(vbus_proxy_fail_map);
-static struct dentry *vbus_proxy_fail_map_dir;
-
-static bool vbus_proxy_map_fails(size_t len)
-{
-	return should_fail(&vbus_proxy_fail_map, len);
-}
-
-static void vbus_proxy_fault_init(void)
-{
-	/* Like all of debugfs, optional: an error leaves the point off. */
-	vbus_proxy_fail_map_dir =
-		fault_create_debugfs_attr("vbus_proxy_fail_map", NULL,
-					  &vbus_proxy_fail_map);
-}
-
-static void vbus_proxy_fault_exit(void)
-{
-	debugfs_remove_recursive(vbus_proxy_fail_map_dir);
-}
-#else
-static bool vbus_proxy_map_fails(size_t len)
-{
-	return false;
-}
-
-static void vbus_proxy_fault_init(void)
-{
-}
-
-static void vbus_proxy_fault_exit(void)
-{
-}
-#endif
 
 /**
  * vbus_proxy_map_page() - give the device part of a page for one transfer

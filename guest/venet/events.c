@@ -88,24 +88,33 @@ static bool vbus_enet_events_process(struct vbus_enet *priv)
 	return reposted && vbus_ioq_drv_publish(ioq);
 }
 
-static void vbus_enet_events_signal(struct vbus_proxy_signal *sig)
+/* Apply what the ring holds, if events are on (@start: turn them on). */
+static void vbus_enet_events_poll(struct vbus_enet *priv, bool start)
 {
-	struct vbus_enet *priv = sig->priv;
 	unsigned long flags;
 	bool kick = false;
 	int ret;
 
-	atomic_long_inc(&priv->events.signals);
 	spin_lock_irqsave(&priv->events_lock, flags);
+	if (start)
+		priv->events_on = true;
 	if (priv->events_on)
 		kick = vbus_enet_events_process(priv);
 	spin_unlock_irqrestore(&priv->events_lock, flags);
 	if (kick) {
-		ret = vbus_proxy_kick(sig);
+		ret = vbus_proxy_kick(&priv->events.sig);
 		if (ret)
 			netdev_dbg(priv->netdev, "event doorbell failed: %d\n",
 				   ret);
 	}
+}
+
+static void vbus_enet_events_signal(struct vbus_proxy_signal *sig)
+{
+	struct vbus_enet *priv = sig->priv;
+
+	atomic_long_inc(&priv->events.signals);
+	vbus_enet_events_poll(priv, false);
 }
 
 /**
@@ -160,11 +169,24 @@ int vbus_enet_events_init(struct vbus_enet *priv)
 }
 
 /**
+ * vbus_enet_events_start() - apply events to the net_device again
+ * @priv:	the device, its net_device registered
+ *
+ * Applies the events that came while they were stopped.
+ */
+void vbus_enet_events_start(struct vbus_enet *priv)
+{
+	if (vbus_enet_has(priv, VBUS_VENET_F_LINK_EVENTS))
+		vbus_enet_events_poll(priv, true);
+}
+
+/**
  * vbus_enet_events_stop() - stop applying events to the net_device
  * @priv:	the device
  *
- * Called before the net_device is unregistered; events that come later
- * are left on the ring.
+ * Called before the net_device is registered (until
+ * vbus_enet_events_start()) and before it is unregistered; events that
+ * come meanwhile are left on the ring.
  */
 void vbus_enet_events_stop(struct vbus_enet *priv)
 {

@@ -294,12 +294,19 @@ static int vbus_enet_probe(struct vbus_proxy_device *pdev)
 	}
 
 	dev_set_drvdata(&pdev->dev, priv);
+	/*
+	 * Events wait in their ring while the net_device registers: a
+	 * carrier change applied to it after a failed registration has
+	 * unwound would queue a link event for the net_device freed below.
+	 */
+	vbus_enet_events_stop(priv);
 	ret = register_netdev(netdev);
 	if (ret) {
 		dev_err(&pdev->dev, "register_netdev failed: %d\n", ret);
-		vbus_enet_events_stop(priv);
 		goto out_close_free;
 	}
+	vbus_enet_events_start(priv);
+	vbus_enet_queues_steer(priv);
 	netdev_info(netdev, "%pM, MTU %u, %u queue pair%s, features %#llx\n",
 		    netdev->dev_addr, mtu, queue_pairs,
 		    queue_pairs == 1 ? "" : "s", features);

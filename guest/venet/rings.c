@@ -304,15 +304,22 @@ int vbus_enet_queues_alloc(struct vbus_enet *priv)
 	return 0;
 }
 
+/*
+ * With several queue pairs, pair q belongs to one CPU (the q-th online
+ * CPU, wrapping around); -1 (any) with one pair.
+ */
+static int vbus_enet_queue_cpu(struct vbus_enet *priv, unsigned int q)
+{
+	return priv->queue_pairs > 1 ?
+	       cpumask_local_spread(q, NUMA_NO_NODE) : -1;
+}
+
 /**
  * vbus_enet_queues_register() - hand every rx and tx ring to the device
  * @priv:	the device
  *
- * With several queue pairs, pair q belongs to one CPU (the q-th online
- * CPU, wrapping around): the device's notifications of both its rings
- * go there (where the transport can steer them), and that CPU's
- * transmissions use it (XPS).  CPUs that come and go later keep the
- * default steering.
+ * The device's notifications of both rings of a queue pair go to the
+ * pair's CPU, where the transport can steer them.
  *
  * Return: 0 or the negative errno of vbus_proxy_shm().
  */
@@ -324,8 +331,7 @@ int vbus_enet_queues_register(struct vbus_enet *priv)
 	for (q = 0; q < priv->queue_pairs; q++) {
 		struct vbus_enet_qp *qp = &priv->qps[q];
 
-		cpu = priv->queue_pairs > 1 ?
-		      cpumask_local_spread(q, NUMA_NO_NODE) : -1;
+		cpu = vbus_enet_queue_cpu(priv, q);
 		ret = vbus_enet_ring_register(priv, &qp->rx.ring,
 					      VBUS_VENET_SHM_RX(q), cpu,
 					      vbus_enet_rx_signal, qp);
@@ -336,11 +342,29 @@ int vbus_enet_queues_register(struct vbus_enet *priv)
 					      vbus_enet_tx_signal, qp);
 		if (ret)
 			return ret;
-		/* Best effort: without it the stack's hash picks queues. */
+	}
+	return 0;
+}
+
+/**
+ * vbus_enet_queues_steer() - make each queue pair's CPU transmit on it
+ * @priv:	the device, its net_device registered
+ *
+ * XPS, best effort: without it the stack's hash picks the queues.  Only
+ * for a registered net_device, whose unregistration frees the maps
+ * (free_netdev() does not).  CPUs that come and go later keep the
+ * default steering.
+ */
+void vbus_enet_queues_steer(struct vbus_enet *priv)
+{
+	unsigned int q;
+	int cpu;
+
+	for (q = 0; q < priv->queue_pairs; q++) {
+		cpu = vbus_enet_queue_cpu(priv, q);
 		if (cpu >= 0)
 			netif_set_xps_queue(priv->netdev, cpumask_of(cpu), q);
 	}
-	return 0;
 }
 
 /**

@@ -191,7 +191,8 @@ struct vbus_enet_qp {
  *		(vbus_proxy_alloc_shared(), always posted)
  * @event_bufs_addr: the device address of @event_bufs
  * @events_lock: serialises the event ring and protects @events_on
- * @events_on:	events are applied to @netdev (cleared before it goes)
+ * @events_on:	events are applied to @netdev (not while it registers,
+ *		nor once it goes)
  * @link_work:	sends LINK_UP or LINK_DOWN, whichever @link_up says
  * @link_up:	the interface is up; written under rtnl, read by @link_work
  */
@@ -236,6 +237,7 @@ int vbus_enet_ring_register(struct vbus_enet *priv,
 			    void *data);
 int vbus_enet_queues_alloc(struct vbus_enet *priv);
 int vbus_enet_queues_register(struct vbus_enet *priv);
+void vbus_enet_queues_steer(struct vbus_enet *priv);
 void vbus_enet_queues_free(struct vbus_enet *priv);
 void vbus_enet_queues_start(struct vbus_enet *priv);
 void vbus_enet_queues_stop(struct vbus_enet *priv);
@@ -260,6 +262,7 @@ netdev_tx_t vbus_enet_start_xmit(struct sk_buff *skb, struct net_device *dev);
 
 /* events.c */
 int vbus_enet_events_init(struct vbus_enet *priv);
+void vbus_enet_events_start(struct vbus_enet *priv);
 void vbus_enet_events_stop(struct vbus_enet *priv);
 void vbus_enet_events_free(struct vbus_enet *priv);
 

@@ -438,6 +438,83 @@ both_queues() {
 check "four flows spread over both queue pairs" both_queues
 echo "# $t_out" | tr '\n' ' '; echo
 
+# ---- another subsystem refuses the guest's netdev (netdev_veto, in
+# tests/vm/modules): each probe unwinds after register_netdev(), with
+# two queue pairs, their XPS maps and the event ring set up, and leaves
+# nothing behind; the device is probed again once the refusal is gone
+VETO=/sys/module/netdev_veto/parameters/vetoed
+refused_probes() {	# FROM TO: place the device, each probe refused
+	local i
+	for i in $(seq "$1" "$2"); do
+		ln -s $V $CFS/containers/c0/devices/v0 &&
+			wait_value $VETO "$i" 10 &&
+			rm $CFS/containers/c0/devices/v0 || return 1
+	done
+}
+rm $CFS/containers/c0/devices/v0
+check "unplaced: the guest netdev goes" gone
+check "netdev_veto refuses vbus-enet's net_devices" \
+	insmod tests/vm/modules/netdev_veto.ko driver=vbus-enet
+check "five probes refused" refused_probes 1 5
+# Without vmap_area: each probe's connection starts and ends a thread,
+# whose vmalloc'd stack is unmapped lazily (tens of megabytes at once, or
+# at the next module load).
+slab_objects | grep -v '^vmap_area ' >/tmp/veto0
+check "a hundred more probes refused" refused_probes 6 105
+slab_objects >/tmp/veto1
+check "... and no slab cache grew by one object per probe" \
+	slab_grew_less_than /tmp/veto0 /tmp/veto1 100
+check "... and they said why" \
+	test "$(dmesg | grep -c 'register_netdev failed: -1$')" -ge 105
+check "netdev_veto unloads" rmmod netdev_veto
+ln -s $V $CFS/containers/c0/devices/v0
+check "placed again: a guest netdev appears" wait_guest_if
+GUEST_IF=$(guest_if)
+check "it joins namespace B" replug
+check "carrier up" wait_link
+check "ping" ip netns exec B ping -c 2 -W 3 10.9.0.1
+
+# ---- the device refuses one region of the probe (vbus-proxy's fault
+# point, kernels with fault injection): the receive and transmit rings
+# of pair 0, of pair 1, then the event ring, in turn.  Each probe
+# unwinds what it set up before (the XPS map of pair 0 among it), and
+# nothing stays behind (this slab check, and the debug lane's leak scan).
+FS=/sys/kernel/debug/vbus_proxy_fail_shm
+setup_failures() {	# ROUNDS
+	local r n failed
+	failed=$(dmesg | grep -c 'ring setup failed: -12$')
+	for r in $(seq "$1"); do
+		for n in 1 2 3 4 5; do
+			echo 0 >$FS/verbose && echo 1 >$FS/times &&
+				echo $n >$FS/space && echo 100 >$FS/probability &&
+				ln -s $V $CFS/containers/c0/devices/v0 || return 1
+			failed=$((failed + 1))
+			within 10 test "$(dmesg | grep -c 'ring setup failed: -12$')" \
+				-ge $failed || { echo "round $r: region $n did not fail"; return 1; }
+			rm $CFS/containers/c0/devices/v0 || return 1
+		done
+	done
+	echo 0 >$FS/probability
+}
+if [ -d $FS ]; then
+	rm $CFS/containers/c0/devices/v0
+	check "unplaced again: the guest netdev goes" gone
+	check "a probe fails at each of its five regions" setup_failures 1
+	slab_objects | grep -v '^vmap_area ' >/tmp/shm0
+	check "twenty rounds more" setup_failures 20
+	slab_objects >/tmp/shm1
+	check "... and no slab cache grew by one object per probe" \
+		slab_grew_less_than /tmp/shm0 /tmp/shm1 100
+	ln -s $V $CFS/containers/c0/devices/v0
+	check "placed again: a guest netdev appears" wait_guest_if
+	GUEST_IF=$(guest_if)
+	check "it joins namespace B" replug
+	check "carrier up" wait_link
+	check "ping" ip netns exec B ping -c 2 -W 3 10.9.0.1
+else
+	echo "# no fault injection in this kernel: the checks of refused regions run in make check-debug"
+fi
+
 # ---- a hostile driver: errors for it, no harm to the host
 H=$CFS/devices/venet/h0
 hostile_setup() {
