@@ -297,10 +297,12 @@ static void vbus_connection_remap_work(struct kthread_work *work)
 	if (!conn->closed) {
 		list_for_each_entry(r, &conn->regions, node)
 			gone |= test_bit(VBUS_REGION_GONE, &r->stale);
-		list_for_each_entry(r, &conn->regions, node)
-			if (test_and_clear_bit(VBUS_REGION_STALE, &r->stale) &&
-			    !gone)
-				vbus_region_remap(conn, r);
+		/* Nothing to move in memory that is gone: the close unmaps. */
+		if (!gone)
+			list_for_each_entry(r, &conn->regions, node)
+				if (test_and_clear_bit(VBUS_REGION_STALE,
+						       &r->stale))
+					vbus_region_remap(conn, r);
 	}
 	mutex_unlock(&conn->lock);
 
