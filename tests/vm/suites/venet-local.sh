@@ -443,6 +443,15 @@ echo "# $t_out" | tr '\n' ' '; echo
 # two queue pairs, their XPS maps and the event ring set up, and leaves
 # nothing behind; the device is probed again once the refusal is gone
 VETO=/sys/module/netdev_veto/parameters/vetoed
+# After the refused probes: placed again, the device works.
+place_back() {
+	ln -s $V $CFS/containers/c0/devices/v0
+	check "placed again: a guest netdev appears" wait_guest_if
+	GUEST_IF=$(guest_if)
+	check "it joins namespace B" replug
+	check "carrier up" wait_link
+	check "ping" ip netns exec B ping -c 2 -W 3 10.9.0.1
+}
 refused_probes() {	# FROM TO: place the device, each probe refused
 	local i
 	for i in $(seq "$1" "$2"); do
@@ -467,12 +476,7 @@ check "... and no slab cache grew by one object per probe" \
 check "... and they said why" \
 	test "$(dmesg | grep -c 'register_netdev failed: -1$')" -ge 105
 check "netdev_veto unloads" rmmod netdev_veto
-ln -s $V $CFS/containers/c0/devices/v0
-check "placed again: a guest netdev appears" wait_guest_if
-GUEST_IF=$(guest_if)
-check "it joins namespace B" replug
-check "carrier up" wait_link
-check "ping" ip netns exec B ping -c 2 -W 3 10.9.0.1
+place_back
 
 # ---- the device refuses one region of the probe (vbus-proxy's fault
 # point, kernels with fault injection): the receive and transmit rings
@@ -505,12 +509,7 @@ if [ -d $FS ]; then
 	slab_objects >/tmp/shm1
 	check "... and no slab cache grew by one object per probe" \
 		slab_grew_less_than /tmp/shm0 /tmp/shm1 100
-	ln -s $V $CFS/containers/c0/devices/v0
-	check "placed again: a guest netdev appears" wait_guest_if
-	GUEST_IF=$(guest_if)
-	check "it joins namespace B" replug
-	check "carrier up" wait_link
-	check "ping" ip netns exec B ping -c 2 -W 3 10.9.0.1
+	place_back
 else
 	echo "# no fault injection in this kernel: the checks of refused regions run in make check-debug"
 fi
