@@ -39,6 +39,7 @@
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <uapi/linux/sched/types.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
@@ -119,21 +120,39 @@ static bool vbus_may_attach(struct vbus_container *c)
  * the pid of the process that attached the client (a VMM, or the mkdir
  * of the local connector), vbus-k<client id>-<n> for a client a kernel
  * thread attached.
+ *
+ * The threads of a client in this kernel (an atomic memctx: the local
+ * connector) are SCHED_BATCH.  Such a client rings its doorbell with a
+ * call from the task that posts, as often as once per packet; a thread
+ * that shares that task's CPU and preempted it at every doorbell would
+ * serve one packet per context switch.  A SCHED_BATCH thread's wake-up
+ * preempts nothing: it runs when the poster sleeps or at the tick, and
+ * serves what has accumulated by then.  On an idle CPU it runs at once,
+ * as any thread.  A VMM's threads keep the normal policy: their
+ * doorbells are exits of a vCPU that runs elsewhere, and the thread is
+ * woken to answer them.
  */
 static struct kthread_worker *
 vbus_client_worker_create(struct vbus_client *client, unsigned int i,
 			  struct task_struct *cgroups_of)
 {
+	struct sched_attr batch = {
+		.size = sizeof(batch),
+		.sched_policy = SCHED_BATCH,
+	};
 	struct kthread_worker *w;
-	int ret;
+	int ret = 0;
 
 	if (client->owner)
 		w = kthread_create_worker(0, "vbus-%d-%u", client->owner, i);
 	else
 		w = kthread_create_worker(0, "vbus-k%u-%u", client->id, i);
-	if (IS_ERR(w) || !cgroups_of)
+	if (IS_ERR(w))
 		return w;
-	ret = cgroup_attach_task_all(cgroups_of, w->task);
+	if (cgroups_of)
+		ret = cgroup_attach_task_all(cgroups_of, w->task);
+	if (!ret && client->ctx->ops->atomic)
+		ret = sched_setattr_nocheck(w->task, &batch);
 	if (ret) {
 		kthread_destroy_worker(w);
 		return ERR_PTR(ret);
@@ -233,6 +252,8 @@ struct vbus_client *vbus_client_attach(const char *name,
 
 	mutex_init(&client->workers_lock);
 	client->id = atomic_inc_return(&vbus_next_client_id);
+	/* The threads' policy depends on it; the reference is taken below. */
+	client->ctx = ctx;
 	if (!(current->flags & PF_KTHREAD)) {
 		struct kthread_worker *w;
 
@@ -249,7 +270,6 @@ struct vbus_client *vbus_client_attach(const char *name,
 	init_waitqueue_head(&client->wait);
 	client->container = found;
 	client->ops = ops;
-	client->ctx = ctx;
 	client->priv = priv;
 	xa_init_flags(&client->conns, XA_FLAGS_ALLOC1);
 	xa_init_flags(&client->signals, XA_FLAGS_ALLOC1);

@@ -203,6 +203,27 @@ cgroup_remove() {
 	return 1
 }
 
+# ring_policy PID POLICY: every ring thread of process PID (named
+# vbus-PID-N) has scheduling policy POLICY (field 41 of its stat: 0
+# SCHED_NORMAL, 3 SCHED_BATCH); prints their ids.
+ring_policy() {
+	local t p n=0
+	for t in /proc/[0-9]*; do
+		case $(cat "$t/comm" 2>/dev/null) in
+		vbus-"$1"-*) ;;
+		*) continue ;;
+		esac
+		p=$(awk '{ print $41 }' "$t/stat") || return 1
+		if [ "$p" != "$2" ]; then
+			echo "# thread ${t#/proc/}: policy $p, not $2" >&2
+			return 1
+		fi
+		echo "${t#/proc/}"
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ]
+}
+
 # ring_threads PID DIR TICKS [N]: the threads that serve the rings of the
 # client process PID attached (a VMM, the local connector's mkdir) are
 # named vbus-PID-<n>, there are N at least (1), every one is in the cgroup

@@ -93,6 +93,9 @@ check "iperf3 guest->host moved data" sh -c "[ -n '$g2h' ] && awk 'BEGIN { exit 
 # the VMM's cgroup, and charged there (ring_threads in tests/vm/lib.sh).
 check "the VM's ring threads carry its pid, run in its cgroup and count there" \
 	ring_threads "$L2_PID" $CG 5
+# Woken by the exits of a vCPU that runs elsewhere, they keep the normal
+# policy (an in-kernel client's are SCHED_BATCH: venet-local).
+check "the VM's ring threads have the normal scheduling policy" ring_policy "$L2_PID" 0
 
 check "the guest's iperf3 server is up" l2_wait $LOG '^L2-SERVER=ready' 60
 sleep 1
