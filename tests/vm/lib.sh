@@ -203,22 +203,29 @@ cgroup_remove() {
 	return 1
 }
 
-# ring_policy PID POLICY: every ring thread of process PID (named
-# vbus-PID-N) has scheduling policy POLICY (field 41 of its stat: 0
-# SCHED_NORMAL, 3 SCHED_BATCH); prints their ids.
-ring_policy() {
-	local t p n=0
+# ring_tids PID: the ids of the threads that serve the rings of the
+# client process PID attached (named vbus-PID-<n>).
+ring_tids() {
+	local t
 	for t in /proc/[0-9]*; do
 		case $(cat "$t/comm" 2>/dev/null) in
-		vbus-"$1"-*) ;;
-		*) continue ;;
+		vbus-"$1"-*) echo "${t#/proc/}" ;;
 		esac
-		p=$(awk '{ print $41 }' "$t/stat") || return 1
+	done
+}
+
+# ring_policy PID POLICY: every ring thread of process PID has scheduling
+# policy POLICY (field 41 of its stat: 0 SCHED_NORMAL, 3 SCHED_BATCH);
+# prints their ids.
+ring_policy() {
+	local t p n=0
+	for t in $(ring_tids "$1"); do
+		p=$(awk '{ print $41 }' "/proc/$t/stat") || return 1
 		if [ "$p" != "$2" ]; then
-			echo "# thread ${t#/proc/}: policy $p, not $2" >&2
+			echo "# thread $t: policy $p, not $2" >&2
 			return 1
 		fi
-		echo "${t#/proc/}"
+		echo "$t"
 		n=$((n + 1))
 	done
 	[ "$n" -gt 0 ]
@@ -232,20 +239,15 @@ ring_policy() {
 # lives (50 ms of slack for the ticks' rounding): threads outside it, or
 # not charged to it, would leave their share out.
 ring_threads() {
-	local t comm cg ticks=0 n=0 own=0 usage want
+	local t cg ticks=0 n=0 own=0 usage want
 	want="0::${2#/sys/fs/cgroup}"
-	for t in /proc/[0-9]*; do
-		comm=$(cat "$t/comm" 2>/dev/null) || continue
-		case $comm in
-		vbus-"$1"-*) ;;
-		*) continue ;;
-		esac
-		cg=$(cat "$t/cgroup")
+	for t in $(ring_tids "$1"); do
+		cg=$(cat "/proc/$t/cgroup")
 		if [ "$cg" != "$want" ]; then
-			echo "# $comm is in $cg, not $want"
+			echo "# $(cat "/proc/$t/comm") is in $cg, not $want"
 			return 1
 		fi
-		ticks=$((ticks + $(awk '{ print $14 + $15 }' "$t/stat")))
+		ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$t/stat")))
 		n=$((n + 1))
 	done
 	[ ! -r "/proc/$1/stat" ] || own=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
