@@ -7,9 +7,6 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/kvm.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -17,13 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -37,7 +32,6 @@
 extern "C" {
 #include <vbus/echo.h>
 #include <vbus/kvm.h>
-#include <vbus_ioq.h>
 }
 
 #include "../posix.hh"

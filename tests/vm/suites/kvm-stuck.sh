@@ -104,9 +104,9 @@ no_kworker_waits() { # a few looks: no kworker waits in vbus
 }
 ring_thread() { # PID: the /proc directory of the VMM's thread vbus-PID-0
 	local t comm
-	for t in /proc/[0-9]*; do
-		read -r comm 2>/dev/null <"$t/comm" || continue
-		[ "$comm" = "vbus-$1-0" ] && echo "$t" && return 0
+	for t in $(ring_tids "$1"); do
+		read -r comm 2>/dev/null <"/proc/$t/comm" || continue
+		[ "$comm" = "vbus-$1-0" ] && echo "/proc/$t" && return 0
 	done
 	echo "no thread vbus-$1-0" >&2
 	return 1
