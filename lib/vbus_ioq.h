@@ -118,6 +118,16 @@ static inline __u32 vbus_ioq_drv_free(const struct vbus_ioq_driver *q)
 	return q->mask + 1 - (q->avail - q->reclaimed);
 }
 
+/*
+ * Has the driver taken back every descriptor the device completed so far?
+ * A hint for deciding what to do next, not an order: a completion that
+ * is published meanwhile is seen by the next vbus_ioq_drv_reclaim().
+ */
+static inline bool vbus_ioq_drv_caught_up(const struct vbus_ioq_driver *q)
+{
+	return le32_to_cpu(vbus_load(&q->head->used_idx)) == q->reclaimed;
+}
+
 /**
  * vbus_ioq_drv_post() - fill the next descriptor (not yet visible)
  * @q:		the driver's ring

@@ -23,6 +23,8 @@
 #include <linux/tcp.h>
 #include <linux/virtio_net.h>
 
+#include <vbus_napi.h>
+
 #include "venet.h"
 
 /* Bytes copied into an skb's linear area before page fragments. */
@@ -452,7 +454,10 @@ int venet_poll(struct napi_struct *napi, int budget)
 				break;
 		}
 		skb = __skb_dequeue(&q->napi_skbs);
-		napi_gro_receive(napi, skb);
+		/* Alone: nothing waits behind it, here or from the ring. */
+		vbus_napi_receive(napi, skb,
+				  skb_queue_empty(&q->napi_skbs) &&
+				  skb_queue_empty_lockless(&q->rx_list));
 		done++;
 	}
 	if (done < budget)

@@ -23,6 +23,8 @@
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_net.h>
 
+#include <vbus_napi.h>
+
 #include "vbus_enet.h"
 
 /*
@@ -188,7 +190,9 @@ static void vbus_enet_rx_deliver(struct vbus_enet_qp *qp, struct sk_buff *skb)
 
 	skb->protocol = eth_type_trans(skb, dev);
 	skb_record_rx_queue(skb, qp->index);
-	napi_gro_receive(&qp->napi, skb);
+	/* Alone: no other packet is complete behind it. */
+	vbus_napi_receive(&qp->napi, skb,
+			  vbus_ioq_drv_caught_up(&rq->ring.ioq));
 
 	u64_stats_update_begin(&rq->stats.syncp);
 	u64_stats_inc(&rq->stats.packets);

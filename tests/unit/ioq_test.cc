@@ -136,6 +136,26 @@ TEST_F(Ioq, EmptyRingHasNothingToPopOrReclaim)
 	EXPECT_EQ(vbus_ioq_drv_free(&drv_), kCount);
 }
 
+TEST_F(Ioq, DriverCaughtUpUntilACompletionIsPublished)
+{
+	EXPECT_TRUE(vbus_ioq_drv_caught_up(&drv_)) << "an empty ring";
+	ASSERT_EQ(Post(1), 0);
+	ASSERT_EQ(Post(2), 0);
+	vbus_ioq_drv_publish(&drv_);
+	ASSERT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), 0);
+	ASSERT_EQ(vbus_ioq_dev_pop(&dev_, &buf_), 0);
+	EXPECT_TRUE(vbus_ioq_drv_caught_up(&drv_)) << "posted and popped, nothing completed";
+	ASSERT_EQ(vbus_ioq_dev_complete(&dev_, 10, 0), 0);
+	ASSERT_EQ(vbus_ioq_dev_complete(&dev_, 20, 0), 0);
+	EXPECT_TRUE(vbus_ioq_drv_caught_up(&drv_)) << "completed, not yet published";
+	vbus_ioq_dev_publish(&dev_);
+	EXPECT_FALSE(vbus_ioq_drv_caught_up(&drv_));
+	ASSERT_EQ(vbus_ioq_drv_reclaim(&drv_, &buf_), 0);
+	EXPECT_FALSE(vbus_ioq_drv_caught_up(&drv_)) << "one of two taken back";
+	ASSERT_EQ(vbus_ioq_drv_reclaim(&drv_, &buf_), 0);
+	EXPECT_TRUE(vbus_ioq_drv_caught_up(&drv_));
+}
+
 TEST_F(Ioq, PostedButUnpublishedIsInvisible)
 {
 	ASSERT_EQ(Post(1), 0);

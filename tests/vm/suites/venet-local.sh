@@ -350,6 +350,61 @@ check "TCP B to A, 100 MiB: the host's packets reuse their pages" thread_pages
 echo "# $t_out"
 check "TCP A to B, 100 MiB: the guest's receive buffers reuse their pages" thread_pages -R
 echo "# $t_out"
+
+# ---- GRO: a packet that is alone in its NAPI poll, with nothing held
+# from before, is handed to the stack directly (vbus_napi_receive() in
+# lib/vbus_napi.h): GRO has nothing to merge it with and would only add
+# its protocol handlers to each packet of a ping-pong.  A stream's
+# packets, which arrive together, still go through GRO.  Counted by
+# the net tracepoints of the two netdevs, per netdev: GRO's entry
+# (napi_gro_receive_entry) and the direct one (netif_receive_skb_entry).
+gro_counts() {	# COMMAND...: "HOST_GRO HOST_DIRECT GUEST_GRO GUEST_DIRECT"
+	local t=$TRACE/instances/venet-gro e lost
+	mkdir $t && echo 4096 >$t/buffer_size_kb || { rmdir $t 2>/dev/null; return 1; }
+	for e in napi_gro_receive_entry netif_receive_skb_entry; do
+		echo "name == \"$HOST_IF\" || name == \"$GUEST_IF\"" >$t/events/net/$e/filter &&
+			echo 1 >$t/events/net/$e/enable || { rmdir $t; return 1; }
+	done
+	"$@" >/dev/null
+	echo 0 >$t/tracing_on
+	lost=$(awk '/^overrun:/ { s += $2 } END { print s + 0 }' $t/per_cpu/cpu*/stats)
+	awk -v h="dev=$HOST_IF" -v g="dev=$GUEST_IF" '
+		{ for (i = 1; i <= NF; i++) { if ($i ~ /_entry:$/) e = $i; if ($i ~ /^dev=/) d = $i } }
+		e == "napi_gro_receive_entry:" && d == h { hg++ }
+		e == "netif_receive_skb_entry:" && d == h { hd++ }
+		e == "napi_gro_receive_entry:" && d == g { gg++ }
+		e == "netif_receive_skb_entry:" && d == g { gd++ }
+		END { print hg + 0, hd + 0, gg + 0, gd + 0 }' $t/trace
+	for e in napi_gro_receive_entry netif_receive_skb_entry; do
+		echo 0 >$t/events/net/$e/enable
+	done
+	rmdir $t
+	[ "$lost" = 0 ]
+}
+ping_skips_gro() {
+	local out hg hd gg gd
+	out=$(gro_counts ip netns exec B ping -c 20 -i 0.05 -W 3 10.9.0.1) || return 1
+	read -r hg hd gg gd <<<"$out"
+	echo "host: $hg through GRO, $hd directly; guest: $gg through GRO, $gd directly"
+	[ "$hd" -ge 20 ] && [ "$gd" -ge 20 ] && [ "$hg" -le 2 ] && [ "$gg" -le 2 ]
+}
+check "ping: each packet is alone in its poll and skips GRO, on both sides" ping_skips_gro
+echo "# $t_out"
+stream_uses_gro() {	# iperf3 options
+	local out hg hd gg gd
+	out=$(gro_counts iperf -t 2 "$@") || return 1
+	read -r hg hd gg gd <<<"$out"
+	echo "host: $hg through GRO, $hd directly; guest: $gg through GRO, $gd directly"
+	if [ "$1" = -R ]; then
+		[ "$gg" -gt $((4 * gd)) ]
+	else
+		[ "$hg" -gt $((4 * hd)) ]
+	fi
+}
+check "TCP B to A: the host receives the stream through GRO" stream_uses_gro
+echo "# $t_out"
+check "TCP A to B: the guest receives the stream through GRO" stream_uses_gro -R
+echo "# $t_out"
 check "MTU 9000 on both sides" sh -c "ip -n A link set $HOST_IF mtu 9000 && ip -n B link set $GUEST_IF mtu 9000"
 check "MTU 9000: ping with 8972-byte payload, no fragmentation" \
 	ip netns exec B ping -c 2 -M do -s 8972 -W 3 10.9.0.1
