@@ -330,6 +330,9 @@ mountpoint -q $TRACE || mount -t tracefs none $TRACE
 # The events go to a trace instance of their own (the debug kernel has
 # no hist triggers), large enough that none is lost, and removed after
 # with its buffers.
+trace_lost() {	# INSTANCE: events its buffers dropped
+	awk '/^overrun:/ { s += $2 } END { print s + 0 }' "$1"/per_cpu/cpu*/stats
+}
 thread_pages() {	# iperf3 options
 	local n lost carried=$((100 * 1024 * 1024 / 4096))
 	local t=$TRACE/instances/venet-pages
@@ -339,7 +342,7 @@ thread_pages() {	# iperf3 options
 		echo 1 >$t/events/kmem/mm_page_alloc/enable || { rmdir $t; return 1; }
 	iperf -n 100M "$@"
 	echo 0 >$t/tracing_on
-	lost=$(awk '/^overrun:/ { s += $2 } END { print s + 0 }' $t/per_cpu/cpu*/stats)
+	lost=$(trace_lost $t)
 	n=$(grep -c '^ *vbus-[0-9k]' $t/trace || true)
 	echo 0 >$t/events/kmem/mm_page_alloc/enable
 	rmdir $t
@@ -367,7 +370,7 @@ gro_counts() {	# COMMAND...: "HOST_GRO HOST_DIRECT GUEST_GRO GUEST_DIRECT"
 	done
 	"$@" >/dev/null
 	echo 0 >$t/tracing_on
-	lost=$(awk '/^overrun:/ { s += $2 } END { print s + 0 }' $t/per_cpu/cpu*/stats)
+	lost=$(trace_lost $t)
 	awk -v h="dev=$HOST_IF" -v g="dev=$GUEST_IF" '
 		{ for (i = 1; i <= NF; i++) { if ($i ~ /_entry:$/) e = $i; if ($i ~ /^dev=/) d = $i } }
 		e == "napi_gro_receive_entry:" && d == h { hg++ }
