@@ -358,7 +358,11 @@ echo "# $t_out"
 # from before, is handed to the stack directly (vbus_napi_receive() in
 # lib/vbus_napi.h): GRO has nothing to merge it with and would only add
 # its protocol handlers to each packet of a ping-pong.  A stream's
-# packets, which arrive together, still go through GRO.  Counted by
+# packets that arrive together still go through GRO.  How many of a
+# stream's packets find others behind them varies from run to run
+# (more than 30 in 31 in most, about 1 in 2 in one run seen), so the
+# stream checks ask for a tenth: were every packet taken for
+# alone, none would go through GRO.  Counted by
 # the net tracepoints of the two netdevs, per netdev: GRO's entry
 # (napi_gro_receive_entry) and the direct one (netif_receive_skb_entry).
 gro_counts() {	# COMMAND...: "HOST_GRO HOST_DIRECT GUEST_GRO GUEST_DIRECT"
@@ -398,15 +402,12 @@ stream_uses_gro() {	# iperf3 options
 	out=$(gro_counts iperf -t 2 "$@") || return 1
 	read -r hg hd gg gd <<<"$out"
 	echo "host: $hg through GRO, $hd directly; guest: $gg through GRO, $gd directly"
-	if [ "$1" = -R ]; then
-		[ "$gg" -gt $((4 * gd)) ]
-	else
-		[ "$hg" -gt $((4 * hd)) ]
-	fi
+	[ "$1" = -R ] || { gg=$hg; gd=$hd; }
+	[ "$gg" -ge 50 ] && [ $((10 * gg)) -ge $((gg + gd)) ]
 }
-check "TCP B to A: the host receives the stream through GRO" stream_uses_gro
+check "TCP B to A: the host's GRO gets a tenth of the stream or more" stream_uses_gro
 echo "# $t_out"
-check "TCP A to B: the guest receives the stream through GRO" stream_uses_gro -R
+check "TCP A to B: the guest's GRO gets a tenth of the stream or more" stream_uses_gro -R
 echo "# $t_out"
 check "MTU 9000 on both sides" sh -c "ip -n A link set $HOST_IF mtu 9000 && ip -n B link set $GUEST_IF mtu 9000"
 check "MTU 9000: ping with 8972-byte payload, no fragmentation" \
