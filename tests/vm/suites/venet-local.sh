@@ -361,10 +361,10 @@ echo "# $t_out"
 # packets that arrive together still go through GRO.  How many of a
 # stream's packets find others behind them varies from run to run
 # (more than 30 in 31 in most, about 1 in 2 in one run seen), so the
-# stream checks ask for a tenth: were every packet taken for
-# alone, none would go through GRO.  Counted by
-# the net tracepoints of the two netdevs, per netdev: GRO's entry
-# (napi_gro_receive_entry) and the direct one (netif_receive_skb_entry).
+# stream checks ask for a tenth: were every packet taken for alone,
+# none would go through GRO.  Counted by the net tracepoints of the two
+# netdevs, per netdev: GRO's entry (napi_gro_receive_entry) and the
+# direct one (netif_receive_skb_entry).
 gro_counts() {	# COMMAND...: "HOST_GRO HOST_DIRECT GUEST_GRO GUEST_DIRECT"
 	local t=$TRACE/instances/venet-gro e lost
 	mkdir $t && echo 4096 >$t/buffer_size_kb || { rmdir $t 2>/dev/null; return 1; }
@@ -397,13 +397,14 @@ ping_skips_gro() {
 }
 check "ping: each packet is alone in its poll and skips GRO, on both sides" ping_skips_gro
 echo "# $t_out"
-stream_uses_gro() {	# iperf3 options
-	local out hg hd gg gd
+stream_uses_gro() {	# iperf3 options; -R: the guest receives
+	local out hg hd gg gd gro direct
 	out=$(gro_counts iperf -t 2 "$@") || return 1
 	read -r hg hd gg gd <<<"$out"
 	echo "host: $hg through GRO, $hd directly; guest: $gg through GRO, $gd directly"
-	[ "$1" = -R ] || { gg=$hg; gd=$hd; }
-	[ "$gg" -ge 50 ] && [ $((10 * gg)) -ge $((gg + gd)) ]
+	# The receiving netdev's counts.
+	if [ "$1" = -R ]; then gro=$gg direct=$gd; else gro=$hg direct=$hd; fi
+	[ "$gro" -ge 50 ] && [ $((10 * gro)) -ge $((gro + direct)) ]
 }
 check "TCP B to A: the host's GRO gets a tenth of the stream or more" stream_uses_gro
 echo "# $t_out"
