@@ -91,8 +91,11 @@ pins_back_to() {
 	return 1
 }
 
-# Total slab memory in kB, after dropping what can be dropped.
+# Total slab memory in kB, after dropping what can be dropped.  The
+# process that holds the caches' shrink files open (slab_objects) and
+# what it holds are in every measure, the first one included.
 slab_kb() {
+	slab_hold_shrink_files || echo "# slab_kb: shrink files not held" >&2
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	awk '/^Slab:/ { print $2 }' /proc/meminfo
@@ -129,8 +132,9 @@ put() {
 # snapshot counts them depends on RCU's timing (on a KASAN kernel they
 # then wait in its quarantine, already emptied for their cache): that
 # is a kmalloc cache's growth made by the measurement.  So the first
-# snapshot starts a process that holds every cache's shrink file open
-# for the rest of the run, and snapshots allocate no such node.
+# measure (slab_objects or slab_kb) starts a process that holds every
+# cache's shrink file open for the rest of the run, and snapshots
+# allocate no such node.
 slab_hold_shrink_files() {
 	[ -e /tmp/slab-held ] && return 0
 	(setsid bash -c '
