@@ -95,7 +95,7 @@ pins_back_to() {
 # process that holds the caches' shrink files open (slab_objects) and
 # what it holds are in every measure, the first one included.
 slab_kb() {
-	slab_hold_shrink_files || echo "# slab_kb: shrink files not held" >&2
+	slab_hold_shrink_files
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	awk '/^Slab:/ { print $2 }' /proc/meminfo
@@ -143,12 +143,13 @@ slab_hold_shrink_files() {
 		done
 		touch /tmp/slab-held
 		exec sleep infinity' </dev/null >/dev/null 2>&1 &)
-	within 30 test -e /tmp/slab-held
+	within 30 test -e /tmp/slab-held ||
+		echo "# slab: the shrink files are not held open" >&2
 }
 
 slab_objects() {
 	local f
-	slab_hold_shrink_files || echo "# slab_objects: shrink files not held" >&2
+	slab_hold_shrink_files
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	for f in /sys/kernel/slab/*/shrink; do
