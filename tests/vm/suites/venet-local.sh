@@ -587,10 +587,9 @@ check "udevd stops" udevadm control --exit
 check "netdev_veto refuses vbus-enet's net_devices" \
 	insmod tests/vm/modules/netdev_veto.ko driver=vbus-enet
 check "five probes refused" refused_probes 1 5
-# Without vmap_area: the kernel unmaps vmalloc'd memory (the stacks of
-# the processes each probe's commands fork, among others) lazily, tens
-# of megabytes at once, so that cache counts what waits for the next
-# purge, not what the probes keep.
+# Without vmap_area: the kernel unmaps vmalloc'd memory lazily, tens of
+# megabytes at once, so that cache counts what waits for the next purge,
+# not what the probes keep.
 slab_objects | grep -v '^vmap_area ' >/tmp/veto0
 check "a hundred more probes refused" refused_probes 6 105
 slab_objects >/tmp/veto1
