@@ -192,8 +192,15 @@ within() {
 	done
 }
 
+# reads FILE VALUE: the first line of FILE is VALUE.  A builtin read,
+# not $(cat ...): under the emulator a program started costs a tenth of
+# a second, and the loops that call this poll with it.
+reads() {
+	local v=""
+	IFS= read -r v 2>/dev/null <"$1"
+	[ "$v" = "$2" ]
+}
 # wait_value FILE VALUE SECONDS: wait for FILE to read VALUE.
-reads() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 wait_value() {
 	within "$3" reads "$1" "$2" && return 0
 	echo "$1: '$(cat "$1" 2>/dev/null)' after $3 s, not $2"
@@ -233,9 +240,13 @@ cgroup_remove() {
 # ring_tids PID: the ids of the threads that serve the rings of the
 # client process PID attached (named vbus-PID-<n>).
 ring_tids() {
-	local t
+	local t c
 	for t in /proc/[0-9]*; do
-		case $(cat "$t/comm" 2>/dev/null) in
+		c=""
+		# Read by the shell itself: one program started per process
+		# of the VM would take seconds under the emulator.
+		IFS= read -r c 2>/dev/null <"$t/comm"
+		case $c in
 		vbus-"$1"-*) echo "${t#/proc/}" ;;
 		esac
 	done
