@@ -271,7 +271,14 @@ check "host tx = guest rx (packets and bytes)" test "$htx_p/$htx_b" = "$grx_p/$g
 check "no drops in the guest" test "$grx_d/$gtx_d" = "0/0"
 
 # Per 1,000 packets over the traffic window.
-val() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+val() {	# SNAPSHOT NAME: the value of NAME=... in SNAPSHOT, found by the shell
+	local -a kv
+	local f
+	read -r -a kv <<<"$1"
+	for f in "${kv[@]}"; do
+		[ "${f%%=*}" != "$2" ] || echo "${f#*=}"
+	done
+}
 per_k() { awk -v a="$(val "$snap0" "$1")" -v b="$(val "$snap1" "$1")" \
 	-v p0="$(val "$snap0" packets)" -v p1="$(val "$snap1" packets)" \
 	'BEGIN { printf "%.1f", (b - a) * 1000 / (p1 - p0) }'; }
