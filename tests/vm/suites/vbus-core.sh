@@ -44,16 +44,20 @@ device_disable device=echo0
 device_del device=echo0
 container_del container=guest1
 container_del container=guest2"
-events_in_order() {
-	local line n=1
+events_in_order() {	# matched by the shell: no program per event
+	local -a ev
+	local want word n=0
+	mapfile -t ev </tmp/events
 	while IFS= read -r want; do
-		# Every word of the expected line appears in the next matching event.
-		line=$(tail -n +$n /tmp/events | grep -n -m1 -- "^${want%% *} " | cut -d: -f1)
-		[ -n "$line" ] || { echo "missing: $want"; cat /tmp/events; return 1; }
-		n=$((n + line - 1))
+		# Every word of the expected line appears (as grep -w finds
+		# words) in the next event of the same name.
+		while [ $n -lt ${#ev[@]} ] && [[ ${ev[n]} != "${want%% *} "* ]]; do
+			n=$((n + 1))
+		done
+		[ $n -lt ${#ev[@]} ] || { echo "missing: $want"; cat /tmp/events; return 1; }
 		for word in $want; do
-			sed -n "${n}p" /tmp/events | grep -qw -- "$word" ||
-				{ echo "event $n lacks $word: $(sed -n "${n}p" /tmp/events)"; return 1; }
+			[[ ${ev[n]} =~ (^|[^[:alnum:]_])"$word"([^[:alnum:]_]|$) ]] ||
+				{ echo "event $((n + 1)) lacks $word: ${ev[n]}"; return 1; }
 		done
 		n=$((n + 1))
 	done <<<"$expected"
