@@ -99,6 +99,45 @@ l2_kernel() {
 	fi
 }
 
+# The polls below start no program: in the test VM each one started
+# costs a tenth of a second or more, taken from the nested guest that
+# the emulator runs on the same CPUs.  l2_nap SECONDS sleeps as a read
+# that times out, on a FIFO that this shell holds open for reading and
+# writing (made on the first nap and inherited by subshells; the VM has
+# no /dev/fd, so a process substitution cannot stand in for it), or with
+# sleep(1) if that fails.
+L2_NAP_FD=""
+l2_nap() {
+	local f
+	if [ -z "$L2_NAP_FD" ]; then
+		f=$(mktemp -u "${TMPDIR:-/tmp}/l2-nap.XXXXXX") && mkfifo -m 600 "$f" &&
+			{ exec {L2_NAP_FD}<>"$f"; } 2>/dev/null || L2_NAP_FD=""
+		rm -f "$f"
+	fi
+	if [ -n "$L2_NAP_FD" ]; then
+		read -r -t "$1" -u "$L2_NAP_FD" _
+		[ $? -gt 128 ] && return 0
+	fi
+	sleep "$1"
+}
+
+# l2_scan FD ERE: read the lines added to the log open on FD since the
+# last scan; succeeds when one matches ERE.  A last line still being
+# written is matched as it is so far (as grep would) and kept in
+# l2_part, to be completed by the next scan.
+l2_part=""
+l2_scan() {
+	local line
+	while IFS= read -r -u "$1" line; do
+		line=$l2_part$line
+		l2_part=""
+		[[ $line =~ $2 ]] && return 0
+	done
+	[ -n "$line" ] || return 1
+	l2_part+=$line
+	[[ $l2_part =~ $2 ]]
+}
+
 # A time limit scaled for a slow kernel.
 l2_limit() {
 	echo $(($1 * ${VBUS_VM_SLOW:-1}))
@@ -137,30 +176,54 @@ l2_start() {
 }
 
 l2_wait() {
-	local log=$1 pattern=$2 limit end quiet=""
+	local log=$1 pattern=$2 limit end quiet="" looked=-1 rc
 	limit=$(l2_limit "${3:-120}")
 	end=$((SECONDS + limit))
 	[ -z "${L2_SILENT:-}" ] || quiet=$(l2_limit "$L2_SILENT")
+	# The log is read from its start on a descriptor of this call's
+	# own, then line by line as it grows.
+	L2_WAIT_FD=""
+	l2_part=""
 	while :; do
-		grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
+		l2_wait_found "$log" "$pattern" && rc=0 && break
 		if [ -n "$L2_PID" ] && ! kill -0 "$L2_PID" 2>/dev/null; then
-			grep -Eq -- "$pattern" "$log" 2>/dev/null && return 0
+			l2_wait_found "$log" "$pattern" && rc=0 && break
 			echo "l2_wait: vbus-vm $L2_PID exited before /$pattern/ in $log" >&2
 			[ -n "${L2_RETRY:-}" ] || l2_note_breakdown "$log"
 			l2_tail "$log"
-			return 1
+			rc=1
+			break
 		fi
-		[ $SECONDS -lt $end ] || break
-		if [ -n "$quiet" ] && [ "$(l2_quiet_for "$log")" -ge "$quiet" ]; then
-			echo "l2_wait: no /$pattern/ in $log, silent for ${quiet}s" >&2
+		if [ $SECONDS -ge $end ]; then
+			echo "l2_wait: no /$pattern/ in $log after ${limit}s" >&2
 			l2_tail "$log"
-			return 2
+			rc=1
+			break
 		fi
-		sleep 0.2
+		# The log's age, once a second.
+		if [ -n "$quiet" ] && [ $SECONDS != $looked ]; then
+			looked=$SECONDS
+			if [ "$(l2_quiet_for "$log")" -ge "$quiet" ]; then
+				echo "l2_wait: no /$pattern/ in $log, silent for ${quiet}s" >&2
+				l2_tail "$log"
+				rc=2
+				break
+			fi
+		fi
+		l2_nap 0.2
 	done
-	echo "l2_wait: no /$pattern/ in $log after ${limit}s" >&2
-	l2_tail "$log"
-	return 1
+	[ -z "$L2_WAIT_FD" ] || exec {L2_WAIT_FD}<&-
+	L2_WAIT_FD=""
+	return $rc
+}
+
+# l2_wait_found LOG ERE: LOG, open on L2_WAIT_FD (opened on the first
+# call), has a line matching ERE.
+l2_wait_found() {
+	if [ -z "$L2_WAIT_FD" ]; then
+		{ exec {L2_WAIT_FD}<"$1"; } 2>/dev/null || { L2_WAIT_FD=""; return 1; }
+	fi
+	l2_scan "$L2_WAIT_FD" "$2"
 }
 
 l2_boot() {
@@ -219,7 +282,7 @@ l2_wait_exit() {
 	end=$((SECONDS + $(l2_limit "${1:-120}")))
 	[ -n "$L2_PID" ] || return 1
 	while kill -0 "$L2_PID" 2>/dev/null && [ $SECONDS -lt $end ]; do
-		sleep 0.2
+		l2_nap 0.2
 	done
 	if kill -0 "$L2_PID" 2>/dev/null; then
 		kill -KILL "$L2_PID" 2>/dev/null
@@ -239,7 +302,7 @@ l2_stop() {
 	kill -0 "$L2_PID" 2>/dev/null || l2_note_breakdown "$L2_LOG"
 	kill -"$sig" "$L2_PID" 2>/dev/null
 	while kill -0 "$L2_PID" 2>/dev/null && [ $SECONDS -lt $end ]; do
-		sleep 0.2
+		l2_nap 0.2
 	done
 	kill -KILL "$L2_PID" 2>/dev/null
 	wait "$L2_PID"
@@ -267,7 +330,7 @@ l2_stop_silent() {
 # One run of vbus-vm for l2_run: LOG SECONDS QUIET [args]; returns 1 if
 # the guest's console stayed silent for QUIET seconds (vbus-vm stopped).
 l2_run_once() {
-	local log=$1 limit=$2 quiet=$3 start=$SECONDS
+	local log=$1 limit=$2 quiet=$3 start=$SECONDS looked=-1
 	shift 3
 	l2_start "$log" "$@"
 	while kill -0 "$L2_PID" 2>/dev/null; do
@@ -276,12 +339,16 @@ l2_run_once() {
 			L2_STATUS=124
 			return 0
 		fi
-		if [ "$(l2_quiet_for "$log")" -ge "$quiet" ]; then
-			l2_stop_silent
-			L2_STATUS=124
-			return 1
+		# The log's age, once a second.
+		if [ $SECONDS != $looked ]; then
+			looked=$SECONDS
+			if [ "$(l2_quiet_for "$log")" -ge "$quiet" ]; then
+				l2_stop_silent
+				L2_STATUS=124
+				return 1
+			fi
 		fi
-		sleep 1
+		l2_nap 0.2
 	done
 	wait "$L2_PID"
 	L2_STATUS=$?
