@@ -264,20 +264,9 @@ else
 		setpriv --reuid=65534 --regid=65534 --clear-groups "$VBUS_VM" -k "$kernel" --container c0
 	chmod 0600 /dev/kvm /dev/vbus-kvm
 
-	cat >"$work/outl.c" <<'OUTL'
-#include <stdlib.h>
-#include <sys/io.h>
-int main(int argc, char **argv)
-{
-	if (argc != 3 || iopl(3) != 0)
-		return 1;
-	outl((unsigned)strtoul(argv[2], NULL, 0), (unsigned short)strtoul(argv[1], NULL, 0));
-	return 0;
-}
-OUTL
-	check "the bridge's L2 initramfs builds" sh -c "gcc -O2 -static -o '$work/outl' '$work/outl.c' &&
-		tests/vm/l2/mkinitrd --script '$work/guest.sh' --file '$work/outl:/bin/outl' \
-			'$(l2_kver)' '$work/initrd-bridge'"
+	check "the bridge's L2 initramfs builds" \
+		tests/vm/l2/mkinitrd --script "$work/guest.sh" \
+			--file build/cmake/tests/tools/l2-outl:/bin/outl "$(l2_kver)" "$work/initrd-bridge"
 	L2_ERR=$work/bridge.err l2_run "$work/bridge" 300 -k "$kernel" -i "$work/initrd-bridge" \
 		--mem 256M --container c0 --verbose --stats --append "$(cmdline l2.bridge)"
 	check "bridge: vbus-vm exited 0 (status $L2_STATUS)" test "$L2_STATUS" = 0
