@@ -237,19 +237,27 @@ cgroup_remove() {
 	return 1
 }
 
-# ring_tids PID: the ids of the threads that serve the rings of the
-# client process PID attached (named vbus-PID-<n>).
-ring_tids() {
+# procs_named GLOB: "PID NAME" of every process and kernel thread whose
+# name (its comm) matches the shell pattern GLOB.
+procs_named() {
 	local t c
 	for t in /proc/[0-9]*; do
 		c=""
 		# Read by the shell itself: one program started per process
 		# of the VM would take seconds under the emulator.
 		IFS= read -r c 2>/dev/null <"$t/comm"
+		# shellcheck disable=SC2254 # GLOB is a pattern
 		case $c in
-		vbus-"$1"-*) echo "${t#/proc/}" ;;
+		$1) echo "${t#/proc/} $c" ;;
 		esac
 	done
+}
+
+# ring_tids PID: the ids of the threads that serve the rings of the
+# client process PID attached (named vbus-PID-<n>).
+ring_tids() {
+	local t _
+	procs_named "vbus-$1-*" | while read -r t _; do echo "$t"; done
 }
 
 # ring_policy PID POLICY: every ring thread of process PID has scheduling

@@ -176,7 +176,7 @@ l2_start() {
 }
 
 l2_wait() {
-	local log=$1 pattern=$2 limit end quiet="" looked=-1 rc
+	local log=$1 pattern=$2 limit end quiet="" rc
 	limit=$(l2_limit "${3:-120}")
 	end=$((SECONDS + limit))
 	[ -z "${L2_SILENT:-}" ] || quiet=$(l2_limit "$L2_SILENT")
@@ -184,6 +184,7 @@ l2_wait() {
 	# own, then line by line as it grows.
 	L2_WAIT_FD=""
 	l2_part=""
+	l2_looked=-1
 	while :; do
 		l2_wait_found "$log" "$pattern" && rc=0 && break
 		if [ -n "$L2_PID" ] && ! kill -0 "$L2_PID" 2>/dev/null; then
@@ -200,15 +201,11 @@ l2_wait() {
 			rc=1
 			break
 		fi
-		# The log's age, once a second.
-		if [ -n "$quiet" ] && [ $SECONDS != $looked ]; then
-			looked=$SECONDS
-			if [ "$(l2_quiet_for "$log")" -ge "$quiet" ]; then
-				echo "l2_wait: no /$pattern/ in $log, silent for ${quiet}s" >&2
-				l2_tail "$log"
-				rc=2
-				break
-			fi
+		if [ -n "$quiet" ] && l2_silent "$log" "$quiet"; then
+			echo "l2_wait: no /$pattern/ in $log, silent for ${quiet}s" >&2
+			l2_tail "$log"
+			rc=2
+			break
 		fi
 		l2_nap 0.2
 	done
@@ -318,6 +315,16 @@ l2_quiet_for() { # LOG
 	echo $((EPOCHSECONDS - mtime))
 }
 
+# l2_silent LOG SECONDS: LOG has not been written for SECONDS seconds.
+# A poll looks at most once a second (the first poll of a wait, after
+# l2_looked=-1, at once): its stat(1) is a program started.
+l2_looked=-1
+l2_silent() {
+	[ "$SECONDS" != "$l2_looked" ] || return 1
+	l2_looked=$SECONDS
+	[ "$(l2_quiet_for "$1")" -ge "$2" ]
+}
+
 # Stop the guest of a console that fell silent, first asking vbus-vm
 # twice, 2 s apart, for its counters (SIGUSR1, into $L2_ERR or the log):
 # exits still counting tell a guest that runs from one that stopped.
@@ -330,23 +337,20 @@ l2_stop_silent() {
 # One run of vbus-vm for l2_run: LOG SECONDS QUIET [args]; returns 1 if
 # the guest's console stayed silent for QUIET seconds (vbus-vm stopped).
 l2_run_once() {
-	local log=$1 limit=$2 quiet=$3 start=$SECONDS looked=-1
+	local log=$1 limit=$2 quiet=$3 start=$SECONDS
 	shift 3
 	l2_start "$log" "$@"
+	l2_looked=-1
 	while kill -0 "$L2_PID" 2>/dev/null; do
 		if [ $((SECONDS - start)) -ge "$limit" ]; then
 			l2_stop KILL
 			L2_STATUS=124
 			return 0
 		fi
-		# The log's age, once a second.
-		if [ $SECONDS != $looked ]; then
-			looked=$SECONDS
-			if [ "$(l2_quiet_for "$log")" -ge "$quiet" ]; then
-				l2_stop_silent
-				L2_STATUS=124
-				return 1
-			fi
+		if l2_silent "$log" "$quiet"; then
+			l2_stop_silent
+			L2_STATUS=124
+			return 1
 		fi
 		l2_nap 0.2
 	done

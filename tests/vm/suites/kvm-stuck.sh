@@ -82,19 +82,14 @@ check "s0's connection is still closing (its ring work is stuck)" \
 # fault.
 vbus_kworkers() { # the kworkers whose stack is in the vbus module
 	local p comm frame
-	for p in /proc/[0-9]*; do
-		read -r comm 2>/dev/null <"$p/comm" || continue
-		case $comm in
-		kworker/*) ;;
-		*) continue ;;
-		esac
+	procs_named 'kworker/*' | while read -r p comm; do
 		# Read by the shell: a grep per kworker, four looks per
 		# check, took half a minute of the suite under the emulator.
 		while IFS= read -r frame; do
 			case $frame in
-			*'[vbus]'*) echo "${p#/proc/} $comm"; break ;;
+			*'[vbus]'*) echo "$p $comm"; break ;;
 			esac
-		done 2>/dev/null <"$p/stack"
+		done 2>/dev/null <"/proc/$p/stack"
 	done
 }
 no_kworker_waits() { # a few looks: no kworker waits in vbus
