@@ -302,7 +302,8 @@ l2_stop() {
 		l2_nap 0.2
 	done
 	kill -KILL "$L2_PID" 2>/dev/null
-	wait "$L2_PID"
+	# Quiet: bash would report a VMM it killed ("Killed") here.
+	wait "$L2_PID" 2>/dev/null
 	L2_STATUS=$?
 	L2_PID=""
 }
