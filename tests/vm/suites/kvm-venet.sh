@@ -166,20 +166,19 @@ fi
 # and the host's stack: at a mean of 991 us, 11 replies of 200 rang with
 # polling; at 2052 us (an emulator slowed by a busy host) 143 did.  Past
 # 1500 us (the debug lane's kernel, a busy host) the saving is not checked.
+saves="flood pings: polling for the replies saves at least half the doorbells"
+# The doorbells saved were saved by polls, which the ring counts.
+polls="flood pings: with ring_poll_us 1000 the thread polls the guest's ring"
 if [ "${off_rtt:-0}" -gt 1500 ]; then
-	# As many results as the checks below, so that the suite's count
-	# does not depend on the emulator's speed.
-	for what in "polling for the replies saves at least half the doorbells" \
-		"with ring_poll_us 1000 the thread polls the guest's ring"; do
-		ok "flood pings: $what # SKIP the guest answers after the ceiling" \
+	# As many results as checks, so that the suite's count does not
+	# depend on the emulator's speed.
+	for what in "$saves" "$polls"; do
+		ok "$what # SKIP the guest answers after the ceiling" \
 			"(round trip ${off_rtt} us without polling)"
 	done
 else
-	check "flood pings: polling for the replies saves at least half the doorbells" \
-		test "${on:-999}" -le 100
-	# The doorbells saved were saved by polls, which the ring counts.
-	check "flood pings: with ring_poll_us 1000 the thread polls the guest's ring" \
-		test "${on_polls:-0}" -gt 0
+	check "$saves" test "${on:-999}" -le 100
+	check "$polls" test "${on_polls:-0}" -gt 0
 fi
 
 # ---- a VM with 16 venets goes away while this guest receives
