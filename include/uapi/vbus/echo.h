@@ -23,8 +23,9 @@
 /*
  * DEVSHM ids.
  * RING: the region holds an IOQ (<vbus/ioq.h>).  For every descriptor
- * the device reverses the buffer's first len bytes in place and
- * completes it with that length.  One ring per connection: a second
+ * the device reverses the buffer's first len bytes in place (at most
+ * the device's max_len) and completes it with the length reversed.
+ * One ring per connection: a second
  * RING region returns -EBUSY.  A ring that breaks the IOQ protocol is
  * abandoned; calls still work, and a new ring needs a new connection.
  */
