@@ -265,6 +265,12 @@ static int venet_enable(struct vbus_device *vdev)
 	dev->netdev_ops = &venet_netdev_ops;
 	dev->ethtool_ops = &venet_ethtool_ops;
 	dev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
+	/*
+	 * The transmit path queues every skb it is given (rx.c), so it
+	 * cannot be given one skb twice: no shared skbs (pktgen's burst and
+	 * clone_skb), as with tun and veth.
+	 */
+	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	dev->hw_features = VENET_HW_FEATURES;
 	dev->features = VENET_HW_FEATURES | NETIF_F_HIGHDMA |
 			NETIF_F_GSO_ROBUST;

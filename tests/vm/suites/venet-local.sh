@@ -63,6 +63,21 @@ check "enabling creates the host netdev" sh -c "echo 1 >$V/enabled && ip link sh
 check "host netdev has the host MAC" sh -c "ip link show $HOST_IF | grep -q 52:54:00:00:00:01"
 check_fails_with "mtu change while enabled: EBUSY" "busy" put $V/mtu 1500
 check "ethtool -i names the host driver" sh -c "ethtool -i $HOST_IF | grep -q 'driver: vbus-venet'"
+# The host netdev queues every skb it transmits, so it must not say it
+# takes one skb many times (IFF_TX_SKB_SHARING): pktgen then refuses to
+# send it clones (clone_skb) or the same skb in bursts.  pktgen takes
+# only a device that is up; it is down again afterwards.
+no_shared_skbs() {
+	local pg=/proc/net/pktgen rc=0
+	ip link set $HOST_IF up && modprobe pktgen &&
+		echo "add_device $HOST_IF" >$pg/kpktgend_0 || return 1
+	echo "clone_skb 1" 2>/dev/null >$pg/$HOST_IF && { echo "clone_skb taken"; rc=1; }
+	echo "burst 2" 2>/dev/null >$pg/$HOST_IF && { echo "burst taken"; rc=1; }
+	rmmod pktgen || rc=1
+	ip link set $HOST_IF down || rc=1
+	return $rc
+}
+check "pktgen may not give the host netdev one skb twice" no_shared_skbs
 
 # ---- attach: the guest netdev appears through the bus
 ln -s $V $CFS/containers/c0/devices/v0
