@@ -82,25 +82,6 @@ static int venet_reneg_wait(struct venet_priv *vp)
 }
 
 /*
- * Give the netdev @qp queue pairs, both ways, or change nothing.  Under
- * rtnl.  Growing a count can fail (sysfs objects for the new queues);
- * shrinking cannot, and both counts move the same way.
- */
-static int venet_set_queues(struct net_device *dev, unsigned int qp)
-{
-	unsigned int old = dev->real_num_tx_queues;
-	int ret;
-
-	ret = netif_set_real_num_tx_queues(dev, qp);
-	if (ret)
-		return ret;
-	ret = netif_set_real_num_rx_queues(dev, qp);
-	if (ret)
-		netif_set_real_num_tx_queues(dev, old);
-	return ret;
-}
-
-/*
  * NEGOTIATE: the device accepts the features it offers among those the
  * driver wants (others are not an error: the answer tells the driver
  * what it got), minus those whose dependencies were not accepted, by
@@ -153,8 +134,16 @@ static long venet_negotiate(struct venet_conn *vc, u64 addr, u32 len)
 		return ret;
 
 	if (change) {
+		/*
+		 * The transmit queues only: the receive queues stay as many
+		 * as the device has.  Packets of an earlier connection may
+		 * still wait on any of them (NAPI's lists, GRO), recorded as
+		 * received on it, and RPS warns of one delivered from a
+		 * queue beyond the count.  Growing can fail (sysfs objects
+		 * for the new queues).
+		 */
 		rtnl_lock();
-		ret = venet_set_queues(dev, qp);
+		ret = netif_set_real_num_tx_queues(dev, qp);
 		if (!ret) {
 			WRITE_ONCE(vp->features, features);
 			WRITE_ONCE(vp->queue_pairs, qp);

@@ -11,9 +11,10 @@
  * down): the first must still arrive.  Before all that it
  * renegotiates in a loop (open, NEGOTIATE, close): with nothing to change
  * that must not need rtnl, and changes must be spaced at the documented
- * rate, even when the waiting caller is woken early.  Each refusal it
- * expects is checked; the number of unmet expectations is the read-only
- * parameter "failures".  The host must stay healthy meanwhile: the suite
+ * rate, even when the waiting caller is woken early; a driver that takes
+ * one queue pair of two shrinks the host netdev's transmit queues only.
+ * Each refusal it expects is checked; the number of unmet expectations
+ * is the read-only parameter "failures".  The host must stay healthy meanwhile: the suite
  * checks that no WARN fired and that a real driver works afterwards.
  *
  * Buffers are always this module's own memory: the kernel memctx of an
@@ -354,8 +355,8 @@ static void random_packets(struct hring *r)
 #define RENEG_ALL	(~0ULL)
 #define RENEG_LESS	(~(u64)VBUS_VENET_F_RX_TSO4)
 
-/* One connection: open, NEGOTIATE @features on two queue pairs, close. */
-static long reneg_cycle(u64 features)
+/* One connection: open, NEGOTIATE @features on @qp queue pairs, close. */
+static long reneg_cycle(u64 features, u16 qp)
 {
 	struct vbus_venet_negotiate *neg = (void *)buf;
 	u32 version = VBUS_VENET_VERSION;
@@ -367,7 +368,7 @@ static long reneg_cycle(u64 features)
 		return ret;
 	memset(neg, 0, sizeof(*neg));
 	neg->features = cpu_to_le64(features);
-	neg->queue_pairs = cpu_to_le16(2);
+	neg->queue_pairs = cpu_to_le16(qp);
 	ret = vbus_client_devcall(client, h, VBUS_VENET_CALL_NEGOTIATE,
 				  addr(neg), sizeof(*neg), 0);
 	if (vbus_client_devclose(client, h) && !ret)
@@ -387,7 +388,7 @@ static void reneg_loop_fn(struct work_struct *work)
 	int i;
 
 	for (i = 0; i < 8; i++)
-		if (reneg_cycle(RENEG_ALL))
+		if (reneg_cycle(RENEG_ALL, 2))
 			l->failed++;
 	complete(&l->done);
 }
@@ -416,7 +417,7 @@ static void renegotiation(void)
 	bool in_time;
 	int i;
 
-	expect(reneg_cycle(RENEG_ALL) == 0);
+	expect(reneg_cycle(RENEG_ALL, 2) == 0);
 
 	/*
 	 * The same again and again, while rtnl is held here: neither the
@@ -442,13 +443,36 @@ static void renegotiation(void)
 	mod_timer(&w.timer, jiffies + 1);
 	t0 = jiffies;
 	for (i = 0; i < 12; i++)
-		expect(reneg_cycle(i & 1 ? RENEG_ALL : RENEG_LESS) == 0);
+		expect(reneg_cycle(i & 1 ? RENEG_ALL : RENEG_LESS, 2) == 0);
 	expect(time_after_eq(jiffies, t0 + (12 - RENEG_BURST) * RENEG_GAP));
 	WRITE_ONCE(w.stop, true);
 	del_timer_sync(&w.timer);
 	destroy_timer_on_stack(&w.timer);
 	pr_info("12 renegotiations took %u ms\n",
 		jiffies_to_msecs(jiffies - t0));
+}
+
+/*
+ * A driver that takes one queue pair of the two: the host netdev then
+ * transmits on one queue, and still receives on both (packets the last
+ * driver sent on the second may still be on their way up, recorded as
+ * received there).  Then both again.
+ */
+static void fewer_queues(void)
+{
+	struct net_device *dev;
+
+	dev = ifname ? dev_get_by_name(&init_net, ifname) : NULL;
+	expect(dev);
+	if (!dev)
+		return;
+	expect(reneg_cycle(RENEG_ALL, 1) == 0);
+	expect(dev->real_num_tx_queues == 1);
+	expect(dev->real_num_rx_queues == 2);
+	expect(reneg_cycle(RENEG_ALL, 2) == 0);
+	expect(dev->real_num_tx_queues == 2);
+	expect(dev->real_num_rx_queues == 2);
+	dev_put(dev);
 }
 
 /*
@@ -534,6 +558,7 @@ static int __init hostile_init(void)
 	}
 
 	renegotiation();
+	fewer_queues();
 
 	expect(vbus_client_devopen(client, 0, &version, &handle) ==
 	       -EPROTONOSUPPORT);
