@@ -39,7 +39,12 @@
  * @first:	the index of its first page in the map
  * @npages:	its pages
  * @uaddr:	the user address of its first page
- * @seq:	@mni's sequence when the pages were looked up
+ * @seq:	@mni's sequence when the pages were looked up, or when a
+ *		remap found them unchanged; @mni's is another once the VMM
+ *		changed its page tables over the run since.  Written by the
+ *		connection's thread, read by a new table (under @vm->lock)
+ * @reseq:	@mni's sequence before a remap's lookup (the connection's
+ *		thread's): @seq if the remap finds the same pages
  */
 struct vkvm_range {
 	struct mmu_interval_notifier mni;
@@ -48,6 +53,7 @@ struct vkvm_range {
 	unsigned long npages;
 	unsigned long uaddr;
 	unsigned long seq;
+	unsigned long reseq;
 };
 
 /**
@@ -408,19 +414,27 @@ static bool vkvm_map_same_uaddr(const struct vkvm_map *a,
 	return true;
 }
 
-/* Does @t put every run of @m at the user addresses it has now? */
-static bool vkvm_map_unmoved(const struct vkvm_map *m,
+/*
+ * Does @t put every run of @m at the user addresses it has now, with the
+ * pages it has?  Not if the VMM changed its page tables there since the
+ * pages were looked up: a remap that could not follow then (no entry
+ * covered the run, nothing was mapped there yet) left @m on the old
+ * pages, and this table is the next chance to follow.
+ */
+static bool vkvm_map_unmoved(struct vkvm_map *m,
 			     const struct vkvm_mem_table *t)
 {
 	unsigned int k;
 
 	for (k = 0; k < m->nranges; k++) {
-		const struct vkvm_range *r = &m->ranges[k];
+		struct vkvm_range *r = &m->ranges[k];
 		u64 gpa = (m->gpa & PAGE_MASK) + ((u64)r->first << PAGE_SHIFT);
 		const struct vkvm_mem_range *e = vkvm_find(t, gpa);
 
 		if (!e || e->uaddr + (unsigned long)(gpa - e->gpa) != r->uaddr ||
 		    e->last - gpa < ((u64)r->npages << PAGE_SHIFT) - 1)
+			return false;
+		if (mmu_interval_check_retry(&r->mni, READ_ONCE(r->seq)))
 			return false;
 	}
 	return true;
@@ -454,22 +468,29 @@ int vkvm_map(struct vbus_memctx *ctx, u64 addr, size_t len,
 
 /*
  * Map the range again.  The same pages at the same user addresses (a
- * change that moved nothing, like an mprotect()): nothing to do.  The
- * same pages at other addresses (the memory mapped twice) still need the
- * new map: its notifiers watch the addresses the table now names.
+ * change that moved nothing, like an mprotect()): nothing to do, and
+ * the old map counts as looked up now (vkvm_map_unmoved()).  The same
+ * pages at other addresses (the memory mapped twice) still need the new
+ * map: its notifiers watch the addresses the table now names.
  */
 int vkvm_remap(struct vbus_memctx *ctx, struct vbus_memmap *map,
 	       struct vbus_memmap *moved)
 {
 	struct vkvm_map *old = map->priv, *m;
+	unsigned int k;
 	int ret;
 
+	for (k = 0; k < old->nranges; k++)
+		old->ranges[k].reseq =
+			mmu_interval_read_begin(&old->ranges[k].mni);
 	ret = vkvm_map_into(to_vm(ctx), old->gpa, old->len, map, moved);
 	if (ret)
 		return ret;
 	m = moved->priv;
 	if (vkvm_map_same_uaddr(m, old) &&
 	    !memcmp(m->pages, old->pages, old->npages * sizeof(*m->pages))) {
+		for (k = 0; k < old->nranges; k++)
+			WRITE_ONCE(old->ranges[k].seq, old->ranges[k].reseq);
 		vkvm_map_free(m, false);
 		return 0;
 	}

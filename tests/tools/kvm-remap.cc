@@ -20,7 +20,11 @@
 //   4. the memslot comes back;
 //   5. the memslot (and the memory table) move to a second mapping of
 //      the same memfd, then a fourth copy is put over that mapping
-//      (MAP_FIXED): the devices must notice the second mapping's change.
+//      (MAP_FIXED): the devices must notice the second mapping's change;
+//   6. the memslot is deleted, a fifth copy is put over its addresses
+//      while nothing covers them (the devices cannot follow yet), and
+//      the memslot comes back at the same addresses: the table that
+//      brings it back must move the devices to the fifth copy.
 // Each memslot change sets the memory table (VBUS_KVM_SET_MEM_TABLE) to
 // the same runs, as a VMM must.
 // After each change the devices must serve the rings in the new memory
@@ -307,6 +311,26 @@ int main(int argc, char **argv)
 		used = used_of(c.bytes(), d);
 		serve(g, d, true, "mmap over the second mapping");
 		expect_untouched(c.bytes(), d, used, "mmap over the second mapping");
+
+		// 6. No memslot, and meanwhile copy f replaces e at its addresses.
+		g.unmap();
+		serve(g, d, false, "memslot deleted again");
+		const GuestMemory f = copy("guest-f");
+		std::ranges::copy(c_alias.bytes(), f.bytes().begin());
+		const Mapping e_view = testtools::map_memory(mem_size, e.fd()); // e's pages
+		if (mmap(c_alias.bytes().data(), mem_size, PROT_READ | PROT_WRITE,
+		         MAP_SHARED | MAP_FIXED, f.fd(), 0) == MAP_FAILED) {
+			fail("mmap(MAP_FIXED) with no memslot");
+		}
+		// The mmap makes the devices try to follow at once, on their
+		// connection's thread; no entry covers the addresses, so they
+		// keep e.  Let that attempt end before the memslot is back (were
+		// it later, it would follow f and this step would prove nothing).
+		std::this_thread::sleep_for(std::chrono::milliseconds(500));
+		used = used_of(e_view.bytes(), d);
+		g.map(c_alias.bytes());
+		serve(g, d, true, "memslot back over replaced memory");
+		expect_untouched(e_view.bytes(), d, used, "memslot back over replaced memory");
 
 		uint64_t n = 0;
 		if (read(g.vector_fd(), &n, sizeof(n)) != sizeof(n) || n == 0) {
