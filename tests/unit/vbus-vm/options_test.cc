@@ -123,7 +123,10 @@ TEST(Options, BadCounts)
 	EXPECT_EQ(usage_error({"-k", "bz", "--halt-poll-ns", "1ms"}),
 	          "--halt-poll-ns: '1ms' is not a number");
 	EXPECT_EQ(usage_error({"-k", "bz", "--vectors", "2049"}),
-	          "--vectors: '2049' is out of range 1-2048");
+	          "--vectors: '2049' is out of range 2-2048");
+	// The guest's bridge needs a vector for signals besides vector 0.
+	EXPECT_EQ(usage_error({"-k", "bz", "--vectors", "1"}),
+	          "--vectors: '1' is out of range 2-2048");
 }
 
 TEST(Options, CommandLineErrors)

@@ -160,7 +160,7 @@ std::optional<Options> parse_options(const std::vector<std::string> &args, std::
 		opts.doorbells = parse_count("--doorbells", doorbells, 1, kMaxDoorbells);
 	}
 	if (!vectors.empty()) {
-		opts.vectors = parse_count("--vectors", vectors, 1, kMaxVectors);
+		opts.vectors = parse_count("--vectors", vectors, kMinVectors, kMaxVectors);
 	}
 	if (!halt_poll_ns.empty()) {
 		opts.halt_poll_ns = parse_count("--halt-poll-ns", halt_poll_ns, 0, kMaxHaltPollNs);

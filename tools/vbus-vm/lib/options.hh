@@ -26,6 +26,9 @@ inline constexpr std::uint64_t kMaxMem = 64ULL << 30;
 inline constexpr unsigned kMaxDoorbells = 1024;
 // The longest per-VM halt polling --halt-poll-ns takes (10 ms).
 inline constexpr unsigned kMaxHaltPollNs = 10000000;
+// Vector 0 carries bus events; the guest's bridge driver wants at least
+// one more for the signals of its devices (Documentation/vbus/abi.rst).
+inline constexpr unsigned kMinVectors = 2;
 inline constexpr unsigned kMaxVectors = 2048;
 
 struct Options {
