@@ -196,6 +196,7 @@ ids=$(for i in $(seq 0 15); do cat $CFS/devices/venet/m$i/id; done)
 # shellcheck disable=SC2086 # one argument per id
 sleep 600 | $HOLD c9 $ids >/tmp/hold.out 2>&1 &
 hold=$!
+disown $hold # no "Killed" line from bash when it is killed below
 check "a second VMM opens all 16 (their rings registered, links up)" \
 	log_wait /tmp/hold.out '^kvm-hold: ready 16$' $hold 600
 conns() { cat $CFS/devices/venet/m*/connections | awk '{ n += $1 } END { print n }'; }
