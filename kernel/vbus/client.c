@@ -309,14 +309,12 @@ void vbus_client_detach(struct vbus_client *client)
 	struct vbus_container *c = client->container;
 	struct vbus_connection *conn, *tmp;
 	unsigned long handle;
-	bool signals = false;
 	LIST_HEAD(closed);
 
 	mutex_lock(&vbus_lock);
 	xa_for_each(&client->conns, handle, conn) {
 		xa_erase(&client->conns, handle);
 		vbus_connection_close(conn);
-		signals |= READ_ONCE(conn->has_signals);
 		/* Off its device's list now: ours until put below. */
 		list_add(&conn->dev_node, &closed);
 	}
@@ -333,8 +331,13 @@ void vbus_client_detach(struct vbus_client *client)
 	configfs_undepend_item(&c->group.cg_item);
 	config_item_put(&c->group.cg_item);
 
-	/* Notifications that saw a connection open are over. */
-	if (signals && atomic_read(&client->nlive))
+	/*
+	 * Notifications that saw a connection open are over: those of the
+	 * connections closed here, and those of connections a DEVCLOSE
+	 * closed without waiting for them (an untrusted client's gives up
+	 * after a while, or at once when killed) and not yet freed.
+	 */
+	if (atomic_read(&client->nlive))
 		synchronize_rcu();
 	if (client->ops->untrusted)
 		wait_event_killable_timeout(client->wait,

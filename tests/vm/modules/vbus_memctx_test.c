@@ -22,10 +22,22 @@
  * the remap as it fires (mct_race_unmap()).  Every round's memctx must
  * be released (the connection freed); the write fails with -EIO if one
  * was not.
+ *
+ * Write a container's name to "late": the module attaches as an
+ * untrusted client whose signal op runs for LATE_SIGNAL_MS, posts a
+ * buffer to the echo device with its completion signal on and, while
+ * the device's notification is in that op, closes the connection and
+ * detaches.  Both give up waiting for the device (the op holds up its
+ * thread) well before the op ends, yet the detach must not return
+ * before it: no op is called once vbus_client_detach() has returned
+ * (vbus_client.h), and a connector frees what its ops use then.  The
+ * write fails with -EIO if the op still ran when the detach returned.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
@@ -50,6 +62,8 @@ static DEFINE_MUTEX(mct_lock);
 static struct vbus_client *client;	/* under mct_lock */
 static struct vbus_memctx *ctx;		/* under mct_lock */
 static u8 *ring_mem;			/* under mct_lock */
+static struct vbus_ioq_driver ring_q;	/* under mct_lock */
+static u32 ring_handle, ring_sig;	/* under mct_lock */
 static int echo_id = -1;		/* set by the attach's DEVADD */
 
 /* The core's mapping of the ring, from map() until unmap(). */
@@ -187,8 +201,20 @@ static void mct_unmap(struct vbus_memctx *c, struct vbus_memmap *map)
 	spin_unlock(&mct_map_lock);
 }
 
+/* The late notification's state. */
+#define LATE_SIGNAL_MS	(2 * VBUS_CLOSE_WAIT_MS + 2000)
+enum { LATE_IDLE, LATE_IN_OP, LATE_DONE };
+static bool mct_late;			/* written under mct_lock */
+static atomic_t late_state = ATOMIC_INIT(LATE_IDLE);
+static bool late_detached;		/* the detach has returned */
+static bool late_op_saw_detach;		/* ... when the op ended */
+static DECLARE_COMPLETION(late_released);
+static u8 late_buf[16];
+
 static void mct_release(struct vbus_memctx *c)
 {
+	if (READ_ONCE(mct_late))
+		complete(&late_released);
 	if (READ_ONCE(mct_racing))
 		atomic_inc(&mct_released);
 	else
@@ -226,6 +252,29 @@ static const struct vbus_client_ops mct_client_ops = {
 	.signal = mct_signal,
 };
 
+/*
+ * The late client's first notification runs long.  It is called in the
+ * core's RCU read-side section: it spins, and neither sleeps nor yields.
+ */
+static void mct_late_signal(struct vbus_client *c, u64 cookie)
+{
+	ktime_t end = ktime_add_ms(ktime_get(), LATE_SIGNAL_MS);
+
+	if (atomic_cmpxchg(&late_state, LATE_IDLE, LATE_IN_OP) != LATE_IDLE)
+		return;
+	while (ktime_before(ktime_get(), end))
+		cpu_relax();
+	WRITE_ONCE(late_op_saw_detach, READ_ONCE(late_detached));
+	atomic_set_release(&late_state, LATE_DONE);
+}
+
+static const struct vbus_client_ops mct_late_client_ops = {
+	.devadd = mct_devadd,
+	.devdrop = mct_devdrop,
+	.signal = mct_late_signal,
+	.untrusted = true,
+};
+
 /* The race's client: a detach waits for the devices only for a while. */
 static const struct vbus_client_ops mct_race_client_ops = {
 	.devadd = mct_devadd,
@@ -260,24 +309,23 @@ static void mct_detach(void)
 static int mct_open_ring(void)
 {
 	size_t len = VBUS_IOQ_SIZE(RING_COUNT);
-	u32 version = VBUS_ECHO_VERSION, handle, sig;
-	struct vbus_ioq_driver q;
+	u32 version = VBUS_ECHO_VERSION;
 	int ret;
 
 	if (echo_id < 0)
 		return -ENODEV;
-	ret = vbus_client_devopen(client, echo_id, &version, &handle);
+	ret = vbus_client_devopen(client, echo_id, &version, &ring_handle);
 	if (ret)
 		return ret;
 	ring_mem = kzalloc(len, GFP_KERNEL);
 	if (!ring_mem)
 		return -ENOMEM;
-	ret = vbus_ioq_drv_init(&q, ring_mem, len, RING_COUNT, 0);
+	ret = vbus_ioq_drv_init(&ring_q, ring_mem, len, RING_COUNT, 0);
 	if (ret)
 		return ret;
-	return vbus_client_devshm(client, handle, VBUS_ECHO_SHM_RING,
+	return vbus_client_devshm(client, ring_handle, VBUS_ECHO_SHM_RING,
 				  (u64)(uintptr_t)ring_mem, len, RING_COOKIE,
-				  &sig);
+				  &ring_sig);
 }
 
 /* Attach to @name and register the ring; with mct_lock held. */
@@ -373,6 +421,71 @@ static int mct_set_race(const char *val, const struct kernel_param *kp)
 	return ret;
 }
 
+/* The late notification, with mct_lock held. */
+static int mct_late_once(const char *name)
+{
+	struct vbus_ioq_buf buf = {
+		.cookie = 1,
+		.addr = (u64)(uintptr_t)late_buf,
+		.len = sizeof(late_buf),
+	};
+	int ret, i;
+
+	atomic_set(&late_state, LATE_IDLE);
+	WRITE_ONCE(late_detached, false);
+	reinit_completion(&late_released);
+	WRITE_ONCE(mct_late, true);
+	ret = mct_attach(name, &mct_late_client_ops);
+	if (ret) {
+		WRITE_ONCE(mct_late, false);
+		return ret;
+	}
+	/* The device notifies the completion: the op runs then. */
+	vbus_shm_signal_enable(&ring_q.head->drv_signal);
+	vbus_ioq_drv_post(&ring_q, &buf);
+	vbus_ioq_drv_publish(&ring_q);
+	vbus_client_shmsignal(client, ring_sig);
+	for (i = 0; i < 100 && atomic_read(&late_state) == LATE_IDLE; i++)
+		msleep(50);
+	if (atomic_read(&late_state) == LATE_IDLE)
+		ret = -ETIMEDOUT;	/* never notified: nothing to test */
+	vbus_client_devclose(client, ring_handle);
+	vbus_client_detach(client);
+	client = NULL;
+	WRITE_ONCE(late_detached, true);
+	for (i = 0; !ret && i < 2 * LATE_SIGNAL_MS / 50 &&
+	     atomic_read_acquire(&late_state) != LATE_DONE; i++)
+		msleep(50);
+	if (!ret && READ_ONCE(late_op_saw_detach))
+		ret = -EIO;
+	pr_info("late: the op %s when the detach returned\n",
+		ret == -EIO ? "still ran" : "was over");
+	/* The connection holds the ring until it finishes closing. */
+	vbus_memctx_put(ctx);
+	ctx = NULL;
+	if (wait_for_completion_timeout(&late_released, 10 * HZ))
+		kfree(ring_mem);
+	else
+		pr_info("late: the memctx lives on; the ring is left to it\n");
+	ring_mem = NULL;
+	WRITE_ONCE(mct_late, false);
+	return ret;
+}
+
+static int mct_set_late(const char *val, const struct kernel_param *kp)
+{
+	char name[64];
+	int ret;
+
+	strscpy(name, val, sizeof(name));
+	strim(name);
+	mutex_lock(&mct_lock);
+	ret = client ? -EBUSY : mct_late_once(name);
+	mutex_unlock(&mct_lock);
+	pr_info("late: %d\n", ret);
+	return ret;
+}
+
 static int mct_set_stale(const char *val, const struct kernel_param *kp)
 {
 	int ret = -ENOENT;
@@ -405,6 +518,7 @@ static const struct kernel_param_ops mct_attach_ops = { .set = mct_set_attach };
 static const struct kernel_param_ops mct_stale_ops = { .set = mct_set_stale };
 static const struct kernel_param_ops mct_detach_ops = { .set = mct_set_detach };
 static const struct kernel_param_ops mct_race_ops = { .set = mct_set_race };
+static const struct kernel_param_ops mct_late_ops = { .set = mct_set_late };
 
 module_param_cb(attach, &mct_attach_ops, NULL, 0200);
 MODULE_PARM_DESC(attach, "attach to this container and open its echo device");
@@ -414,6 +528,8 @@ module_param_cb(detach, &mct_detach_ops, NULL, 0200);
 MODULE_PARM_DESC(detach, "detach and drop the memctx");
 module_param_cb(race, &mct_race_ops, NULL, 0200);
 MODULE_PARM_DESC(race, "CONTAINER ROUNDS: close while a remap retries");
+module_param_cb(late, &mct_late_ops, NULL, 0200);
+MODULE_PARM_DESC(late, "CONTAINER: close and detach while a notification runs");
 
 static int __init mct_init(void)
 {

@@ -59,6 +59,14 @@ check "the module loads again and its client attaches" sh -c \
 	"insmod $T/vbus_memctx_test.ko && echo M >$A/attach"
 check_fails "it cannot be unloaded while its memctx lives" rmmod vbus_memctx_test
 check "the client detaches" put $A/detach
+# An untrusted client closes its connection and detaches while the
+# device's notification is still in the client's signal op (the module
+# holds it there for 6 s, longer than both wait for the device): the
+# detach may give up waiting for the device, but it must not return
+# before that op is over.
+check "a detach returns only once a notification that found its connection open is over" \
+	put $A/late M
+dmesg | grep 'vbus_memctx_test: late:'
 # The close cancels a remap that retries a jiffy later, as its timer
 # fires (the module times it): each connection must still be freed, its
 # memctx released.  Both CPUs stay busy meanwhile (at the lowest
