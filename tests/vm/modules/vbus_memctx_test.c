@@ -352,7 +352,9 @@ static int mct_attach(const char *name, const struct vbus_client_ops *ops)
 	return ret;
 }
 
-static int mct_set_attach(const char *val, const struct kernel_param *kp)
+/* A write naming a container: @fn(name) with mct_lock held, no client. */
+static int mct_set_named(const char *val, const char *what,
+			 int (*fn)(const char *name))
 {
 	char name[64];
 	int ret;
@@ -360,15 +362,20 @@ static int mct_set_attach(const char *val, const struct kernel_param *kp)
 	strscpy(name, val, sizeof(name));
 	strim(name);
 	mutex_lock(&mct_lock);
-	if (client) {
-		ret = -EBUSY;
-		goto out;
-	}
-	ret = mct_attach(name, &mct_client_ops);
-out:
+	ret = client ? -EBUSY : fn(name);
 	mutex_unlock(&mct_lock);
-	pr_info("attach to %s: %d\n", name, ret);
+	pr_info("%s %s: %d\n", what, name, ret);
 	return ret;
+}
+
+static int mct_attach_plain(const char *name)
+{
+	return mct_attach(name, &mct_client_ops);
+}
+
+static int mct_set_attach(const char *val, const struct kernel_param *kp)
+{
+	return mct_set_named(val, "attach to", mct_attach_plain);
 }
 
 /* One race round; with mct_lock held. */
@@ -474,16 +481,7 @@ static int mct_late_once(const char *name)
 
 static int mct_set_late(const char *val, const struct kernel_param *kp)
 {
-	char name[64];
-	int ret;
-
-	strscpy(name, val, sizeof(name));
-	strim(name);
-	mutex_lock(&mct_lock);
-	ret = client ? -EBUSY : mct_late_once(name);
-	mutex_unlock(&mct_lock);
-	pr_info("late: %d\n", ret);
-	return ret;
+	return mct_set_named(val, "late: in", mct_late_once);
 }
 
 static int mct_set_stale(const char *val, const struct kernel_param *kp)
