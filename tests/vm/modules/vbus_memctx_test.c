@@ -465,8 +465,9 @@ static int mct_late_once(const char *name)
 		msleep(50);
 	if (!ret && READ_ONCE(late_op_saw_detach))
 		ret = -EIO;
-	pr_info("late: the op %s when the detach returned\n",
-		ret == -EIO ? "still ran" : "was over");
+	if (ret != -ETIMEDOUT)
+		pr_info("late: the op %s when the detach returned\n",
+			ret == -EIO ? "still ran" : "was over");
 	/* The connection holds the ring until it finishes closing. */
 	vbus_memctx_put(ctx);
 	ctx = NULL;

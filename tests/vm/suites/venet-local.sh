@@ -66,18 +66,27 @@ check "ethtool -i names the host driver" sh -c "ethtool -i $HOST_IF | grep -q 'd
 # The host netdev queues every skb it transmits, so it must not say it
 # takes one skb many times (IFF_TX_SKB_SHARING): pktgen then refuses to
 # send it clones (clone_skb) or the same skb in bursts.  pktgen takes
-# only a device that is up; it is down again afterwards.
+# only a device that is up; it is down again afterwards.  Debian's
+# kernels have pktgen; the debug kernel (make check-debug) does not.
 no_shared_skbs() {
 	local pg=/proc/net/pktgen rc=0
-	ip link set $HOST_IF up && modprobe pktgen &&
-		echo "add_device $HOST_IF" >$pg/kpktgend_0 || return 1
-	echo "clone_skb 1" 2>/dev/null >$pg/$HOST_IF && { echo "clone_skb taken"; rc=1; }
-	echo "burst 2" 2>/dev/null >$pg/$HOST_IF && { echo "burst taken"; rc=1; }
-	rmmod pktgen || rc=1
+	if ip link set $HOST_IF up && modprobe pktgen &&
+		echo "add_device $HOST_IF" >$pg/kpktgend_0; then
+		echo "clone_skb 1" 2>/dev/null >$pg/$HOST_IF && { echo "clone_skb taken"; rc=1; }
+		echo "burst 2" 2>/dev/null >$pg/$HOST_IF && { echo "burst taken"; rc=1; }
+	else
+		rc=1
+	fi
+	if lsmod | grep -q '^pktgen '; then rmmod pktgen || rc=1; fi
 	ip link set $HOST_IF down || rc=1
 	return $rc
 }
-check "pktgen may not give the host netdev one skb twice" no_shared_skbs
+what="pktgen may not give the host netdev one skb twice"
+if modinfo pktgen >/dev/null 2>&1; then
+	check "$what" no_shared_skbs
+else
+	ok "$what # SKIP this kernel has no pktgen"
+fi
 
 # ---- attach: the guest netdev appears through the bus
 ln -s $V $CFS/containers/c0/devices/v0
