@@ -14,8 +14,9 @@
  * rate, even when the waiting caller is woken early; a driver that takes
  * one queue pair of two shrinks the host netdev's transmit queues only.
  * Each refusal it expects is checked; the number of unmet expectations
- * is the read-only parameter "failures".  The host must stay healthy meanwhile: the suite
- * checks that no WARN fired and that a real driver works afterwards.
+ * is the read-only parameter "failures".  The host must stay healthy
+ * meanwhile: the suite checks that no WARN fired and that a real driver
+ * works afterwards.
  *
  * Buffers are always this module's own memory: the kernel memctx of an
  * in-kernel client cannot tell good kernel addresses from bad ones, so
@@ -452,6 +453,16 @@ static void renegotiation(void)
 		jiffies_to_msecs(jiffies - t0));
 }
 
+/* The attacked device's host netdev, held; NULL (an unmet expectation). */
+static struct net_device *host_netdev(void)
+{
+	struct net_device *dev;
+
+	dev = ifname ? dev_get_by_name(&init_net, ifname) : NULL;
+	expect(dev);
+	return dev;
+}
+
 /*
  * A driver that takes one queue pair of the two: the host netdev then
  * transmits on one queue, and still receives on both (packets the last
@@ -462,8 +473,7 @@ static void fewer_queues(void)
 {
 	struct net_device *dev;
 
-	dev = ifname ? dev_get_by_name(&init_net, ifname) : NULL;
-	expect(dev);
+	dev = host_netdev();
 	if (!dev)
 		return;
 	expect(reneg_cycle(RENEG_ALL, 1) == 0);
@@ -517,8 +527,7 @@ static void xmit_more_then_drop(void)
 	struct net_device *dev;
 	int got = 0, i;
 
-	dev = ifname ? dev_get_by_name(&init_net, ifname) : NULL;
-	expect(dev);
+	dev = host_netdev();
 	if (!dev)
 		return;
 	reclaim_all(&rx1);
