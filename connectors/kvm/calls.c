@@ -108,18 +108,24 @@ lost_full:
 
 /**
  * vkvm_free_events() - drop every queued event
- * @v: the VM, detached
+ * @v: the VM
+ *
+ * Also called from the core's flush callback, with the core's lock held.
  */
 void vkvm_free_events(struct vkvm *v)
 {
 	struct vkvm_event *ev, *tmp;
+	LIST_HEAD(dropped);
 
-	list_for_each_entry_safe(ev, tmp, &v->events, node) {
+	spin_lock(&v->event_lock);
+	list_splice_init(&v->events, &dropped);
+	v->nevents = 0;
+	spin_unlock(&v->event_lock);
+	list_for_each_entry_safe(ev, tmp, &dropped, node) {
 		list_del(&ev->node);
 		kfree(ev->name);
 		kfree(ev);
 	}
-	v->nevents = 0;
 }
 
 static long vkvm_op_event(struct vkvm *v, u64 gpa, struct vbus_kvm_event *e)
@@ -172,6 +178,24 @@ static long vkvm_op_event(struct vkvm *v, u64 gpa, struct vbus_kvm_event *e)
 	return 0;
 }
 
+/*
+ * Free the doorbell slots of the closed connection @conn, or of every
+ * connection when @all; with @v->lock held.
+ */
+static void vkvm_release_slots(struct vkvm *v, u32 conn, bool all)
+{
+	struct vkvm_slot *slot;
+	unsigned long index;
+
+	xa_for_each(&v->slots, index, slot) {
+		if (!slot->used || (!all && slot->conn != conn))
+			continue;
+		WRITE_ONCE(slot->binding, 0);
+		slot->used = false;
+		xa_erase(&v->cookies, slot->cookie);
+	}
+}
+
 /**
  * vkvm_release_conn() - free the doorbell slots of a closed connection
  * @v:		the VM, with @v->lock held
@@ -179,16 +203,18 @@ static long vkvm_op_event(struct vkvm *v, u64 gpa, struct vbus_kvm_event *e)
  */
 void vkvm_release_conn(struct vkvm *v, u32 conn)
 {
-	struct vkvm_slot *slot;
-	unsigned long index;
+	vkvm_release_slots(v, conn, false);
+}
 
-	xa_for_each(&v->slots, index, slot) {
-		if (!slot->used || slot->conn != conn)
-			continue;
-		WRITE_ONCE(slot->binding, 0);
-		slot->used = false;
-		xa_erase(&v->cookies, slot->cookie);
-	}
+/*
+ * HELLO and RESET: every connection closed, its slots free, the events
+ * not yet fetched dropped (the core's flush callback), and for a HELLO
+ * (@announce) a DEVADD queued for each device.  With @v->lock held.
+ */
+static void vkvm_reset(struct vkvm *v, bool announce)
+{
+	vbus_client_reset(v->client, announce);
+	vkvm_release_slots(v, 0, true);
 }
 
 static long vkvm_op_devshm(struct vkvm *v, struct vbus_kvm_devshm *s)
@@ -243,8 +269,14 @@ static long vkvm_dispatch(struct vkvm *v, u64 gpa, struct vbus_kvm_call *c)
 
 		if (!want || c->u.hello.reserved)
 			return -EINVAL;
+		vkvm_reset(v, true);
 		v->version = min_t(u32, want, VBUS_KVM_VERSION);
 		c->u.hello.version = cpu_to_le32(v->version);
+		return 0;
+	}
+	if (op == VBUS_KVM_OP_RESET) {
+		v->version = 0;
+		vkvm_reset(v, false);
 		return 0;
 	}
 	if (!v->version)

@@ -71,9 +71,16 @@ static void vkvm_signal(struct vbus_client *client, u64 cookie)
 	rcu_read_unlock();
 }
 
+/* A HELLO or RESET starts over: what the guest has not fetched goes. */
+static void vkvm_flush(struct vbus_client *client)
+{
+	vkvm_free_events(vbus_client_priv(client));
+}
+
 static const struct vbus_client_ops vkvm_client_ops = {
 	.devadd = vkvm_devadd,
 	.devdrop = vkvm_devdrop,
+	.flush = vkvm_flush,
 	.signal = vkvm_signal,
 	/* A VMM's memory may never let a copy finish: don't wait for it. */
 	.untrusted = true,

@@ -37,6 +37,9 @@ struct vbus_client;
  * struct vbus_client_ops - events the core delivers to a client
  * @devadd:	device @id of type @type became visible in the container
  * @devdrop:	device @id left; its connections are already closed
+ * @flush:	optional: drop every @devadd and @devdrop not yet delivered;
+ *		vbus_client_reset() calls it before it announces the devices
+ *		again
  * @signal:	a device notified the signal registered with @cookie; may
  *		be called in atomic context
  * @untrusted:	the client's memory belongs to someone who may never let
@@ -49,13 +52,15 @@ struct vbus_client;
  *		client's memory is its own kernel memory) they wait until
  *		the devices let go, however long that takes.
  *
- * @devadd and @devdrop are called with the core lock held, in process
- * context: they must only queue the event, never call into the core.
+ * @devadd, @devdrop and @flush are called with the core lock held, in
+ * process context: they must only queue (or drop) events, never call
+ * into the core.
  * No op is called once vbus_client_detach() has returned.
  */
 struct vbus_client_ops {
 	void (*devadd)(struct vbus_client *client, u32 id, const char *type);
 	void (*devdrop)(struct vbus_client *client, u32 id);
+	void (*flush)(struct vbus_client *client);
 	void (*signal)(struct vbus_client *client, u64 cookie);
 	bool untrusted;
 };
@@ -67,6 +72,7 @@ struct vbus_client *vbus_client_attach(const char *container,
 				       const struct vbus_client_ops *ops,
 				       struct vbus_memctx *ctx, void *priv);
 void vbus_client_detach(struct vbus_client *client);
+void vbus_client_reset(struct vbus_client *client, bool announce);
 void *vbus_client_priv(struct vbus_client *client);
 u32 vbus_client_id(struct vbus_client *client);
 

@@ -294,6 +294,27 @@ err_free:
 }
 EXPORT_SYMBOL_GPL(vbus_client_attach);
 
+/*
+ * Close every connection of @client and take it out of the client's
+ * table onto @closed (through &struct vbus_connection.dev_node, which
+ * the close took off its device's list), with the table's reference;
+ * with vbus_lock held.
+ */
+static void vbus_client_close_all(struct vbus_client *client,
+				  struct list_head *closed)
+{
+	struct vbus_connection *conn;
+	unsigned long handle;
+
+	lockdep_assert_held(&vbus_lock);
+	xa_for_each(&client->conns, handle, conn) {
+		xa_erase(&client->conns, handle);
+		vbus_connection_close(conn);
+		list_add(&conn->dev_node, closed);
+	}
+	client->nconns = 0;
+}
+
 /**
  * vbus_client_detach() - detach a client, releasing all it holds
  * @client: an attached client
@@ -308,17 +329,10 @@ void vbus_client_detach(struct vbus_client *client)
 {
 	struct vbus_container *c = client->container;
 	struct vbus_connection *conn, *tmp;
-	unsigned long handle;
 	LIST_HEAD(closed);
 
 	mutex_lock(&vbus_lock);
-	xa_for_each(&client->conns, handle, conn) {
-		xa_erase(&client->conns, handle);
-		vbus_connection_close(conn);
-		/* Off its device's list now: ours until put below. */
-		list_add(&conn->dev_node, &closed);
-	}
-	client->nconns = 0;
+	vbus_client_close_all(client, &closed);
 	list_del(&client->node);
 	c->nclients--;
 	vbus_notify_client(VBUS_CMD_CLIENT_DEL, client);
@@ -348,6 +362,56 @@ void vbus_client_detach(struct vbus_client *client)
 	vbus_client_put(client);
 }
 EXPORT_SYMBOL_GPL(vbus_client_detach);
+
+/**
+ * vbus_client_reset() - start a client over, as a new guest kernel needs
+ * @client:	an attached client
+ * @announce:	announce the devices again
+ *
+ * Closes every connection of @client, drops the events not yet delivered
+ * (&struct vbus_client_ops.flush) and, with @announce, announces every
+ * device visible in the container again (&struct vbus_client_ops.devadd),
+ * all under the core lock, so that no change of the container falls
+ * between the flush and the announcements.  The client stays attached.  This is
+ * what a guest that starts over needs (a kernel started by kexec, a
+ * driver bound again): the devices stop using the memory the previous
+ * one gave them, and the new one learns which devices there are.
+ *
+ * Waits for the devices to let go as vbus_client_devclose() does, with
+ * one deadline for all the connections of an untrusted client.
+ * Context: process; not concurrently with another call of @client's
+ * (the connector serializes them) or with its detach.
+ */
+void vbus_client_reset(struct vbus_client *client, bool announce)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(VBUS_CLOSE_WAIT_MS);
+	struct vbus_container *c = client->container;
+	struct vbus_connection *conn, *tmp;
+	struct vbus_device *dev;
+	unsigned long id;
+	LIST_HEAD(closed);
+
+	mutex_lock(&vbus_lock);
+	vbus_client_close_all(client, &closed);
+	if (client->ops->flush)
+		client->ops->flush(client);
+	xa_for_each(&c->devices, id, dev)
+		if (announce && dev->visible)
+			client->ops->devadd(client, dev->id, dev->type);
+	mutex_unlock(&vbus_lock);
+
+	list_for_each_entry_safe(conn, tmp, &closed, dev_node) {
+		long left = (long)(deadline - jiffies);
+
+		list_del_init(&conn->dev_node);
+		if (!client->ops->untrusted)
+			wait_for_completion(&conn->shut);
+		else if (left > 0)
+			wait_for_completion_killable_timeout(&conn->shut, left);
+		vbus_connection_put(conn);
+	}
+}
+EXPORT_SYMBOL_GPL(vbus_client_reset);
 
 /**
  * vbus_client_priv() - the connector data given to vbus_client_attach()

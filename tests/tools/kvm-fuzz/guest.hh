@@ -259,7 +259,9 @@ private:
 	{
 		count("garbage-call");
 		vbus_kvm_call c{};
-		c.op = static_cast<uint32_t>(r.one_in(4) ? r() : r.below(8));
+		// Not RESET (7): it ends the session until a HELLO, and the
+		// calls after it would only meet ENOTCONN; hello() resets.
+		c.op = static_cast<uint32_t>(r.one_in(4) ? r() : r.below(VBUS_KVM_OP_RESET));
 		c.reserved = r.one_in(8) ? static_cast<uint32_t>(r()) : 0;
 		std::array<uint64_t, 4> u{};
 		for (auto &w : u) {
@@ -299,10 +301,17 @@ private:
 		call_at(gpa, c, r.one_in(2) ? page : 0, &r);
 	}
 
+	// HELLO starts the bus over, a RESET before it first (a guest kernel
+	// that shuts down and the next one that boots).
 	void hello(Rng &r)
 	{
 		count("hello");
 		vbus_kvm_call c{};
+		if (r.one_in(4)) {
+			count("reset");
+			c.op = VBUS_KVM_OP_RESET;
+			call_at(page_for(r), c);
+		}
 		c.op = VBUS_KVM_OP_HELLO;
 		c.u.hello.version = r.one_in(8) ? static_cast<uint32_t>(r()) : VBUS_KVM_VERSION;
 		call_at(page_for(r), c);

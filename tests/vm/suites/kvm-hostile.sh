@@ -9,13 +9,15 @@
 # B untouched, let an honest guest in afterwards and unload cleanly.  The
 # permission check of the bind is enforced in the kernel.  Last, a VMM
 # replaces the memory under a live ring in every way it can, and the
-# device must follow.
+# device must follow; and a guest that starts over without a reset of
+# the VM (kexec) must find the devices again, with its old rings let go.
 # vm-options: --timeout 300
 # vm-retry: 2
 . tests/vm/lib.sh
 
 HOSTILE=build/cmake/tests/tools/kvm-hostile
 REMAP=build/cmake/tests/tools/kvm-remap
+RESTART=build/cmake/tests/tools/kvm-restart
 A=$CFS/containers/A
 B=$CFS/containers/B
 
@@ -91,6 +93,11 @@ tool_test "the devices follow guest memory replaced by mmap and moved or deleted
 	$REMAP R "$(cat $CFS/devices/echo/e0/id)" "$(cat $CFS/devices/venet/r0/id)" vnr0
 check "every page pinned for the rings was unpinned" pins_back_to "$pins0"
 check "R has no client left" test "$(cat $R/clients)" = 0
+# A guest kernel that starts over in the same VM (kexec): its HELLO, and a
+# RESET at shutdown, must close what the previous kernel had open.
+tool_test "a guest that starts over (HELLO again, RESET) sees the devices again; the host leaves its old rings" \
+	$RESTART R "$(cat $CFS/devices/echo/e0/id)" "$(cat $CFS/devices/venet/r0/id)" vnr0
+check "every page pinned for the restarted guest's rings was unpinned" pins_back_to "$pins0"
 remap_teardown() {
 	rm $R/devices/e0 && put $CFS/devices/echo/e0/enabled 0 &&
 	rmdir $CFS/devices/echo/e0 && modprobe -r vbus_echo &&
