@@ -560,6 +560,32 @@ static void vbridge_remove(struct pci_dev *pdev)
 	vbus_proxy_bus_unregister(&vb->bus);
 }
 
+/*
+ * Power-off, reboot and kexec.  The host writes to the memory the drivers
+ * gave it (rings, receive buffers) without looking at the bus-master bit
+ * that the PCI core clears before a kexec, and a kernel started by kexec
+ * reuses that memory at once: the host must let go of it first.  A RESET
+ * closes every connection on the host's side and ends the bus session;
+ * the drivers here are left as they are (their calls fail from now on,
+ * their doorbells reach nothing).  The next kernel's HELLO finds the
+ * devices again.
+ */
+static void vbridge_shutdown(struct pci_dev *pdev)
+{
+	struct vbridge *vb = pci_get_drvdata(pdev);
+	long ret;
+
+	/* No more bus events: they would only fail now. */
+	disable_irq(vb->vecs[VBUS_KVM_VECTOR_EVENTS].irq);
+	cancel_work_sync(&vb->event_work);
+	vbridge_call_begin(vb, VBUS_KVM_OP_RESET);
+	ret = vbridge_call_run(vb);
+	vbridge_call_end(vb);
+	if (ret)
+		dev_warn(&pdev->dev, "the host did not reset the bus: %pe\n",
+			 ERR_PTR(ret));
+}
+
 static const struct pci_device_id vbridge_ids[] = {
 	{ PCI_DEVICE(VBUS_KVM_PCI_VENDOR, VBUS_KVM_PCI_DEVICE) },
 	{ }
@@ -571,6 +597,7 @@ static struct pci_driver vbridge_driver = {
 	.id_table = vbridge_ids,
 	.probe = vbridge_probe,
 	.remove = vbridge_remove,
+	.shutdown = vbridge_shutdown,
 };
 module_pci_driver(vbridge_driver);
 
