@@ -306,8 +306,11 @@ round "MTU 1500"
 # a second on either kernel, but the debug kernel's sender posts 450 to
 # 750 packets a second (the stock kernel's 12,000 to 13,000), less than
 # one per tick: there the batch threads switched 0.37 to 0.55 times per
-# packet, against the normal policy's 0.67 to 0.73.  So the check asks
-# for what holds at any speed: fewer runs, each serving more packets.
+# packet, against the normal policy's 0.67 to 0.73, and a batch run that
+# let the sender post 15% more packets than the normal one switched 0.69
+# times as often in all (756 against 1,101) but 0.60 times as often per
+# packet.  So the check asks for what holds at any speed: fewer runs,
+# and per packet at most 3/4 as many.
 switches() {	# context switches of the threads $@, in and out of the CPU
 	local t n=0
 	for t in "$@"; do
@@ -340,10 +343,10 @@ batched_stream() {
 	read -r pb sb <<<"$batch"
 	echo "normal policy: ${pn:-?} packets, ${sn:-?} switches of the ring threads;" \
 		"SCHED_BATCH: ${pb:-?} packets, ${sb:-?} switches"
-	# Both streams last 3 s: the batch threads run less than 2/3 as
-	# often, and serve more packets per run.
+	# Both streams last 3 s: the batch threads run less often, and
+	# per packet at most 3/4 as often (sb / pb < 3/4 * sn / pn).
 	[ "$rc" = 0 ] && [ "$pn" -gt 100 ] && [ "$pb" -gt 100 ] &&
-		[ $((sb * 3)) -lt $((sn * 2)) ] && [ $((sb * pn)) -lt $((sn * pb)) ]
+		[ "$sb" -lt "$sn" ] && [ $((sb * pn * 4)) -lt $((sn * pb * 3)) ]
 }
 check "64-byte UDP from the CPU of the ring thread: served in batches" batched_stream
 echo "# $t_out"
