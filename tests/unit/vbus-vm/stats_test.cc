@@ -62,6 +62,9 @@ TEST(Stats, PrintsOneBlockInASingleWrite)
 	s.bridge = 1;
 	s.msix = 3;
 	s.calls = 4;
+	s.call_ops[1] = 1;
+	s.call_ops[2] = 2;
+	s.call_ops[7] = 1;
 	s.call_errors = 1;
 	s.doorbell_exits = 0;
 	s.interrupted = 6;
@@ -81,6 +84,8 @@ TEST(Stats, PrintsOneBlockInASingleWrite)
 	    "vbus-vm: port exits: serial 9, pci-config 2, legacy 0, vbus-bridge 1, unhandled 0",
 	    "vbus-vm: memory exits: msix 3, unhandled 0",
 	    "vbus-vm: vbus calls: 4 (failed 1), other call-register accesses 0",
+	    std::string("vbus-vm: vbus calls by operation: hello 1, event 2, devopen 0, ") +
+	        "devclose 0, devcall 0, devshm 0, reset 1, other 0",
 	    "vbus-vm: doorbell exits: 0",
 	    "vbus-vm: interrupted runs: 6",
 	};

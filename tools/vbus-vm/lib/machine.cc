@@ -112,7 +112,8 @@ Machine::Machine(const Options &opts)
 		const auto layout =
 		    BridgeLayout::make(opts_.doorbells, opts_.vectors, layout::kPciIo,
 		                       static_cast<std::uint32_t>(layout::kPciMmio));
-		link_ = std::make_unique<VbusLink>(vm_, *connector_, layout, stats_, opts_.verbose);
+		link_ = std::make_unique<VbusLink>(vm_, mem_, *connector_, layout, stats_,
+		                                   opts_.verbose);
 		bridge_ = std::make_unique<VbusBridge>(layout, *link_);
 		pci_.attach(kBridgeSlot, *bridge_);
 		log("vbus bridge at 00:01.0: call port " + hex(layout.call_port) + ", " +

@@ -30,6 +30,10 @@ void Stats::print(std::ostream &out) const
 	     << "vbus-vm: memory exits: msix " << msix << ", unhandled " << unknown_mmio << "\n"
 	     << "vbus-vm: vbus calls: " << calls << " (failed " << call_errors
 	     << "), other call-register accesses " << bridge_ignored << "\n"
+	     << "vbus-vm: vbus calls by operation: hello " << call_ops[1] << ", event "
+	     << call_ops[2] << ", devopen " << call_ops[3] << ", devclose " << call_ops[4]
+	     << ", devcall " << call_ops[5] << ", devshm " << call_ops[6] << ", reset "
+	     << call_ops[7] << ", other " << call_ops[0] << "\n"
 	     << "vbus-vm: doorbell exits: " << doorbell_exits << "\n"
 	     << "vbus-vm: interrupted runs: " << interrupted << '\n';
 	out << text.str() << std::flush;

@@ -4,7 +4,9 @@
 
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <iosfwd>
 
@@ -13,6 +15,8 @@ namespace vbusvm
 
 struct Stats {
 	using Counter = std::atomic<std::uint64_t>;
+	// The calls of <vbus/kvm.h> are numbered 1 to 7.
+	static constexpr std::size_t kCallOps = 8;
 
 	// Why KVM_RUN returned to user space.
 	Counter exit_io;
@@ -34,6 +38,10 @@ struct Stats {
 
 	// The vbus bridge (filled in from it before printing).
 	Counter calls;
+	// By the operation in the call page: [VBUS_KVM_OP_HELLO] to
+	// [VBUS_KVM_OP_RESET]; [0] for any other value, or a page that is
+	// not RAM.
+	std::array<Counter, kCallOps> call_ops{};
 	Counter call_errors;
 	Counter doorbell_exits; // BAR 1 accesses no ioeventfd took
 	Counter bridge_ignored; // other BAR 0 accesses

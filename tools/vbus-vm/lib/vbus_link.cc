@@ -9,6 +9,8 @@
 
 #include <vbus/kvm.h>
 
+#include <endian.h>
+
 #include <cstring>
 #include <iostream>
 
@@ -20,6 +22,7 @@ namespace
 
 constexpr auto kReportInterval = std::chrono::seconds(1);
 constexpr unsigned kPageShift = 12;
+static_assert(VBUS_KVM_OP_RESET + 1 == Stats::kCallOps, "a counter per call operation");
 
 bool same_routes(const std::vector<kvm_irq_routing_entry> &a,
                  const std::vector<kvm_irq_routing_entry> &b)
@@ -30,9 +33,9 @@ bool same_routes(const std::vector<kvm_irq_routing_entry> &a,
 
 } // namespace
 
-VbusLink::VbusLink(const Vm &vm, const VbusConnector &connector, const BridgeLayout &layout,
-                   Stats &stats, bool verbose)
-    : vm_(vm), connector_(connector), stats_(stats), verbose_(verbose),
+VbusLink::VbusLink(const Vm &vm, const GuestMemory &mem, const VbusConnector &connector,
+                   const BridgeLayout &layout, Stats &stats, bool verbose)
+    : vm_(vm), mem_(mem), connector_(connector), stats_(stats), verbose_(verbose),
       doorbells_(layout.doorbells), vectors_(layout.vectors), irqfd_assigned_(layout.vectors, false)
 {
 	set_doorbells(layout.doorbell_port, true);
@@ -109,6 +112,13 @@ void VbusLink::call(std::uint32_t value)
 {
 	++stats_.calls;
 	const std::uint64_t gpa = std::uint64_t{value} << kPageShift;
+	// For the statistics only: the kernel reads the page on its own.
+	std::uint32_t op = 0;
+	if (mem_.ram().contains(gpa, sizeof(op))) {
+		std::memcpy(&op, mem_.at(gpa, sizeof(op)).data(), sizeof(op));
+		op = le32toh(op);
+	}
+	++stats_.call_ops.at(op < Stats::kCallOps ? op : 0);
 	const int err = connector_.call(gpa);
 	if (err == 0) {
 		return;

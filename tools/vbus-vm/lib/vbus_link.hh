@@ -13,6 +13,7 @@
 #pragma once
 
 #include "eventfd.hh"
+#include "guest_memory.hh"
 #include "kvm.hh"
 #include "stats.hh"
 #include "vbus_bridge.hh"
@@ -32,8 +33,9 @@ public:
 	// Creates the eventfds, registers the doorbells at the layout's
 	// port with KVM and all of them with @connector, and installs the
 	// routing table.
-	VbusLink(const Vm &vm, const VbusConnector &connector, const BridgeLayout &layout,
-	         Stats &stats, bool verbose);
+	// @mem is read for the statistics of calls (their operation).
+	VbusLink(const Vm &vm, const GuestMemory &mem, const VbusConnector &connector,
+	         const BridgeLayout &layout, Stats &stats, bool verbose);
 
 	void doorbells_moved(std::optional<std::uint16_t> base) override;
 	void msix_changed(const MsixTable &table) override;
@@ -44,6 +46,7 @@ private:
 	void set_doorbells(std::uint16_t base, bool assign);
 
 	const Vm &vm_;
+	const GuestMemory &mem_;
 	const VbusConnector &connector_;
 	Stats &stats_;
 	bool verbose_;
