@@ -394,8 +394,19 @@ static void vbridge_free_vectors(struct vbridge *vb, int n)
 	while (n-- > 0)
 		free_irq(vb->vecs[n].irq, &vb->vecs[n]);
 	pci_free_irq_vectors(vb->pdev);
+	kfree(vb->vecs);
+	vb->vecs = NULL;
+	vb->nvec = 0;
 }
 
+/*
+ * Vector 0 is taken first but enabled last: its handler fetches the bus
+ * events, and the drivers of the devices they announce give their
+ * regions the other vectors, which must all be in place by then.  A VMM
+ * may offer more vectors than a small guest has interrupt vectors left
+ * on its CPUs: the first that cannot be taken ends the list, and the
+ * regions share the ones taken.  One besides vector 0 is the least.
+ */
 static int vbridge_setup_vectors(struct vbridge *vb)
 {
 	struct pci_dev *pdev = vb->pdev;
@@ -412,7 +423,6 @@ static int vbridge_setup_vectors(struct vbridge *vb)
 		pci_free_irq_vectors(pdev);
 		return -ENOMEM;
 	}
-	vb->nvec = n;
 	for (i = 0; i < n; i++) {
 		struct vbridge_vec *vec = &vb->vecs[i];
 
@@ -421,16 +431,21 @@ static int vbridge_setup_vectors(struct vbridge *vb)
 		vec->vb = vb;
 		vec->irq = pci_irq_vector(pdev, i);
 		ret = request_irq(vec->irq, i == VBUS_KVM_VECTOR_EVENTS ?
-				  vbridge_event_irq : vbridge_signal_irq, 0,
+				  vbridge_event_irq : vbridge_signal_irq,
+				  i == VBUS_KVM_VECTOR_EVENTS ? IRQF_NO_AUTOEN : 0,
 				  "vbus-bridge", vec);
-		if (ret) {
-			vbridge_free_vectors(vb, i);
-			kfree(vb->vecs);
-			vb->vecs = NULL;
-			vb->nvec = 0;
-			return ret;
-		}
+		if (ret)
+			break;
 	}
+	if (i < 2) {
+		vbridge_free_vectors(vb, i);
+		return ret;
+	}
+	if (i < n)
+		dev_notice(&pdev->dev, "%d of %d vectors taken: %pe\n", i, n,
+			   ERR_PTR(ret));
+	vb->nvec = i;
+	enable_irq(vb->vecs[VBUS_KVM_VECTOR_EVENTS].irq);
 	return 0;
 }
 

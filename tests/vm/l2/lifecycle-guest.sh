@@ -10,6 +10,7 @@ case $role in
 hotplug)
 	wait_vbus_nics 1 60 || { echo "L2-ERROR: no NIC"; exit 1; }
 	echo "L2-BUS=$(bus)"
+	echo "L2-VECTORS=$(grep -c vbus-bridge /proc/interrupts)"
 	echo "L2-READY=1"
 	wait_vbus_nics 2 300 || { echo "L2-ERROR: the hot-added NIC did not appear"; exit 1; }
 	echo "L2-HOTPLUG-ADD=$(bus)"
