@@ -98,7 +98,13 @@ void vkvm_queue_event(struct vkvm *v, u32 type, u32 devid, const char *name)
 	list_add_tail(&ev->node, &v->events);
 	v->nevents++;
 	spin_unlock(&v->event_lock);
-	vkvm_notify(v, VBUS_KVM_VECTOR_EVENTS);
+	/*
+	 * No interrupt outside a session (before the first HELLO, after a
+	 * RESET): the guest fetches what is queued once it said HELLO, and
+	 * the kernel that comes after a RESET must not get a stray one.
+	 */
+	if (READ_ONCE(v->version))
+		vkvm_notify(v, VBUS_KVM_VECTOR_EVENTS);
 	return;
 
 lost_full:
@@ -270,12 +276,12 @@ static long vkvm_dispatch(struct vkvm *v, u64 gpa, struct vbus_kvm_call *c)
 		if (!want || c->u.hello.reserved)
 			return -EINVAL;
 		vkvm_reset(v, true);
-		v->version = min_t(u32, want, VBUS_KVM_VERSION);
+		WRITE_ONCE(v->version, min_t(u32, want, VBUS_KVM_VERSION));
 		c->u.hello.version = cpu_to_le32(v->version);
 		return 0;
 	}
 	if (op == VBUS_KVM_OP_RESET) {
-		v->version = 0;
+		WRITE_ONCE(v->version, 0);
 		vkvm_reset(v, false);
 		return 0;
 	}

@@ -100,7 +100,9 @@ struct vkvm_event {
  * @client:	the core's client, once bound (likewise)
  * @mem:	the VM's memctx
  * @node:	in the list of bound VMs, from before the attach
- * @version:	the version agreed by the guest's HELLO, 0 before
+ * @version:	the version agreed by the guest's HELLO, 0 before it and
+ *		after a RESET (written under @lock, read without it by
+ *		the event callbacks)
  * @slots:	doorbell index -> struct vkvm_slot (changed under @lock)
  * @vectors:	vector index -> struct vkvm_vector (changed under @lock,
  *		read under RCU)

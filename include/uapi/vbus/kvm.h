@@ -72,22 +72,24 @@ enum vbus_kvm_op {
 	VBUS_KVM_OP_DEVCLOSE,
 	VBUS_KVM_OP_DEVCALL,
 	VBUS_KVM_OP_DEVSHM,
-	VBUS_KVM_OP_RESET,	/* close everything; silent until HELLO */
+	VBUS_KVM_OP_RESET,	/* close everything; no session until HELLO */
 };
 
 /*
  * Starting over.  A HELLO begins a new session: the host first closes
  * every connection the guest has open (their doorbell slots become free
- * and the host writes nothing more to their memory), drops the bus
- * events the guest has not fetched and queues a DEVADD for every device
- * in the container, as for a guest that has just booted.  A kernel that
- * replaces the running one without a reset of the machine (kexec) thus
- * finds the bus as a first boot does.  VBUS_KVM_OP_RESET (no arguments)
- * does the same closing and dropping, queues nothing and ends the
- * session: every call but HELLO and RESET fails with -ENOTCONN until the
- * next HELLO.  A guest issues it when it shuts down, so that the host
- * stops writing to memory the next kernel will reuse.  Both are allowed
- * at any time; a host that predates RESET answers it -EOPNOTSUPP.
+ * and the host stops writing to their memory, as for DEVCLOSE), drops
+ * the bus events the guest has not fetched and queues a DEVADD for every
+ * device in the container, as for a guest that has just booted.  A
+ * kernel that replaces the running one without a reset of the machine
+ * (kexec) thus finds the bus as a first boot does.  VBUS_KVM_OP_RESET
+ * (no arguments) does the same closing and dropping, queues nothing and
+ * ends the session: every call but HELLO and RESET fails with -ENOTCONN
+ * until the next HELLO, and no bus-event interrupt is raised meanwhile.
+ * A guest issues it when it shuts down, so that the host stops writing
+ * to memory the next kernel will reuse.  Both are allowed at any time; a
+ * host that predates RESET answers it -EOPNOTSUPP (-ENOTCONN before a
+ * HELLO).
  */
 
 /**

@@ -74,8 +74,12 @@ snapshot() {
 		/^vbus-vm: port exits:/ { s = $5; b = $11 }
 		/^vbus-vm: memory exits:/ { m = $5 }
 		/^vbus-vm: vbus calls:/ { c = $4 }
+		/^vbus-vm: vbus calls by operation:/ { r = $19 }
 		/^vbus-vm: doorbell exits:/ { d = $4 }
-		END { printf "user_exits=%s serial=%s bridge=%s msix=%s calls=%s vmm_doorbells=%s ", u, s, b, m, c, d }'
+		# Without the RESET of the guest shutdown, which may come
+		# before the last snapshot: a call, and a bridge exit.
+		END { printf "user_exits=%s serial=%s bridge=%s msix=%s calls=%s vmm_doorbells=%s ",
+			u, s, b - r, m, c - r, d }'
 	echo "packets=$(( $(cat /sys/class/net/$HOST_IF/statistics/rx_packets) +
 		$(cat /sys/class/net/$HOST_IF/statistics/tx_packets) ))"
 }
