@@ -400,12 +400,20 @@ static void vbridge_free_vectors(struct vbridge *vb, int n)
 }
 
 /*
+ * Region vectors per possible CPU, at most: enough for a few multiqueue
+ * NICs, each queue on its own vector, and far below the ~200 interrupt
+ * vectors an x86 CPU has for devices, which other drivers need too.
+ */
+#define VBRIDGE_VECTORS_PER_CPU	8
+
+/*
  * Vector 0 is taken first but enabled last: its handler fetches the bus
  * events, and the drivers of the devices they announce give their
  * regions the other vectors, which must all be in place by then.  A VMM
- * may offer more vectors than a small guest has interrupt vectors left
- * on its CPUs: the first that cannot be taken ends the list, and the
- * regions share the ones taken.  One besides vector 0 is the least.
+ * may offer more vectors than the guest should take: the bridge takes
+ * %VBRIDGE_VECTORS_PER_CPU per CPU, and the first vector that cannot be
+ * taken (no interrupt vector left) ends the list; the regions share the
+ * ones taken.  One besides vector 0 is the least.
  */
 static int vbridge_setup_vectors(struct vbridge *vb)
 {
@@ -415,6 +423,7 @@ static int vbridge_setup_vectors(struct vbridge *vb)
 	n = pci_msix_vec_count(pdev);
 	if (n < 2)
 		return n < 0 ? n : -ENODEV;
+	n = min_t(int, n, 1 + VBRIDGE_VECTORS_PER_CPU * num_possible_cpus());
 	n = pci_alloc_irq_vectors(pdev, 2, n, PCI_IRQ_MSIX);
 	if (n < 0)
 		return n;
@@ -597,8 +606,8 @@ static void vbridge_shutdown(struct pci_dev *pdev)
 	ret = vbridge_call_run(vb);
 	vbridge_call_end(vb);
 	if (ret)
-		dev_warn(&pdev->dev, "the host did not reset the bus: %pe\n",
-			 ERR_PTR(ret));
+		dev_err(&pdev->dev, "the host did not reset the bus: %pe\n",
+			ERR_PTR(ret));
 }
 
 static const struct pci_device_id vbridge_ids[] = {

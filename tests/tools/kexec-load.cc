@@ -8,9 +8,10 @@
 //
 // Loads KERNEL (a bzImage) and INITRD with kexec_file_load(2) and reboots
 // into them (reboot(2), LINUX_REBOOT_CMD_KEXEC): the running kernel shuts
-// its devices down first.  Returns only on failure: exit status 2 with
+// its devices down first.  Returns only on failure: exit status 3 with
 // "kexec-load: unsupported: <errno text>" when the kernel has no
-// kexec_file_load (ENOSYS), 1 for any other error.
+// kexec_file_load (ENOSYS), 2 for a wrong command line, 1 for any other
+// error.
 
 #include <fcntl.h>
 #include <linux/reboot.h>
@@ -32,7 +33,7 @@ int fail(const std::string &what)
 	const int err = errno;
 	std::cerr << "kexec-load: " << (err == ENOSYS ? "unsupported: " : "") << what << ": "
 	          << std::strerror(err) << "\n";
-	return err == ENOSYS ? 2 : 1;
+	return err == ENOSYS ? 3 : 1;
 }
 
 } // namespace

@@ -56,7 +56,7 @@ pinger=$!
 l2_wait $LOG '^L2-(BOOT=2|KEXEC-STATUS=)' 300
 kill $pinger 2>/dev/null
 wait $pinger 2>/dev/null
-if grep -q '^L2-KEXEC-STATUS=2$' $LOG; then
+if grep -q '^L2-KEXEC-STATUS=3$' $LOG; then
 	# A kernel without kexec_file_load (the debug kernel's configuration).
 	ok "the second kernel finds its venet again # SKIP $(grep -m1 'kexec-load:' $LOG)"
 	l2_stop
@@ -73,6 +73,8 @@ else
 	echo "# $calls"
 	check "each kernel said HELLO once and each shutdown RESET" \
 		sh -c "printf '%s\n' '$calls' | grep -q 'hello 2, .* reset 2,'"
+	check "... and the host took each RESET" \
+		sh -c "! grep 'did not reset the bus' $LOG"
 	check "the second kernel reported success" test "$(l2_result $LOG)" = 0
 	check "the device was opened once by each kernel" \
 		sh -c "$VBUSCTL stats | grep -Eq '^h0 +2 '"

@@ -310,7 +310,8 @@ round "MTU 1500"
 # let the sender post 15% more packets than the normal one switched 0.69
 # times as often in all (756 against 1,101) but 0.60 times as often per
 # packet.  So the check asks for what holds at any speed: fewer runs,
-# and per packet at most 3/4 as many.
+# and per packet at most 5/6 as many (the ranges above allow 0.82; a
+# thread that does not batch switches about as often per packet).
 switches() {	# context switches of the threads $@, in and out of the CPU
 	local t n=0
 	for t in "$@"; do
@@ -344,9 +345,9 @@ batched_stream() {
 	echo "normal policy: ${pn:-?} packets, ${sn:-?} switches of the ring threads;" \
 		"SCHED_BATCH: ${pb:-?} packets, ${sb:-?} switches"
 	# Both streams last 3 s: the batch threads run less often, and
-	# per packet at most 3/4 as often (sb / pb < 3/4 * sn / pn).
+	# per packet at most 5/6 as often (sb / pb < 5/6 * sn / pn).
 	[ "$rc" = 0 ] && [ "$pn" -gt 100 ] && [ "$pb" -gt 100 ] &&
-		[ "$sb" -lt "$sn" ] && [ $((sb * pn * 4)) -lt $((sn * pb * 3)) ]
+		[ "$sb" -lt "$sn" ] && [ $((sb * pn * 6)) -lt $((sn * pb * 5)) ]
 }
 check "64-byte UDP from the CPU of the ring thread: served in batches" batched_stream
 echo "# $t_out"
