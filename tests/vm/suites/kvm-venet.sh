@@ -169,16 +169,21 @@ fi
 # trip without polling also holds two wake-ups of the connection's thread
 # and the host's stack: at a mean of 991 us, 11 replies of 200 rang with
 # polling; at 2052 us (an emulator slowed by a busy host) 143 did.  Past
-# 1500 us (the debug lane's kernel, a busy host) the saving is not checked.
+# 1500 us (the debug lane's kernel, a busy host) the saving is not checked,
+# in either measurement: a CI run whose host got busy between the two
+# measured 1288 us without polling and 1703 us with it, and 109 replies
+# rang.  A poll that never caught a reply would leave the round trip
+# where it is without polling (533 to 833 us with it, 656 to 1243 without,
+# on a quiet host), and be caught.
 saves="flood pings: polling for the replies saves at least half the doorbells"
 # The doorbells saved were saved by polls, which the ring counts.
 polls="flood pings: with ring_poll_us 1000 the thread polls the guest's ring"
-if [ "${off_rtt:-0}" -gt 1500 ]; then
+if [ "${off_rtt:-0}" -gt 1500 ] || [ "${on_rtt:-0}" -gt 1500 ]; then
 	# As many results as checks, so that the suite's count does not
 	# depend on the emulator's speed.
 	for what in "$saves" "$polls"; do
 		ok "$what # SKIP the guest answers after the ceiling" \
-			"(round trip ${off_rtt} us without polling)"
+			"(round trip ${off_rtt} us without polling, ${on_rtt:-?} us with it)"
 	done
 else
 	check "$saves" test "${on:-999}" -le 100
