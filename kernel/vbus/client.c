@@ -106,6 +106,21 @@ static bool vbus_may_attach(struct vbus_container *c)
 }
 
 /*
+ * A DEVADD to @client for each visible device of its container; with
+ * vbus_lock held.
+ */
+static void vbus_client_announce(struct vbus_client *client)
+{
+	struct vbus_device *dev;
+	unsigned long id;
+
+	lockdep_assert_held(&vbus_lock);
+	xa_for_each(&client->container->devices, id, dev)
+		if (dev->visible)
+			client->ops->devadd(client, dev->id, dev->type);
+}
+
+/*
  * The threads that serve the rings of a client's connections: worker
  * number (handle - 1) % VBUS_CLIENT_MAX_WORKERS serves a connection.
  * Worker 0 is made when a process attaches the client, in that
@@ -208,8 +223,6 @@ struct vbus_client *vbus_client_attach(const char *name,
 {
 	struct vbus_container *found;
 	struct vbus_client *client;
-	struct vbus_device *dev;
-	unsigned long id;
 	int ret;
 
 	client = kzalloc(sizeof(*client), VBUS_GFP_CLIENT);
@@ -279,9 +292,7 @@ struct vbus_client *vbus_client_attach(const char *name,
 	list_add_tail(&client->node, &found->clients);
 	found->nclients++;
 	vbus_notify_client(VBUS_CMD_CLIENT_NEW, client);
-	xa_for_each(&found->devices, id, dev)
-		if (dev->visible)
-			ops->devadd(client, dev->id, dev->type);
+	vbus_client_announce(client);
 	mutex_unlock(&vbus_lock);
 	return client;
 
@@ -372,8 +383,8 @@ EXPORT_SYMBOL_GPL(vbus_client_detach);
  * (&struct vbus_client_ops.flush) and, with @announce, announces every
  * device visible in the container again (&struct vbus_client_ops.devadd),
  * all under the core lock, so that no change of the container falls
- * between the flush and the announcements.  The client stays attached.  This is
- * what a guest that starts over needs (a kernel started by kexec, a
+ * between the flush and the announcements.  The client stays attached.
+ * This is what a guest that starts over needs (a kernel started by kexec, a
  * driver bound again): the devices stop using the memory the previous
  * one gave them, and the new one learns which devices there are.
  *
@@ -385,19 +396,15 @@ EXPORT_SYMBOL_GPL(vbus_client_detach);
 void vbus_client_reset(struct vbus_client *client, bool announce)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(VBUS_CLOSE_WAIT_MS);
-	struct vbus_container *c = client->container;
 	struct vbus_connection *conn, *tmp;
-	struct vbus_device *dev;
-	unsigned long id;
 	LIST_HEAD(closed);
 
 	mutex_lock(&vbus_lock);
 	vbus_client_close_all(client, &closed);
 	if (client->ops->flush)
 		client->ops->flush(client);
-	xa_for_each(&c->devices, id, dev)
-		if (announce && dev->visible)
-			client->ops->devadd(client, dev->id, dev->type);
+	if (announce)
+		vbus_client_announce(client);
 	mutex_unlock(&vbus_lock);
 
 	list_for_each_entry_safe(conn, tmp, &closed, dev_node) {
